@@ -1,0 +1,45 @@
+"""One article in, the /classify answer out: the steps the CLI and the service share.
+
+The service scores passes through its batching endpoint, the CLI through a local Predictor;
+both build passes and answers here, so the two give the same answer for the same article.
+"""
+from __future__ import annotations
+
+from slant.aggregate import summarize
+from slant.article import Article
+from slant.artifact import Artifact
+from slant.predictor import Pass, PassScores, build_paragraph
+
+
+def passes_for(article: Article, targets: list[str]) -> list[Pass]:
+    """Every paragraph alone, then every (target, paragraph) pair, paragraph-major."""
+    singles = [Pass(p.text) for p in article.paragraphs]
+    pairs = [Pass(p.text, t) for p in article.paragraphs for t in targets]
+    return singles + pairs
+
+
+def build_answer(
+    artifact: Artifact, article: Article, targets: list[str], scores: list[PassScores]
+) -> dict:
+    """The answer for ``article``, given the scores of ``passes_for(article, targets)`` in order."""
+    n, k = len(article.paragraphs), len(targets)
+    if len(scores) != n + n * k:
+        raise ValueError(f"expected {n + n * k} pass scores, got {len(scores)}")
+    paragraphs = []
+    for i, p in enumerate(article.paragraphs):
+        pair_scores = scores[n + i * k : n + (i + 1) * k]
+        paragraphs.append(
+            build_paragraph(
+                artifact, p.index, p.text, p.start, p.end, scores[i], list(zip(targets, pair_scores))
+            )
+        )
+    tasks = artifact.tasks
+    return {
+        "model": {"name": artifact.name, "version": artifact.version},
+        "title": article.title,
+        "targets": list(targets),
+        "paragraphs": paragraphs,
+        "summary": summarize(
+            paragraphs, targets, tasks["stance"].labels, tasks["frames"].labels, tasks["techniques"].labels
+        ),
+    }

@@ -1,0 +1,137 @@
+"""The one tokenization rule, shared by training and serving.
+
+Stance reads a pair, ``[CLS] target [SEP] paragraph [SEP]``; every other task reads the paragraph
+alone, ``[CLS] paragraph [SEP]``. A paragraph longer than one window is cut into overlapping
+windows of whole tokens (never truncated); callers merge the windows' predictions.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tokenizers import Tokenizer
+
+
+@dataclass(frozen=True)
+class Window:
+    """One model input: token ids plus, per token, the character span it covers in the paragraph.
+
+    ``offsets[i] == (-1, -1)`` for special and target tokens, which map to no paragraph text.
+    """
+
+    input_ids: tuple[int, ...]
+    token_type_ids: tuple[int, ...]
+    offsets: tuple[tuple[int, int], ...]
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+
+NO_OFFSET = (-1, -1)
+
+
+class Encoder:
+    """Turns paragraphs (and stance targets) into windows of at most ``max_length`` tokens."""
+
+    def __init__(
+        self,
+        tokenizer: Tokenizer,
+        max_length: int = 128,  # tokens per window, specials included; 32..512
+        stride: int = 32,  # tokens two neighbouring windows share; 0..max_length/2
+        target_max_tokens: int = 32,  # a longer stance target is cut to this many tokens
+    ) -> None:
+        if not 8 <= max_length <= 512:
+            raise ValueError(f"max_length must be within 8..512, got {max_length}")
+        if not 0 <= stride <= max_length // 2:
+            raise ValueError(f"stride must be within 0..{max_length // 2}, got {stride}")
+        self.tokenizer = tokenizer
+        self.tokenizer.no_truncation()
+        self.tokenizer.no_padding()
+        self.max_length = max_length
+        self.stride = stride
+        self.target_max_tokens = target_max_tokens
+        self.cls_id = self._special("[CLS]")
+        self.sep_id = self._special("[SEP]")
+        self.pad_id = self._special("[PAD]")
+
+    @classmethod
+    def from_file(cls, path: str | Path, **kwargs) -> "Encoder":
+        return cls(Tokenizer.from_file(str(path)), **kwargs)
+
+    def _special(self, token: str) -> int:
+        token_id = self.tokenizer.token_to_id(token)
+        if token_id is None:
+            raise ValueError(f"tokenizer has no {token} token; expected a BERT WordPiece tokenizer")
+        return token_id
+
+    def encode(self, text: str, target: str | None = None) -> list[Window]:
+        """Windows for one paragraph; a pair input when a stance target is given."""
+        return self.encode_batch([text], [target])[0]
+
+    def encode_batch(
+        self, texts: list[str], targets: list[str | None] | None = None
+    ) -> list[list[Window]]:
+        """Windows for many inputs at once; tokenizes in parallel in the Rust tokenizer."""
+        targets = targets if targets is not None else [None] * len(texts)
+        if len(targets) != len(texts):
+            raise ValueError(f"{len(texts)} texts but {len(targets)} targets")
+        paragraphs = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        distinct_targets = sorted({t for t in targets if t})
+        target_ids = {
+            t: e.ids[: self.target_max_tokens]
+            for t, e in zip(
+                distinct_targets,
+                self.tokenizer.encode_batch(distinct_targets, add_special_tokens=False),
+            )
+        }
+        return [
+            self._windows(enc.ids, enc.offsets, target_ids[t] if t else None)
+            for enc, t in zip(paragraphs, targets)
+        ]
+
+    def _windows(self, ids, offsets, target_ids) -> list[Window]:
+        if target_ids is not None:
+            prefix = [self.cls_id, *target_ids, self.sep_id]
+            prefix_types = [0] * len(prefix)
+            body_type = 1
+        else:
+            prefix, prefix_types, body_type = [self.cls_id], [0], 0
+        room = self.max_length - len(prefix) - 1
+        step = max(1, room - self.stride)
+        windows = []
+        start = 0
+        while True:
+            body = ids[start : start + room]
+            body_offsets = offsets[start : start + room]
+            windows.append(
+                Window(
+                    input_ids=(*prefix, *body, self.sep_id),
+                    token_type_ids=(*prefix_types, *[body_type] * (len(body) + 1)),
+                    offsets=(
+                        *[NO_OFFSET] * len(prefix),
+                        *(tuple(o) for o in body_offsets),
+                        NO_OFFSET,
+                    ),
+                )
+            )
+            if start + room >= len(ids):
+                return windows
+            start += step
+
+    def pad(self, windows: list[Window]) -> dict[str, np.ndarray]:
+        """A batch padded to its longest window: the three int64 inputs the model graph takes."""
+        width = max(len(w) for w in windows)
+        input_ids = np.full((len(windows), width), self.pad_id, dtype=np.int64)
+        attention_mask = np.zeros((len(windows), width), dtype=np.int64)
+        token_type_ids = np.zeros((len(windows), width), dtype=np.int64)
+        for row, w in enumerate(windows):
+            n = len(w)
+            input_ids[row, :n] = w.input_ids
+            attention_mask[row, :n] = 1
+            token_type_ids[row, :n] = w.token_type_ids
+        return {
+            "input_ids": input_ids,
+            "attention_mask": attention_mask,
+            "token_type_ids": token_type_ids,
+        }

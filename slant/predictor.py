@@ -1,0 +1,231 @@
+"""onnxruntime inference over an artifact: paragraphs and (target, paragraph) pairs in, calibrated
+probabilities and decided labels out.
+
+``Predictor.score`` is the batchable unit: it takes passes from any number of articles, cuts them
+into windows, runs them in length-sorted batches and merges each pass's windows again.
+``build_paragraph`` turns one paragraph's scores into the answer's paragraph entry.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+import onnxruntime as ort
+
+from slant.artifact import INPUT_NAMES, Artifact, ArtifactError
+from slant.encode import NO_OFFSET, Window
+from slant.labels import BIAS_TOKENS
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One model pass: a paragraph alone (frames, techniques, bias) or with a stance target."""
+
+    text: str
+    target: str | None = None
+
+
+@dataclass
+class PassScores:
+    """Calibrated probabilities for one pass, its windows merged.
+
+    Pair passes fill ``stance``; single passes fill the rest. ``tokens`` holds, per paragraph
+    token, ``(start, end, p_loaded)`` with character offsets into the pass's text.
+    """
+
+    stance: list[float] | None = None
+    frames: list[float] | None = None
+    techniques: list[float] | None = None
+    bias: float | None = None
+    tokens: list[tuple[int, int, float]] = field(default_factory=list)
+
+
+def choose_providers(device: str = "auto") -> list[str]:
+    """``auto`` takes CUDA when onnxruntime offers it; ``cpu`` and ``cuda`` force one."""
+    available = ort.get_available_providers()
+    if device == "cpu":
+        return ["CPUExecutionProvider"]
+    if device == "cuda":
+        if "CUDAExecutionProvider" not in available:
+            raise RuntimeError(
+                f"device 'cuda' asked for, but onnxruntime offers only {available}; "
+                "install onnxruntime-gpu or use device 'cpu'"
+            )
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    if device == "auto":
+        if "CUDAExecutionProvider" in available:
+            return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+        return ["CPUExecutionProvider"]
+    raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+class Predictor:
+    def __init__(
+        self,
+        artifact: Artifact,
+        *,
+        device: str | None = None,  # auto | cpu | cuda; default $SLANT_DEVICE or auto
+        threads: int | None = None,  # intra-op threads; default $SLANT_THREADS or all cores
+        batch_tokens: int = 4096,  # padded tokens per onnxruntime call; bounds memory and padding waste
+    ) -> None:
+        self.artifact = artifact
+        self.encoder = artifact.encoder()
+        self.batch_tokens = batch_tokens
+        options = ort.SessionOptions()
+        threads = threads or int(os.environ.get("SLANT_THREADS", "0")) or None
+        if threads:
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.providers = choose_providers(device or os.environ.get("SLANT_DEVICE", "auto"))
+        self.session = ort.InferenceSession(
+            str(artifact.model_path), sess_options=options, providers=self.providers
+        )
+        self._check_graph()
+
+    def _check_graph(self) -> None:
+        inputs = [i.name for i in self.session.get_inputs()]
+        if sorted(inputs) != sorted(INPUT_NAMES):
+            raise ArtifactError(f"model.onnx takes inputs {inputs}, expected {list(INPUT_NAMES)}")
+        outputs = {o.name: o.shape for o in self.session.get_outputs()}
+        for head in self.artifact.heads:
+            if head not in outputs:
+                raise ArtifactError(
+                    f"model.onnx has outputs {sorted(outputs)}, but labels.json names head {head!r}"
+                )
+            if head != BIAS_TOKENS and outputs[head][-1] != self.artifact.head_width(head):
+                raise ArtifactError(
+                    f"model.onnx output {head} has width {outputs[head][-1]}, but labels.json "
+                    f"gives {self.artifact.head_width(head)} labels"
+                )
+        self.output_names = list(self.artifact.heads)
+
+    def run_windows(self, windows: list[Window]) -> dict[str, np.ndarray]:
+        """Raw logits for a list of windows, in order, computed in length-sorted batches."""
+        order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
+        logits: dict[str, list[np.ndarray]] = {head: [None] * len(windows) for head in self.output_names}
+        start = 0
+        while start < len(order):
+            end = start + 1
+            # Sorted ascending, so the batch's last window sets its padded width.
+            while end < len(order) and (end - start + 1) * len(windows[order[end]]) <= self.batch_tokens:
+                end += 1
+            batch = [windows[i] for i in order[start:end]]
+            outputs = self.session.run(self.output_names, self.encoder.pad(batch))
+            for head, out in zip(self.output_names, outputs):
+                for row, i in enumerate(order[start:end]):
+                    logits[head][i] = out[row]
+            start = end
+        return logits
+
+    def score(self, passes: list[Pass]) -> list[PassScores]:
+        """Calibrated probabilities for each pass; windows of one pass are merged (see module doc)."""
+        if not passes:
+            return []
+        encoded = self.encoder.encode_batch([p.text for p in passes], [p.target for p in passes])
+        flat = [w for windows in encoded for w in windows]
+        logits = self.run_windows(flat)
+        temps = self.artifact.calibration.temperatures
+        tasks = self.artifact.tasks
+        results = []
+        cursor = 0
+        for p, windows in zip(passes, encoded):
+            rows = range(cursor, cursor + len(windows))
+            cursor += len(windows)
+            scores = PassScores()
+            if p.target:
+                stance = np.stack([logits["stance"][i] for i in rows]) / temps["stance"]
+                # Mean over windows: the stance of the whole paragraph, not its loudest part.
+                scores.stance = _softmax(stance).mean(axis=0).tolist()
+            else:
+                # Max over windows: a frame or technique anywhere in the paragraph counts.
+                for name in ("frames", "techniques"):
+                    if name in tasks:
+                        z = np.stack([logits[name][i] for i in rows]) / temps[name]
+                        setattr(scores, name, _sigmoid(z).max(axis=0).tolist())
+                z = np.stack([logits["bias"][i] for i in rows]) / temps["bias"]
+                scores.bias = float(_sigmoid(z).max())
+                scores.tokens = self._token_scores(
+                    [windows[k] for k in range(len(windows))],
+                    [logits[BIAS_TOKENS][i] for i in rows],
+                    temps[BIAS_TOKENS],
+                )
+            results.append(scores)
+        return results
+
+    @staticmethod
+    def _token_scores(windows, token_logits, temperature) -> list[tuple[int, int, float]]:
+        best: dict[tuple[int, int], float] = {}
+        for window, z in zip(windows, token_logits):
+            probs = _sigmoid(np.asarray(z[: len(window)]).reshape(-1) / temperature)
+            for offset, p in zip(window.offsets, probs):
+                if offset != NO_OFFSET:
+                    best[offset] = max(best.get(offset, 0.0), float(p))
+        return [(s, e, p) for (s, e), p in sorted(best.items())]
+
+
+def loaded_spans(text: str, tokens: list[tuple[int, int, float]], threshold: float) -> list[dict]:
+    """Whole words whose tokens reach the threshold, adjacent words merged into one span."""
+    spans: list[dict] = []
+    for start, end, p in tokens:
+        if p < threshold:
+            continue
+        # Widen a word piece to its whole word.
+        while start > 0 and text[start - 1].isalnum():
+            start -= 1
+        while end < len(text) and text[end].isalnum():
+            end += 1
+        if spans and start <= spans[-1]["end"] + 1 and not text[spans[-1]["end"]:start].strip():
+            spans[-1]["end"] = max(spans[-1]["end"], end)
+            spans[-1]["score"] = max(spans[-1]["score"], p)
+        else:
+            spans.append({"start": start, "end": end, "score": p})
+    for span in spans:
+        span["text"] = text[span["start"] : span["end"]]
+        span["score"] = round(span["score"], 4)
+    return spans
+
+
+def build_paragraph(
+    artifact: Artifact,
+    index: int,
+    text: str,
+    start: int,
+    end: int,
+    single: PassScores,
+    stance: list[tuple[str, PassScores]],
+) -> dict:
+    """One paragraph entry of the /classify answer, with labels decided by the artifact's thresholds."""
+    tasks = artifact.tasks
+    thresholds = artifact.calibration.thresholds
+    entry: dict = {"index": index, "text": text, "start": start, "end": end, "stance": []}
+    stance_labels = tasks["stance"].labels
+    for target, scores in stance:
+        probs = dict(zip(stance_labels, (round(p, 4) for p in scores.stance)))
+        entry["stance"].append(
+            {"target": target, "label": stance_labels[int(np.argmax(scores.stance))], "scores": probs}
+        )
+    for name in ("frames", "techniques"):
+        probs = getattr(single, name)
+        labels = tasks[name].labels
+        entry[name] = {
+            "labels": [l for l, p in zip(labels, probs) if p >= thresholds[name][l]],
+            "scores": {l: round(p, 4) for l, p in zip(labels, probs)},
+        }
+    biased = tasks["bias"].labels[1]
+    entry["bias"] = {
+        "label": biased if single.bias >= thresholds["bias"][biased] else tasks["bias"].labels[0],
+        "score": round(single.bias, 4),
+        "spans": loaded_spans(text, single.tokens, thresholds[BIAS_TOKENS]["loaded"]),
+    }
+    return entry

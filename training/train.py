@@ -1,0 +1,336 @@
+"""`slant train`: multi-task fine-tuning, top to bottom.
+
+1. read the corpus and encode it with slant's tokenization rule;
+2. build the model (package encoder + heads), or resume from the last checkpoint;
+3. each step draws one task by its share and one length-bucketed batch of it;
+   frames alternate paragraph batches with article bags (multi-instance: max over paragraphs);
+4. evaluate on dev and checkpoint every `eval_every` steps; the checkpoint carries its config.
+"""
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from slant.encode import Encoder
+from slant.labels import TASKS, schemas_json
+from training.config import TrainConfig
+from training.examples import Example, encode_records
+from training.metrics import task_scores
+from training.model import SlantModel, base_encoder_path, build_encoder
+
+CHECKPOINT = "checkpoint.pt"
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def tokenizer_path(config: TrainConfig) -> str:
+    """tokenizer.json of the base encoder; the tiny test encoder shares MiniLM's vocabulary."""
+    base = config.base_model
+    folder = base if Path(base).is_dir() else base_encoder_path()
+    return str(Path(folder) / "tokenizer.json")
+
+
+def make_encoder(config: TrainConfig) -> Encoder:
+    return Encoder.from_file(
+        tokenizer_path(config),
+        max_length=config.max_length,
+        stride=config.stride,
+        target_max_tokens=config.target_max_tokens,
+    )
+
+
+def load_examples(config: TrainConfig, encoder: Encoder, splits=("train", "dev")) -> dict:
+    """{task: {split: [Example]}} for the tasks with a positive share; train capped per source."""
+    from training.corpus import load_task
+
+    rng = random.Random(config.seed)
+    out: dict[str, dict[str, list[Example]]] = {}
+    for name, share in config.task_shares.items():
+        if share <= 0:
+            continue
+        corpus = load_task(name, config.data_dir)
+        out[name] = {}
+        for split in splits:
+            records = corpus[split][:]
+            if split == "train":
+                by_source = defaultdict(list)
+                for i, source in enumerate(records["source"]):
+                    by_source[source].append(i)
+                keep = []
+                for idx in by_source.values():
+                    keep.extend(idx if len(idx) <= config.source_cap else rng.sample(idx, config.source_cap))
+                keep.sort()
+                records = {k: [v[i] for i in keep] for k, v in records.items()}
+            out[name][split] = encode_records(records, TASKS[name], encoder)
+    return out
+
+
+def length_batches(examples: list[Example], batch_size: int, rng: random.Random):
+    """Endless batches of similar length: shuffle, sort within pools of 50 batches, shuffle batches."""
+    while True:
+        order = list(range(len(examples)))
+        rng.shuffle(order)
+        pool = batch_size * 50
+        batches = []
+        for p in range(0, len(order), pool):
+            chunk = sorted(order[p : p + pool], key=lambda i: len(examples[i].input_ids))
+            batches.extend(chunk[b : b + batch_size] for b in range(0, len(chunk), batch_size))
+        rng.shuffle(batches)
+        for batch in batches:
+            yield [examples[i] for i in batch]
+
+
+def bag_batches(examples: list[Example], bag_size: int, bags: int, rng: random.Random):
+    """Endless batches of ``bags`` article bags, each up to ``bag_size`` of its paragraphs."""
+    articles = defaultdict(list)
+    for e in examples:
+        articles[e.article_id].append(e)
+    ids = sorted(articles)
+    while True:
+        rng.shuffle(ids)
+        for b in range(0, len(ids) - bags + 1, bags):
+            batch = []
+            for a in ids[b : b + bags]:
+                paragraphs = articles[a]
+                batch.append(rng.sample(paragraphs, min(bag_size, len(paragraphs))))
+            yield batch
+
+
+def collate(examples: list[Example], pad_id: int, device: torch.device) -> dict[str, torch.Tensor]:
+    width = max(len(e.input_ids) for e in examples)
+    ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
+    types = torch.zeros((len(examples), width), dtype=torch.long)
+    mask = torch.zeros((len(examples), width), dtype=torch.long)
+    for row, e in enumerate(examples):
+        n = len(e.input_ids)
+        ids[row, :n] = torch.tensor(e.input_ids)
+        types[row, :n] = torch.tensor(e.token_type_ids)
+        mask[row, :n] = 1
+    return {
+        "input_ids": ids.to(device),
+        "attention_mask": mask.to(device),
+        "token_type_ids": types.to(device),
+    }
+
+
+def task_loss(model: SlantModel, task: str, batch: list[Example], config: TrainConfig,
+              pad_id: int, device: torch.device) -> torch.Tensor:
+    outputs = model(**collate(batch, pad_id, device))
+    logits = outputs[model.task_names.index(task)]
+    kind = TASKS[task].kind
+    if kind == "single":
+        labels = torch.tensor(np.stack([e.label for e in batch]), device=device)
+        return F.cross_entropy(logits, labels)
+    if kind == "binary":
+        labels = torch.tensor(np.stack([e.label for e in batch]), device=device)
+        loss = F.binary_cross_entropy_with_logits(logits.squeeze(-1), labels)
+        if batch[0].token_labels is not None:
+            token_logits = outputs[-1]
+            token_labels = torch.full(token_logits.shape, -1.0)
+            for row, e in enumerate(batch):
+                token_labels[row, : len(e.token_labels)] = torch.tensor(e.token_labels)
+            token_labels = token_labels.to(device)
+            keep = token_labels >= 0
+            loss = loss + config.token_loss_weight * F.binary_cross_entropy_with_logits(
+                token_logits[keep], token_labels[keep]
+            )
+        return loss
+    labels = torch.tensor(np.stack([e.label for e in batch]), device=device)
+    known = torch.tensor(np.stack([e.known for e in batch]), device=device)
+    per_label = F.binary_cross_entropy_with_logits(logits, labels, reduction="none")
+    return (per_label * known).sum() / known.sum().clamp(min=1.0)
+
+
+def bag_loss(model: SlantModel, bags: list[list[Example]], pad_id: int, device) -> torch.Tensor:
+    """Article labels from paragraph logits, max-pooled over each bag."""
+    flat = [e for bag in bags for e in bag]
+    logits = model(**collate(flat, pad_id, device))[model.task_names.index("frames")]
+    pooled, labels, known, start = [], [], [], 0
+    for bag in bags:
+        pooled.append(logits[start : start + len(bag)].max(dim=0).values)
+        labels.append(bag[0].label)
+        known.append(bag[0].known)
+        start += len(bag)
+    labels = torch.tensor(np.stack(labels), device=device)
+    known = torch.tensor(np.stack(known), device=device)
+    per_label = F.binary_cross_entropy_with_logits(torch.stack(pooled), labels, reduction="none")
+    return (per_label * known).sum() / known.sum().clamp(min=1.0)
+
+
+@torch.no_grad()
+def predict_logits(model: SlantModel, examples: list[Example], pad_id: int, device,
+                   batch_size: int = 64) -> list[np.ndarray]:
+    """Head logits per example, all heads (first window), in order."""
+    model.eval()
+    order = sorted(range(len(examples)), key=lambda i: len(examples[i].input_ids))
+    heads: list[list] = [[None] * len(examples) for _ in model.output_names]
+    for b in range(0, len(order), batch_size):
+        idx = order[b : b + batch_size]
+        outputs = model(**collate([examples[i] for i in idx], pad_id, device))
+        for h, out in enumerate(outputs):
+            out = out.float().cpu().numpy()
+            for row, i in enumerate(idx):
+                heads[h][i] = out[row]
+    model.train()
+    return heads
+
+
+def evaluate_dev(model, data, pad_id, device, limit: int | None, seed: int) -> dict:
+    """Headline dev score per task (first window, raw logits, default thresholds)."""
+    scores = {}
+    for task, splits in data.items():
+        dev = splits["dev"]
+        if limit and len(dev) > limit:
+            dev = random.Random(seed).sample(dev, limit)
+        logits = predict_logits(model, dev, pad_id, device)[model.task_names.index(task)]
+        scores[task] = task_scores(TASKS[task], dev, np.stack(logits))["headline"]
+    return scores
+
+
+def save_checkpoint(path: Path, model, optimizer, scheduler, step: int, config: TrainConfig,
+                    history: list, rng_state) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "step": step,
+            "config": config.to_dict(),
+            "encoder_config": model.encoder.config.to_dict(),
+            "tasks": schemas_json(),
+            "history": history,
+            "rng": rng_state,
+        },
+        tmp,
+    )
+    tmp.replace(path)  # atomic: a kill mid-save leaves the previous checkpoint whole
+
+
+def load_model(checkpoint_path: str | Path, device="cpu") -> tuple[SlantModel, dict]:
+    """A trained model and its checkpoint (config included), for export, evaluation, retraining."""
+    from transformers import BertConfig, BertModel
+
+    state = torch.load(checkpoint_path, map_location=device, weights_only=False)
+    encoder = BertModel(BertConfig.from_dict(state["encoder_config"]), add_pooling_layer=False)
+    from slant.labels import tasks_from_json
+
+    model = SlantModel(encoder, tasks_from_json(state["tasks"]), state["config"]["dropout"])
+    model.load_state_dict(state["model"])
+    return model.to(device).eval(), state
+
+
+def train(config: TrainConfig, resume: bool = False) -> Path:
+    """Train; returns the checkpoint path. ``resume`` continues from out_dir's checkpoint."""
+    random.seed(config.seed)
+    np.random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    device = pick_device(config.device)
+    out = Path(config.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    checkpoint = out / CHECKPOINT
+
+    encoder = make_encoder(config)
+    t0 = time.time()
+    data = load_examples(config, encoder)
+    sizes = {t: {s: len(v) for s, v in d.items()} for t, d in data.items()}
+    print(f"examples {json.dumps(sizes)} (encoded in {time.time() - t0:.0f}s)")
+
+    if config.init_checkpoint:
+        model, _ = load_model(config.init_checkpoint, device)
+        model.train()
+    else:
+        model = SlantModel(build_encoder(config.base_model), TASKS, config.dropout).to(device)
+    head_params = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": model.encoder.parameters(), "lr": config.lr},
+            {"params": head_params, "lr": config.head_lr},
+        ],
+        weight_decay=config.weight_decay,
+    )
+    warmup = max(1, int(config.warmup * config.steps))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        lambda s: min((s + 1) / warmup, 0.5 * (1 + math.cos(math.pi * min(1.0, s / config.steps)))),
+    )
+    step, history = 0, []
+    rng = random.Random(config.seed)
+    if resume and checkpoint.exists():
+        state = torch.load(checkpoint, map_location=device, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        step, history = state["step"], state["history"]
+        rng.setstate(state["rng"])
+        print(f"resumed from {checkpoint} at step {step}")
+
+    streams = {}
+    for task, splits in data.items():
+        train_set = splits["train"]
+        if task == "frames":
+            paragraphs = [e for e in train_set if e.level == "paragraph"]
+            articles = [e for e in train_set if e.level == "article"]
+            streams["frames"] = length_batches(paragraphs, config.batch_size, rng) if paragraphs else None
+            streams["frames_bags"] = (
+                bag_batches(articles, config.bag_size, config.bags_per_batch, rng) if articles else None
+            )
+        else:
+            streams[task] = length_batches(train_set, config.batch_size, rng)
+    tasks = [t for t in data if t in config.task_shares]
+    shares = np.array([config.task_shares[t] for t in tasks], dtype=float)
+    shares /= shares.sum()
+    pad_id = encoder.pad_id
+
+    model.train()
+    t_start = time.time()
+    bar = tqdm(total=config.steps, initial=step, desc="train", unit="step", dynamic_ncols=True)
+    running = defaultdict(float)
+    while step < config.steps:
+        task = tasks[int(np.searchsorted(np.cumsum(shares), rng.random()))]
+        if task == "frames":
+            use_bags = streams["frames_bags"] is not None and (
+                streams["frames"] is None or rng.random() < 0.5
+            )
+            loss = (
+                bag_loss(model, next(streams["frames_bags"]), pad_id, device)
+                if use_bags
+                else task_loss(model, task, next(streams["frames"]), config, pad_id, device)
+            )
+        else:
+            loss = task_loss(model, task, next(streams[task]), config, pad_id, device)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        running[task] = 0.98 * running[task] + 0.02 * loss.item() if running[task] else loss.item()
+        bar.update(1)
+        bar.set_postfix({t: f"{v:.3f}" for t, v in running.items()})
+        if step % config.eval_every == 0 or step == config.steps:
+            dev = evaluate_dev(model, data, pad_id, device, config.eval_max, config.seed)
+            history.append({"step": step, "seconds": round(time.time() - t_start), "dev": dev})
+            tqdm.write(f"step {step}: dev {json.dumps(dev)}")
+            save_checkpoint(checkpoint, model, optimizer, scheduler, step, config, history, rng.getstate())
+    bar.close()
+    (out / "train_log.json").write_text(
+        json.dumps({"config": config.to_dict(), "history": history,
+                    "train_seconds": round(time.time() - t_start), "device": str(device)}, indent=2)
+    )
+    return checkpoint

@@ -232,11 +232,19 @@ _BARE_LINK_HEADINGS = re.compile(
     _I,
 )
 
+_BREADCRUMB = re.compile(
+    r"^(?:[A-Z0-9][\w&'’.-]*(?:\s+[\w&'’.-]+){0,3})(?:\s*[>»›]\s*[A-Z0-9][\w&'’.-]*(?:\s+[\w&'’.-]+){0,3}){1,6}$"
+)
+
 # Quoted social posts ------------------------------------------------------------------------
 _SIGNATURE = re.compile(r"[—–-]{1,2}\s*[^\n]{0,80}?\(@\w{1,30}\)")  # "— Name (@handle) March 3, 2023"
 _SIGNATURE_START = re.compile(r"^[—–-]{1,2}\s*[^\n]{0,80}?\(@\w{1,30}\)")
 _SOCIAL_LINK = re.compile(
     r"pic\.twitter\.com/\w+|(?:twitter|x)\.com/\w+/status/\d+|instagram\.com/p/|t\.co/\w+", _I
+)
+# "Name (@handle) March 3, 2023" (a post's signature, with or without the leading dash)
+_HANDLE_DATE = re.compile(
+    r"\(@\w{1,30}\)\s*(?:on\s+)?(?:[A-Z][a-z]{2,8}\.?\s+\d{1,2},?\s+\d{4}|\d{1,2}\s+[A-Z][a-z]{2,8}\.?\s+\d{4})"
 )
 _AT_USER = re.compile(r"^@\w{1,30}\s*:")
 _QUOTE_LINE = re.compile(r"^>")
@@ -319,6 +327,8 @@ def is_furniture(line: str) -> bool:
         return True
     if n_words <= 12 and (_ADVERT.match(s) or _BARE_LINK_HEADINGS.match(s)):
         return True
+    if n_words <= 20 and _BREADCRUMB.match(s):  # "News > World > Europe"
+        return True
     if n_words <= 30 and _LINK_LINE.match(s):
         return True
     if n_words > 30:
@@ -386,6 +396,14 @@ def _same_headline(line: str, title: str) -> bool:
     return False
 
 
+def _is_bare_signature(s: str) -> bool:
+    """A line that is only a post's signature ("— Name (@handle) date"); its body precedes it."""
+    if _SIGNATURE_START.match(s):
+        return True
+    m = _HANDLE_DATE.search(s)
+    return bool(m) and len(s[: m.start()].split()) <= 6 and not s[m.end():].strip(" .")
+
+
 def _classify(lines: list[_Line], line_mode: bool) -> None:
     """Mark each line's kind; social posts are grouped by new_post/end_post flags."""
     for ln in lines:
@@ -394,8 +412,9 @@ def _classify(lines: list[_Line], line_mode: bool) -> None:
             ln.kind, ln.new_post = "social", True
         elif _QUOTE_LINE.match(s):
             ln.kind = "quote"
-        elif _SIGNATURE.search(s) and (_SIGNATURE_START.match(s) or _SOCIAL_LINK.search(s) or
-                                      re.search(r"\(@\w{1,30}\)\s*(?:\w+\.?\s+\d{1,2},?\s+\d{4})", s)):
+        elif _SIGNATURE_START.match(s) or _HANDLE_DATE.search(s) or (
+            _SIGNATURE.search(s) and _SOCIAL_LINK.search(s)
+        ):
             ln.kind, ln.end_post = "social", True
         elif _SOCIAL_LINK.search(s):
             ln.kind = "social"
@@ -403,7 +422,7 @@ def _classify(lines: list[_Line], line_mode: bool) -> None:
             ln.kind = "furniture"
     # A signature line ("— Name (@handle) date") ends a post whose body precedes it.
     for i, ln in enumerate(lines):
-        if not (ln.end_post and _SIGNATURE_START.match(ln.text)):
+        if not (ln.end_post and _is_bare_signature(ln.text)):
             continue
         j = i - 1
         took_text = False
@@ -438,11 +457,9 @@ def _drop_headline(lines: list[_Line], title: str | None) -> str | None:
         return title
     if title is not None and title.strip():
         # the headline repeated as the first line(s)
-        for ln in content[:3]:
+        for ln in content[:5]:  # near the top, after breadcrumbs and the like
             if _same_headline(ln.text, title):
                 ln.kind = "furniture"
-            else:
-                break
         return title
     first = content[0]
     if not _is_headline_like(first.text) or len(first.text) < 3:

@@ -29,6 +29,7 @@ _LABELS = {"PERSON", "ORG", "GPE"}
 _DISABLE = ("parser", "lemmatizer")
 
 _lock = threading.Lock()
+_infer_lock = threading.Lock()
 _nlp: Any = None  # the loaded pipeline, or False once loading failed
 _warned = False
 
@@ -112,7 +113,6 @@ def _rank(mentions: Iterable[tuple[str, str, int]], max_targets: int) -> list[st
     """
     counts: Counter[str] = Counter()
     first: dict[str, int] = {}
-    label_of: dict[str, str] = {}
     surface: dict[str, str] = {}  # casefolded -> first seen spelling
     items = []
     for text, label, pos in mentions:
@@ -135,7 +135,6 @@ def _rank(mentions: Iterable[tuple[str, str, int]], max_targets: int) -> list[st
             first[key] = pos
         if key not in surface or (key == name.casefold() and surface[key].casefold() != key):
             surface[key] = name
-        label_of.setdefault(key, label)
     ranked = sorted(counts, key=lambda k: (-counts[k], first[k]))
     return [surface[k] for k in ranked[:max_targets]]
 
@@ -148,7 +147,9 @@ def _spacy_mentions(nlp: Any, article: Article) -> list[tuple[str, str, int]]:
         starts = [-1, *[p.start for p in article.paragraphs]]
     else:
         starts = [p.start for p in article.paragraphs]
-    for start, doc in zip(starts, nlp.pipe(texts, batch_size=32)):
+    with _infer_lock:  # spaCy does not promise that one pipeline may run in many threads at once
+        docs = list(nlp.pipe(texts, batch_size=32))
+    for start, doc in zip(starts, docs):
         for ent in doc.ents:
             if ent.label_ in _LABELS:
                 out.append((ent.text, ent.label_, start + ent.start_char))

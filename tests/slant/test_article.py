@@ -104,7 +104,8 @@ def test_sentences_with_furniture_words_are_kept():
         "Follow The Daily Planet on Facebook", "Advertisement", "ADVERTISEMENT",
         "Story continues below advertisement", "Read more: Riverton counts the cost",
         "READ MORE: Flood warnings issued", "Related: Ashby River levels reach record high",
-        "Related articles", "Skip to content", "Accept all", "12 comments",
+        "Related articles", "Skip to content", "Accept all", "12 comments", "News > World > Europe",
+        "Home » Politics » Elections 2024",
     ],
 )
 def test_furniture_lines(line):
@@ -122,6 +123,7 @@ def test_furniture_lines(line):
         "Security forces were deployed overnight.",
         "Cookies are small files, and the new rules cover them too.",
         "Follow the money, the prosecutor told the jury.",
+        "Inflation > 5% is now expected, the bank said.",
     ],
 )
 def test_not_furniture(line):
@@ -435,3 +437,43 @@ def test_no_torch_import():
 
     code = "import sys, slant.article, slant.targets; assert 'torch' not in sys.modules and 'transformers' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
+
+
+def test_signature_without_dash_and_breadcrumb_before_headline():
+    text = (
+        "News > World > Europe\n\n"
+        "Minister defends fuel tax rise\n\n"
+        "The minister replied within minutes on Friday.\n\n"
+        "We will not back down.\n"
+        "Ana Costa (@AnaCostaMP) March 3, 2023\n\n"
+        "Her critics were unmoved."
+    )
+    a = from_text(text, title="Minister defends fuel tax rise")
+    check_offsets(a)
+    assert [p.text for p in a.paragraphs] == [
+        "The minister replied within minutes on Friday.",
+        "We will not back down.\nAna Costa (@AnaCostaMP) March 3, 2023",
+        "Her critics were unmoved.",
+    ]
+
+
+def test_fuzz_offsets_always_exact():
+    import random
+
+    rnd = random.Random(1234)
+    pieces = ["Share on Facebook", "Tweet", "ID: 123", "Published: 1 May 2023", "\n", "\n\n", "\r\n", " ",
+              "\t", "The study was published.", "Mr. Smith said so.", "— Jane (@jane) March 3, 2023",
+              "pic.twitter.com/abc", "@bob: hi there", "> quoted", "Hello world", "\u00a0", "é", "x" * 50,
+              "Advertisement", "...", "?!", "“Quote.”", "Title Here", "By Jane Doe", "-", "—", "|"]
+    built = 0
+    for _ in range(3000):
+        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 40)))
+        limits = Limits(max_paragraph_chars=rnd.choice([20, 50, 2000]))
+        try:
+            a = from_text(text, title=rnd.choice([None, "Title Here"]), limits=limits)
+        except ArticleError:
+            continue
+        built += 1
+        check_offsets(a)
+        assert all(len(p.text) <= limits.max_paragraph_chars for p in a.paragraphs)
+    assert built > 2000

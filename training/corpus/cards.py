@@ -1,0 +1,2 @@
+def write_cards(res, cards_dir):
+    pass

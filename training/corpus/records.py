@@ -1,0 +1,81 @@
+"""The unified record, text normalisation and small reading helpers shared by the source readers."""
+from __future__ import annotations
+
+import csv
+import re
+import unicodedata
+from pathlib import Path
+from typing import Iterable
+
+from .errors import FormatError, SourceMissing
+
+TASK_NAMES = ("stance", "frames", "techniques", "bias")
+SPLITS = ("train", "dev", "test")
+SPLIT_RANK = {"train": 0, "dev": 1, "test": 2}
+
+# Column order of every built table (the trainer's contract).
+COLUMNS = (
+    "id", "text", "target", "labels", "known_labels", "level", "source", "subset",
+    "article_id", "paragraph_index", "split", "spans",
+)
+
+_WS = re.compile(r"\s+")
+_NON_WORD = re.compile(r"[^\w\s]|_", re.UNICODE)
+
+
+def clean_text(text: object) -> str:
+    """Whitespace-normalised text (the `text` column)."""
+    if text is None:
+        return ""
+    if isinstance(text, float) and text != text:  # NaN
+        return ""
+    return _WS.sub(" ", str(text)).strip()
+
+
+def norm_key(text: str) -> str:
+    """The leakage key: lowercase, punctuation stripped, whitespace collapsed."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    return _WS.sub(" ", _NON_WORD.sub(" ", text)).strip()
+
+
+def record(
+    *, id: str, text: str, labels: Iterable[str], known_labels: Iterable[str], source: str,
+    article_id: str, split: str | None = None, target: str = "", level: str = "paragraph",
+    subset: str = "", paragraph_index: int = -1, spans: list[list[int]] | None = None,
+    group: str | None = None, official: str | None = None,
+) -> dict:
+    """One unified record. `group` (hashing key for the split) and `official` (the source's own
+    split, if it has one) are private build fields, removed before the tables are written."""
+    return {
+        "id": id, "text": text, "target": target, "labels": list(labels),
+        "known_labels": list(known_labels), "level": level, "source": source, "subset": subset,
+        "article_id": article_id, "paragraph_index": int(paragraph_index), "split": split or "",
+        "spans": spans or [], "_group": group or article_id, "_official": official,
+    }
+
+
+def need_dir(path: Path, what: str = "source folder") -> Path:
+    if not path.is_dir():
+        raise SourceMissing(path, what)
+    return path
+
+
+def need_file(path: Path, what: str = "file") -> Path:
+    if not path.is_file():
+        raise SourceMissing(path, what)
+    return path
+
+
+def check_columns(path: Path | str, found: Iterable[str], required: Iterable[str]) -> None:
+    found = [str(c) for c in found]
+    missing = [c for c in required if c not in found]
+    if missing:
+        raise FormatError(path, found, list(required), what=f"columns (missing {missing})")
+
+
+def read_tsv(path: Path, required: Iterable[str]) -> list[dict]:
+    need_file(path)
+    with path.open(encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+        check_columns(path, reader.fieldnames or [], required)
+        return list(reader)

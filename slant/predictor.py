@@ -128,14 +128,19 @@ class Predictor:
             start = end
         return logits
 
-    def score(self, passes: list[Pass]) -> list[PassScores]:
-        """Calibrated probabilities for each pass; windows of one pass are merged (see module doc)."""
+    def score(self, passes: list[Pass], *, calibrated: bool = True) -> list[PassScores]:
+        """Calibrated probabilities for each pass; windows of one pass are merged (see module doc).
+
+        ``calibrated=False`` uses temperature 1 everywhere (evaluation reports both).
+        """
         if not passes:
             return []
         encoded = self.encoder.encode_batch([p.text for p in passes], [p.target for p in passes])
         flat = [w for windows in encoded for w in windows]
         logits = self.run_windows(flat)
         temps = self.artifact.calibration.temperatures
+        if not calibrated:
+            temps = {head: 1.0 for head in temps}
         tasks = self.artifact.tasks
         results = []
         cursor = 0

@@ -101,7 +101,12 @@ def label_report(task: Task, y_true: np.ndarray, y_pred: np.ndarray, known: np.n
 def task_scores(task: Task, examples, logits: np.ndarray, temperature: float = 1.0,
                 thresholds: dict[str, float] | None = None) -> dict:
     """Report for one task over examples (paragraph- and article-level scored apart)."""
-    probs = probabilities(task, logits, temperature)
+    return report_from_probs(task, examples, probabilities(task, logits, temperature), thresholds)
+
+
+def report_from_probs(task: Task, examples, probs: np.ndarray,
+                      thresholds: dict[str, float] | None = None) -> dict:
+    probs = probs if task.kind != "binary" else probs.reshape(len(probs), -1)
     if task.kind != "multi":
         y_true = np.array([int(e.label) for e in examples])
         report = label_report(task, y_true, decide(task, probs, thresholds))

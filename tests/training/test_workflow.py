@@ -1,0 +1,82 @@
+"""The whole training workflow on tiny data: train -> export (gates) -> evaluate -> serve-side load."""
+import json
+
+import numpy as np
+import pytest
+
+from slant import artifact as art
+from slant.labels import TASKS
+from slant.predictor import Pass, Predictor
+
+
+def test_train_export_evaluate_produces_a_consistent_artifact(tiny_run):
+    folder = tiny_run["artifact"]
+    loaded = art.load(folder)  # metrics.json must describe exactly this model.onnx
+    assert loaded.name == "slant-tiny" and loaded.version == "0.0.1-test"
+    assert set(loaded.tasks) == set(TASKS)
+    report = tiny_run["export_report"]
+    assert report["fp32_vs_torch_max_abs_logit_diff"] <= 1e-4
+    for task in TASKS:
+        assert report["dev_fp32"][task] - report["dev_int8"][task] <= 0.01
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert set(metrics["tasks"]) == set(TASKS)
+    for task, tm in metrics["tasks"].items():
+        assert tm["sources"], task
+        for entry in tm["sources"].values():
+            assert 0.0 <= entry["headline"] <= 1.0 and "baseline" in entry
+    assert (folder / "report" / "report.md").exists()
+    assert (folder / "report" / "reliability_stance.png").exists()
+
+
+def test_training_learns_the_synthetic_stance_signal(tiny_run):
+    history = json.loads((tiny_run["checkpoint"].parent / "train_log.json").read_text())["history"]
+    assert history[-1]["dev"]["stance"] > 0.5  # three balanced classes: chance is about 0.33
+
+
+def test_predictor_probabilities_are_in_range(tiny_artifact):
+    predictor = Predictor(art.load(tiny_artifact), device="cpu")
+    long_text = " ".join(["The council met again and the budget grew."] * 60)  # several windows
+    scores = predictor.score([Pass("Maria Lopez is a corrupt liar."), Pass("Maria Lopez is a corrupt liar.", "Maria Lopez"), Pass(long_text)])
+    single, pair, windowed = scores
+    assert pytest.approx(sum(pair.stance), abs=1e-5) == 1.0
+    for s in (single, windowed):
+        assert all(0 <= p <= 1 for p in s.frames + s.techniques) and 0 <= s.bias <= 1
+        assert len(s.frames) == len(TASKS["frames"].labels)
+    assert windowed.tokens[-1][1] == len(long_text.rstrip("."))  + 1 or windowed.tokens[-1][1] <= len(long_text)
+    # Every token of the windowed paragraph is scored once, in text order.
+    starts = [t[0] for t in windowed.tokens]
+    assert starts == sorted(set(starts))
+    assert windowed.tokens[-1][1] == len(long_text)
+
+
+def test_unknown_config_key_is_refused():
+    from training.config import TrainConfig
+
+    with pytest.raises(ValueError, match="unknown training config keys \\['stepz'\\]"):
+        TrainConfig.from_dict({"stepz": 3})
+
+
+def test_resume_continues_from_the_checkpoint(tiny_corpus, tmp_path):
+    from training.config import TrainConfig
+    from training.train import train
+
+    base = dict(data_dir=str(tiny_corpus), out_dir=str(tmp_path / "run"), base_model="tiny", batch_size=8, eval_every=10)
+    train(TrainConfig.from_dict({**base, "steps": 10}))
+    checkpoint = train(TrainConfig.from_dict({**base, "steps": 20}), resume=True)
+    log = json.loads((checkpoint.parent / "train_log.json").read_text())
+    assert [h["step"] for h in log["history"]] == [10, 20]
+
+
+def test_artifact_refuses_disagreeing_files(tiny_artifact, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_artifact, copy)
+    (copy / "version").write_text("9.9.9\n")
+    with pytest.raises(art.ArtifactError, match="version says '9.9.9'"):
+        art.load(copy)
+    (copy / "version").write_text("0.0.1-test\n")
+    with open(copy / "model.onnx", "ab") as f:
+        f.write(b"\0")
+    with pytest.raises(art.ArtifactError, match="run `slant evaluate`"):
+        art.load(copy)

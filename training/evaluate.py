@@ -1,0 +1,257 @@
+"""`slant evaluate`: score an artifact's own model.onnx on every test split, through the serving
+predictor (windows, calibration, thresholds exactly as served), beside a TF-IDF + logistic
+regression baseline trained on the same splits. Writes metrics.json (tied to model.onnx by its
+SHA-256), report.md and PNG figures.
+"""
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from slant import artifact as art
+from slant.labels import TASKS, Task
+from slant.predictor import Pass, Predictor
+from training.calibrate import calibration_points, expected_calibration_error
+from training.config import TrainConfig
+from training.examples import Example, encode_records
+from training.metrics import report_from_probs
+
+# The release targets (issue #3): (task, source/subset key, measure, level, minimum).
+QUALITY_TARGETS = [
+    ("bias", "babe", "macro_f1", None, 0.80),
+    ("stance", "newsmtsc/devtest_rw", "macro_f1", None, 0.80),
+    ("stance", "newsmtsc/devtest_mt", "macro_f1", None, 0.80),
+    ("techniques", "semeval2023", "micro_f1", "paragraph", 0.40),
+    ("frames", "semeval2023", "micro_f1", "article", 0.58),
+    ("stance", "ukp", "macro_f1", None, 0.65),
+]
+
+
+def group_key(e: Example) -> str:
+    return f"{e.source}/{e.subset}" if e.subset else e.source
+
+
+def probs_of(task: Task, scores) -> np.ndarray:
+    if task.name == "stance":
+        return np.array([s.stance for s in scores])
+    if task.kind == "binary":
+        return np.array([[s.bias] for s in scores])
+    return np.array([getattr(s, task.name) for s in scores])
+
+
+def pick(report: dict, level: str | None, measure: str) -> float:
+    return (report["levels"][level] if level else report)[measure]
+
+
+def baseline_probs(task: Task, train: list[Example], test: list[Example]) -> np.ndarray:
+    """TF-IDF (word 1-2 grams) + logistic regression, one-vs-rest for multi-label."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    def text(e: Example) -> str:
+        return f"{e.target} || {e.text}" if e.target else e.text
+
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, max_features=200_000, sublinear_tf=True)
+    x_train = vectorizer.fit_transform([text(e) for e in train])
+    x_test = vectorizer.transform([text(e) for e in test])
+    if task.kind == "single":
+        y = np.array([int(e.label) for e in train])
+        clf = LogisticRegression(max_iter=1000, C=4.0, class_weight="balanced").fit(x_train, y)
+        probs = np.zeros((len(test), len(task.labels)))
+        probs[:, clf.classes_] = clf.predict_proba(x_test)
+        return probs
+    if task.kind == "binary":
+        y = np.array([int(e.label) for e in train])
+        clf = LogisticRegression(max_iter=1000, C=4.0, class_weight="balanced").fit(x_train, y)
+        return clf.predict_proba(x_test)[:, 1:2]
+    probs = np.zeros((len(test), len(task.labels)))
+    labels = np.stack([e.label for e in train])
+    known = np.stack([e.known for e in train])
+    for j in range(len(task.labels)):
+        rows = known[:, j] == 1
+        y = labels[rows, j]
+        if y.sum() < 2 or y.sum() == len(y):
+            continue
+        clf = LogisticRegression(max_iter=1000, C=4.0, class_weight="balanced")
+        probs[:, j] = clf.fit(x_train[rows], y).predict_proba(x_test)[:, 1]
+    return probs
+
+
+def plot_confusion(task: Task, report_key: str, y_true, y_pred, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import confusion_matrix
+
+    labels = list(task.labels)
+    matrix = confusion_matrix(y_true, y_pred, labels=list(range(len(labels))))
+    fig, ax = plt.subplots(figsize=(4, 3.6))
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels, rotation=30)
+    ax.set_yticks(range(len(labels)), labels)
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            ax.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("gold")
+    ax.set_title(f"{task.name}: {report_key}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_reliability(task: Task, points: dict[str, tuple], path: Path, bins: int = 10) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4, 4))
+    ax.plot([0, 1], [0, 1], "k--", lw=0.8)
+    edges = np.linspace(0, 1, bins + 1)
+    for name, (conf, correct) in points.items():
+        xs, ys = [], []
+        for lo, hi in zip(edges[:-1], edges[1:]):
+            inside = (conf > lo) & (conf <= hi)
+            if inside.sum() >= 5:
+                xs.append(conf[inside].mean())
+                ys.append(correct[inside].mean())
+        ax.plot(xs, ys, "o-", label=f"{name} (ECE {expected_calibration_error(conf, correct):.3f})")
+    ax.set_xlabel("predicted probability")
+    ax.set_ylabel("observed frequency")
+    ax.set_title(f"reliability: {task.name} (test)", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def evaluate(artifact_dir: str | Path, data_dir: str = "datasets/build", report_dir: str | Path | None = None,
+             baseline: bool = True, train_cap: int = 12000, run_dir: str | Path | None = None) -> dict:
+    from training.corpus import load_task
+
+    folder = Path(artifact_dir)
+    artifact = art.load(folder, require_metrics=False)
+    predictor = Predictor(artifact, device="cpu")
+    encoder = artifact.encoder()
+    report_dir = Path(report_dir or folder / "report")
+    report_dir.mkdir(parents=True, exist_ok=True)
+    config = TrainConfig()
+    metrics: dict = {
+        "model_sha256": art.sha256(folder / art.MODEL),
+        "model": {"name": artifact.name, "version": artifact.version},
+        "tasks": {},
+    }
+    t0 = time.time()
+    for name, task in artifact.tasks.items():
+        corpus = load_task(name, data_dir)
+        test = encode_records(corpus["test"][:], task, encoder)
+        passes = [Pass(e.text, e.target if task.input == "pair" else None) for e in test]
+        started = time.time()
+        after = probs_of(task, predictor.score(passes))
+        seconds = time.time() - started
+        before = probs_of(task, predictor.score(passes, calibrated=False))
+        thresholds = artifact.calibration.thresholds.get(name)
+        base = None
+        if baseline:
+            rng = np.random.default_rng(config.seed)
+            train_records = corpus["train"][:]
+            by_source = defaultdict(list)
+            for i, s in enumerate(train_records["source"]):
+                by_source[s].append(i)
+            keep = sorted(
+                j for idx in by_source.values()
+                for j in (idx if len(idx) <= train_cap else rng.choice(idx, train_cap, replace=False).tolist())
+            )
+            train_records = {k: [v[i] for i in keep] for k, v in train_records.items()}
+            base = baseline_probs(task, encode_records(train_records, task, encoder), test)
+        groups = defaultdict(list)
+        for i, e in enumerate(test):
+            groups[group_key(e)].append(i)
+        task_metrics: dict = {"sources": {}, "test_seconds": round(seconds, 1), "test_passes": len(test)}
+        for key, idx in sorted(groups.items()):
+            ex = [test[i] for i in idx]
+            entry = report_from_probs(task, ex, after[idx], thresholds)
+            if base is not None:
+                entry["baseline"] = report_from_probs(task, ex, base[idx])
+            task_metrics["sources"][key] = entry
+            if task.kind != "multi":
+                y_true = np.array([int(e.label) for e in ex])
+                y_pred = after[idx].argmax(1) if task.kind == "single" else (
+                    after[idx].reshape(-1) >= thresholds[task.labels[1]]).astype(int)
+                plot_confusion(task, key, y_true, y_pred, report_dir / f"confusion_{name}_{key.replace('/', '_')}.png")
+        labels = (np.array([int(e.label) for e in test]) if task.kind != "multi"
+                  else np.stack([e.label for e in test]))
+        mask = np.stack([e.known for e in test]) if task.kind == "multi" else None
+        points = {
+            "before": calibration_points(task, before, labels, mask),
+            "after": calibration_points(task, after, labels, mask),
+        }
+        task_metrics["ece"] = {k: round(expected_calibration_error(*v), 4) for k, v in points.items()}
+        plot_reliability(task, points, report_dir / f"reliability_{name}.png")
+        metrics["tasks"][name] = task_metrics
+        print(f"evaluated {name}: {len(test)} test passes in {seconds:.0f}s; ECE {task_metrics['ece']}")
+    metrics["targets"] = check_targets(metrics)
+    metrics["evaluate_seconds"] = round(time.time() - t0)
+    if run_dir:
+        for name in ("train_log.json", "export_report.json"):
+            if (Path(run_dir) / name).exists():
+                metrics[name.removesuffix(".json")] = json.loads((Path(run_dir) / name).read_text())
+    (folder / art.METRICS).write_text(json.dumps(metrics, indent=1) + "\n")
+    (report_dir / "report.md").write_text(render_report(metrics))
+    return metrics
+
+
+def check_targets(metrics: dict) -> list[dict]:
+    rows = []
+    for task, key, measure, level, minimum in QUALITY_TARGETS:
+        entry = metrics["tasks"].get(task, {}).get("sources", {}).get(key)
+        if entry is None:
+            rows.append({"task": task, "set": key, "measure": measure, "target": minimum, "value": None, "met": False})
+            continue
+        value = pick(entry, level, measure)
+        base = pick(entry["baseline"], level, measure) if "baseline" in entry else None
+        rows.append({
+            "task": task, "set": key + (f" ({level})" if level else ""), "measure": measure, "target": minimum,
+            "value": round(value, 4), "baseline": None if base is None else round(base, 4),
+            "met": value >= minimum,
+        })
+    return rows
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def render_report(metrics: dict) -> str:
+    lines = [f"# Evaluation of {metrics['model']['name']} {metrics['model']['version']}", "",
+             f"model.onnx SHA-256 `{metrics['model_sha256']}`; every figure is this file through the serving predictor.", "",
+             "## Release targets", "", "| task | test set | measure | target | Slant | TF-IDF + LR | met |", "|---|---|---|---|---|---|---|"]
+    for r in metrics["targets"]:
+        lines.append(f"| {r['task']} | {r['set']} | {r['measure']} | {r['target']:.2f} | "
+                     f"{_fmt(r['value'])} | {_fmt(r.get('baseline'))} | {'yes' if r['met'] else 'no'} |")
+    lines += ["", "## Every test set", "", "| task | source | n | macro-F1 | micro-F1 | baseline macro-F1 | baseline micro-F1 |", "|---|---|---|---|---|---|---|"]
+    for task, tm in metrics["tasks"].items():
+        for key, e in tm["sources"].items():
+            levels = e.get("levels") or {"": e}
+            for level, r in levels.items():
+                b = (e.get("baseline", {}).get("levels") or {"": e.get("baseline", {})}).get(level, {})
+                lines.append(f"| {task} | {key}{' ' + level if level else ''} | {r['n']} | {r['macro_f1']:.3f} | {r['micro_f1']:.3f} | "
+                             f"{b.get('macro_f1', float('nan')):.3f} | {b.get('micro_f1', float('nan')):.3f} |")
+    lines += ["", "## Calibration (test ECE, 15 bins)", "", "| task | before | after |", "|---|---|---|"]
+    for task, tm in metrics["tasks"].items():
+        lines.append(f"| {task} | {tm['ece']['before']:.4f} | {tm['ece']['after']:.4f} |")
+    lines += ["", "## Per-label scores", ""]
+    for task, tm in metrics["tasks"].items():
+        for key, e in tm["sources"].items():
+            r = (e.get("levels") or {}).get("paragraph") or (e.get("levels") or {}).get("article") or e
+            lines += [f"### {task} · {key}", "", "| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+            for label, v in r["per_label"].items():
+                lines.append(f"| {label} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |")
+            lines.append("")
+    return "\n".join(lines) + "\n"

@@ -3,7 +3,8 @@
 ``model.onnx`` (the served graph) · ``tokenizer.json`` · ``labels.json`` (schemas, heads, input
 format) · ``calibration.json`` (temperatures, thresholds) · ``metrics.json`` (evaluation of exactly
 this ``model.onnx``, tied to it by its SHA-256) · ``MODEL_CARD.md`` · ``version``.
-``load`` refuses a folder whose files disagree with each other.
+``load`` refuses a folder whose files disagree with each other. An exported artifact also carries
+``weights.safetensors`` (fp16 training weights), which retraining starts from and serving ignores.
 """
 from __future__ import annotations
 

@@ -42,7 +42,6 @@ def test_predictor_probabilities_are_in_range(tiny_artifact):
     for s in (single, windowed):
         assert all(0 <= p <= 1 for p in s.frames + s.techniques) and 0 <= s.bias <= 1
         assert len(s.frames) == len(TASKS["frames"].labels)
-    assert windowed.tokens[-1][1] == len(long_text.rstrip("."))  + 1 or windowed.tokens[-1][1] <= len(long_text)
     # Every token of the windowed paragraph is scored once, in text order.
     starts = [t[0] for t in windowed.tokens]
     assert starts == sorted(set(starts))
@@ -80,3 +79,18 @@ def test_artifact_refuses_disagreeing_files(tiny_artifact, tmp_path):
         f.write(b"\0")
     with pytest.raises(art.ArtifactError, match="run `slant evaluate`"):
         art.load(copy)
+
+
+def test_artifact_weights_restart_training_where_the_checkpoint_ended(tiny_run):
+    import torch
+
+    from training.train import load_model
+
+    from_checkpoint, _ = load_model(tiny_run["checkpoint"])
+    from_artifact, state = load_model(tiny_run["artifact"])
+    assert state["config"]["base_model"] == "tiny"
+    ids = torch.randint(1000, 2000, (3, 9))
+    inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "token_type_ids": torch.zeros_like(ids)}
+    with torch.no_grad():
+        for a, b in zip(from_checkpoint(**inputs), from_artifact(**inputs)):
+            assert torch.allclose(a, b, atol=2e-2)  # fp16 storage

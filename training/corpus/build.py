@@ -75,7 +75,18 @@ def _features():
 
 def _write_task(task: str, records: list[dict], out: Path) -> None:
     from datasets import Dataset, DatasetDict
+    from datasets.utils.tqdm import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
 
+    quiet_before = are_progress_bars_disabled()
+    disable_progress_bars()
+    try:
+        _save(task, records, out, Dataset, DatasetDict)
+    finally:
+        if not quiet_before:
+            enable_progress_bars()
+
+
+def _save(task, records, out, Dataset, DatasetDict) -> None:
     feats = _features()
     splits = {}
     for split in SPLITS:

@@ -11,6 +11,16 @@ from ..errors import FormatError
 from ..mappings import get_mapping
 from ..records import check_columns, clean_text, need_dir, need_file, norm_key, record
 
+def _read_excel(path, **kw):
+    import warnings
+
+    import pandas as pd
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # openpyxl: "Unknown extension is not supported"
+        return pd.read_excel(path, **kw)
+
+
 TASK = "bias"
 BABE_COLUMNS = ["text", "news_link", "label_bias", "biased_words"]
 SG2, SG1, MBIC = "final_labels_SG2.csv", "final_labels_SG1.csv", "final_labels_MBIC.xlsx"
@@ -60,7 +70,7 @@ def read_table(path: Path) -> list[dict]:
     if path.suffix == ".xlsx":
         import pandas as pd
 
-        df = pd.read_excel(path, dtype=str)
+        df = _read_excel(path, dtype=str)
         check_columns(path, df.columns, BABE_COLUMNS)
         return df.where(df.notna(), None).to_dict("records")
     with path.open(encoding="utf-8-sig", newline="") as f:

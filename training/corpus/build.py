@@ -55,9 +55,9 @@ def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
         p = DEFAULT_DATA
         origin = "default"
         if not p.is_dir():
-            raise SourceMissing(p.resolve(), "raw data folder (pass --data-dir or set SLANT_DATA_DIR)")
+            raise SourceMissing(p.resolve(), "raw data folder", "pass --data-dir or set SLANT_DATA_DIR")
     if not p.is_dir():
-        raise SourceMissing(p, f"raw data folder (from {origin})")
+        raise SourceMissing(p, f"raw data folder (from {origin})", "expected a folder holding newsmtsc/, babe/, ... as in ../shared/data")
     return p
 
 

@@ -11,11 +11,11 @@ class CorpusError(Exception):
 class SourceMissing(CorpusError):
     """A source folder or one of its files is not there (the build skips the source with a warning)."""
 
-    def __init__(self, path: Path | str, what: str = "") -> None:
+    def __init__(self, path: Path | str, what: str = "", hint: str = "") -> None:
         self.path = str(path)
         super().__init__(
             f"missing {what or 'file or folder'}: {self.path} was not found"
-            + (" (expected it in the raw data folder; see ../shared/data/README.md)")
+            + (f" ({hint})" if hint else "")
         )
 
 

@@ -105,20 +105,22 @@ IBM_COLS = ["topicId", "split", "topicText", "topicTarget", "topicSentiment", "c
 def write_ibm(root: Path, stance="PRO") -> None:
     rows = [IBM_COLS]
     for cid, split, topic, st, text in (
-        (1, "train", "This house would ban boxing", stance, "Boxing causes lasting brain injuries"),
+        (1, "train", "This house would ban boxing", stance, "Boxing causes injuries; some last for life"),
         (2, "train", "This house would ban boxing", "CON", "Boxing teaches discipline to the young"),
-        (3, "test", "This house believes that cats are better than dogs", "PRO", "Cats need less space,\nand less time"),
+        (3, "test", "This house believes in cats", "PRO", "Cats need less space,\nand less time"),
     ):
         r = {c: "" for c in IBM_COLS}
         r.update({"topicId": "1", "split": split, "topicText": topic, "claims.claimId": str(cid), "claims.stance": st,
                   "claims.claimCorrectedText": text, "claims.article.cleanFile": f"articles/t1/clean_{cid}.txt"})
         rows.append([r[c] for c in IBM_COLS])
+    # Saved through a spreadsheet, like the real copy: each physical line is cut at ';' into quoted
+    # cells, padded with empty cells to 5.
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
     out = []
-    for r in rows:
-        buf = io.StringIO()
-        csv.writer(buf, lineterminator="").writerow(r)
-        inner = buf.getvalue()
-        out.append('"' + inner.replace('"', '""') + '";;;;')
+    for line in buf.getvalue().rstrip("\n").split("\n"):
+        cells = ['"' + c.replace('"', '""') + '"' for c in line.split(";")]
+        out.append(";".join(cells + [""] * (5 - len(cells))))
     _w(root / "ibm_claim_stance" / "claim_stance_dataset_v1.csv", "\n".join(out) + "\n")
 
 

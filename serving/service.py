@@ -1,0 +1,546 @@
+"""The Slant HTTP service (BentoML >= 1.4 new-style services).
+
+Two services, two kinds of worker process:
+
+- ``SlantModel`` holds the onnxruntime Predictor and has ONE batchable endpoint, ``score``, over
+  model passes (a paragraph alone, or a (target, paragraph) pair). Paragraphs and pairs from
+  concurrent requests, single articles and bulk batches alike, meet in the same adaptive batches.
+  Tokenization happens here, inside ``Predictor.score``, so the API worker never tokenizes.
+- ``Slant`` is the HTTP face: ``/classify`` and ``/classify_batch``. It parses articles (text /
+  HTML / paragraphs), finds targets (spaCy NER), sends the passes to ``SlantModel.score`` and builds
+  the answer with ``slant.answer``, exactly as `slant classify` / `slant score` do.
+
+Served: OpenAPI docs at ``/`` and ``/docs.json``, ``/livez``, ``/readyz`` (503 until a real sample
+article has gone through the whole path), ``/metrics`` (Prometheus). Bad input is a 4xx with a JSON
+``{"error": "<what is wrong and how to fix it>"}``; never a 500.
+
+This module never imports torch, transformers or training (tests/serving/test_no_torch.py checks).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+import anyio
+import bentoml
+from starlette.responses import JSONResponse
+
+from serving.schemas import (
+    SAMPLE_ARTICLE,
+    Answer,
+    ArticleIn,
+    Options,
+    PassIn,
+    PassOut,
+    finish,
+    max_batch_articles,
+    prepare,
+)
+from slant import store
+from slant.answer import build_answer, passes_for
+from slant.article import ArticleError, Limits
+from slant.artifact import load
+from slant.labels import BIAS_TOKENS
+from slant.predictor import Pass, PassScores, Predictor
+
+log = logging.getLogger("slant.serving")
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw.replace("_", ""))
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not an integer; unset it to use {default}") from None
+    if value < 1:
+        raise ValueError(f"{name}={raw!r} must be at least 1; unset it to use {default}")
+    return value
+
+
+# Adaptive batching of model passes. A typical news paragraph is 60-150 tokens; the Predictor packs
+# passes into onnxruntime calls of <= 4096 padded tokens (about 30-60 passes) whatever we send it.
+#
+# MAX_BATCH_PASSES = 256: big enough that several concurrent articles (a 20-paragraph article with
+#   5 targets is 120 passes) share one dispatch, small enough that one dispatch stays short (well
+#   under a second on CPU for MiniLM-L6). That matters for lone requests after a burst: BentoML's
+#   adaptive batcher learns its wait from the waits it saw under load, which are about one dispatch
+#   long, so short dispatches keep the extra latency of an interactive request small. Larger
+#   articles are split by BentoML into 256-pass chunks and run back to back.
+# MAX_LATENCY_MS = 60000: in BentoML this is not a target but the point where a queued job is
+#   *rejected* with 503. It must exceed the time the largest allowed article (500 paragraphs x 10
+#   targets, ~5,500 passes) takes on CPU, or valid input would fail; past it, we shed load rather
+#   than hang.
+MAX_BATCH_PASSES = _env_int("SLANT_MAX_BATCH_PASSES", 256)
+MAX_LATENCY_MS = _env_int("SLANT_MAX_LATENCY_MS", 60_000)
+REQUEST_TIMEOUT_S = _env_int("SLANT_REQUEST_TIMEOUT_S", 120)
+API_WORKERS = _env_int("SLANT_API_WORKERS", 1)
+MAX_BODY_BYTES = _env_int("SLANT_MAX_BODY_BYTES", 64 * 1024 * 1024)
+
+# The served artifact, chosen once per process (see slant.store.current_model_dir).
+MODEL_DIR = store.current_model_dir()
+
+
+class PayloadTooLarge(bentoml.exceptions.InvalidArgument):
+    error_code = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+
+
+def _error(message: str, status: int) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _status_of(error: ArticleError) -> int:
+    """413 for inputs that are too large, 400 for every other bad article."""
+    message = str(error)
+    if "over the limit" in message and "target" not in message.split("over the limit")[0]:
+        return HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    return HTTPStatus.BAD_REQUEST
+
+
+_ALLOWED = {
+    "article": "text, html, paragraphs, title, url, targets",
+    "articles": "text, html, paragraphs, title, url, targets",
+    "options": "max_auto_targets, include_text",
+}
+
+
+class RequestGuard:
+    """Pure ASGI middleware in front of the API routes.
+
+    - refuses bodies over SLANT_MAX_BODY_BYTES with 413 before they are read into memory (by the
+      Content-Length header, or while reading a chunked body);
+    - turns BentoML's request-validation 400s (pydantic errors: wrong JSON types, invalid JSON,
+      non-UTF-8 bytes, unknown fields) into ``{"error": "<field>: <problem>; ..."}`` messages that
+      say what to fix, keeping the pydantic details under ``detail``.
+    """
+
+    def __init__(self, app, max_body_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "POST":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None:
+            try:
+                too_large = int(length) > self.max_body_bytes
+            except ValueError:
+                too_large = False
+            if too_large:
+                await self._send_json(send, 413, {"error": self._too_large_message()})
+                return
+        # Read the body here (bounded), then replay it to the app.
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body = message.get("body", b"")
+            size += len(body)
+            if size > self.max_body_bytes:
+                await self._send_json(send, 413, {"error": self._too_large_message()})
+                return
+            chunks.append(body)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        start: dict | None = None
+        held: list[bytes] = []
+
+        async def rewrite(message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start" and message["status"] == 400:
+                start = message
+                return
+            if start is None:
+                await send(message)
+                return
+            held.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            payload = self._friendly(b"".join(held))
+            new_headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+            new_headers.append((b"content-length", str(len(payload)).encode()))
+            await send({**start, "headers": new_headers})
+            await send({"type": "http.response.body", "body": payload, "more_body": False})
+
+        await self.app(scope, replay, rewrite)
+
+    def _too_large_message(self) -> str:
+        return (
+            f"request body is over {self.max_body_bytes:,} bytes; send fewer or shorter articles "
+            "per request, or raise the limit with SLANT_MAX_BODY_BYTES"
+        )
+
+    @staticmethod
+    def _friendly(raw: bytes) -> bytes:
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return raw
+        if isinstance(data, list) and len(data) == 1 and isinstance(data[0], dict):
+            data = data[0]  # BentoML wraps 4xx BentoMLException bodies in a list
+        if not isinstance(data, dict):
+            return raw
+        detail = data.get("detail")
+        if isinstance(detail, list) and detail and all(isinstance(d, dict) for d in detail):
+            problems = []
+            for d in detail[:10]:
+                path = [str(x) for x in d.get("loc", ())]
+                loc = ".".join(path)
+                msg = d.get("msg", "invalid")
+                if d.get("type") == "json_invalid":
+                    msg += " (send a UTF-8 JSON body with Content-Type: application/json)"
+                elif d.get("type") == "extra_forbidden":
+                    allowed = _ALLOWED.get(path[0] if len(path) <= 2 else "article", "")
+                    msg = f"unknown field; allowed: {allowed}" if allowed else "unknown field"
+                problems.append(f"{loc}: {msg}" if loc else msg)
+            more = f" (and {len(detail) - 10} more)" if len(detail) > 10 else ""
+            data = {
+                "error": "invalid request: " + "; ".join(problems) + more
+                + '. Expected {"article": {"text"|"html"|"paragraphs": ..., "title"?, "url"?, '
+                '"targets"?: [str]}, "options"?: {...}}; see the examples at /',
+                "detail": detail,
+            }
+        return json.dumps(data).encode()
+
+    @staticmethod
+    async def _send_json(send, status: int, payload: dict) -> None:
+        body = json.dumps(payload).encode()
+        await send({
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        })
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+# --------------------------------------------------------------------------------------------
+# The model worker
+# --------------------------------------------------------------------------------------------
+
+
+@bentoml.service(
+    name="slant_model",
+    workers=1,  # one onnxruntime session per machine: it already uses every core (or the GPU)
+    threads=1,  # one batch at a time; the next batch forms while this one runs
+    traffic={"timeout": REQUEST_TIMEOUT_S},
+)
+class SlantModel:
+    # Resolved at import: $SLANT_MODEL, the BentoML store's promoted `slant`, or models/slant-base.
+    model_dir: Path = MODEL_DIR
+
+    def __init__(self) -> None:
+        self.artifact = load(self.model_dir)
+        self.predictor = Predictor(self.artifact)
+        self.loaded_threshold = self.artifact.calibration.thresholds[BIAS_TOKENS]["loaded"]
+        # Warm-up: the first onnxruntime runs allocate arenas and pick kernels.
+        self.predictor.score([Pass(SAMPLE_ARTICLE["text"]), Pass(SAMPLE_ARTICLE["text"], "council")])
+        # What score() uses, as ONE reference: reload() swaps it in a single assignment, so a batch
+        # runs entirely on the old model or entirely on the new one.
+        self._serving = (self.predictor, self.loaded_threshold)
+        self._reload_lock = anyio.Lock()
+        log.info(
+            "Slant model %s %s from %s on %s",
+            self.artifact.name, self.artifact.version, self.model_dir, self.predictor.providers,
+        )
+
+    @bentoml.api
+    def info(self) -> dict:
+        """Which model this worker serves (the API worker builds answers with the same artifact)."""
+        return {
+            "name": self.artifact.name,
+            "version": self.artifact.version,
+            "path": str(self.model_dir),
+            "providers": self.predictor.providers,
+        }
+
+    @bentoml.api(batchable=True, max_batch_size=MAX_BATCH_PASSES, max_latency_ms=MAX_LATENCY_MS)
+    def score(self, passes: list[PassIn]) -> list[PassOut]:
+        """Scores for model passes from any number of requests, in order."""
+        predictor, loaded_threshold = self._serving
+        results = predictor.score([Pass(p.text, p.target) for p in passes])
+        out = []
+        for r in results:
+            # Only tokens at or above the loaded-word threshold can become spans; dropping the rest
+            # here changes no answer and keeps the worker-to-worker payload small.
+            tokens = [t for t in r.tokens if t[2] >= loaded_threshold]
+            out.append(PassOut(stance=r.stance, frames=r.frames, techniques=r.techniques, bias=r.bias, tokens=tokens))
+        return out
+
+    @bentoml.api
+    async def reload(self, path: str = "") -> dict:
+        """Serve the artifact at ``path`` (default: ``store.current_model_dir()`` now). The new
+        Predictor is loaded and warmed up in a thread while batches keep running on the old one,
+        then swapped in with one assignment. A folder that fails to load changes nothing."""
+        async with self._reload_lock:
+            target = Path(path) if path else await anyio.to_thread.run_sync(store.current_model_dir)
+            if target.resolve() == Path(self.model_dir).resolve():
+                return {**self.info(), "changed": False}
+
+            def build():
+                artifact = load(target)
+                predictor = Predictor(artifact)
+                predictor.score([Pass(SAMPLE_ARTICLE["text"]), Pass(SAMPLE_ARTICLE["text"], "council")])
+                return artifact, predictor
+
+            artifact, predictor = await anyio.to_thread.run_sync(build)
+            threshold = artifact.calibration.thresholds[BIAS_TOKENS]["loaded"]
+            previous = self.artifact.version
+            self._serving = (predictor, threshold)  # the switch
+            self.artifact, self.predictor, self.loaded_threshold, self.model_dir = artifact, predictor, threshold, target
+            log.info("Slant model switched from %s to %s %s (%s)", previous, artifact.name, artifact.version, target)
+            return {**self.info(), "changed": True, "previous": previous}
+
+
+# --------------------------------------------------------------------------------------------
+# The HTTP face
+# --------------------------------------------------------------------------------------------
+
+
+@bentoml.service(
+    name="slant",
+    workers=API_WORKERS,
+    traffic={"timeout": REQUEST_TIMEOUT_S},
+    http={"cors": {"enabled": False}},
+)
+class Slant:
+    model = bentoml.depends(SlantModel)
+
+    def __init__(self) -> None:
+        self.limits = Limits.from_env()
+        self.max_batch = max_batch_articles()
+        self.artifact = load(MODEL_DIR)
+        self._ready = False
+        self._warmup_error: str | None = None
+        self._prep_limiter: anyio.CapacityLimiter | None = None
+
+    # ---- readiness ------------------------------------------------------------------------
+
+    @bentoml.on_startup
+    async def _start_warmup(self) -> None:
+        # In the background: the model worker may still be starting; /readyz says 503 meanwhile.
+        self._warmup_task = asyncio.get_running_loop().create_task(self._warmup())
+
+    async def _warmup(self) -> None:
+        deadline = time.monotonic() + 600
+        while True:
+            try:
+                info = await self.model.to_async.info()
+                if info["version"] != self.artifact.version or Path(info["path"]) != Path(self.artifact.path):
+                    log.warning("model worker serves %s; loading the same artifact here", info)
+                    self.artifact = load(info["path"])
+                # A real sample article through the whole path (parse, NER, model, answer).
+                await self._classify_one(ArticleIn(**SAMPLE_ARTICLE), Options())
+                await self._classify_one(ArticleIn(text=SAMPLE_ARTICLE["text"]), Options())
+                # A few small calls take BentoML's adaptive batcher through its training phase,
+                # so the first user requests are not slowed by its conservative initial guesses.
+                for _ in range(12):
+                    await self.model.to_async.score([PassIn(text="Warm-up.")])
+                self._ready = True
+                log.info("Slant is ready (model %s %s)", self.artifact.name, self.artifact.version)
+                return
+            except Exception as e:  # noqa: BLE001 - keep trying until the model worker is up
+                self._warmup_error = f"{type(e).__name__}: {e}"
+                if time.monotonic() > deadline:
+                    log.error("warm-up failed for 10 minutes, last error: %s", self._warmup_error)
+                    return
+                await asyncio.sleep(0.5)
+
+    def __is_ready__(self) -> bool:
+        return self._ready
+
+    # ---- the work -------------------------------------------------------------------------
+
+    def _limiter(self) -> anyio.CapacityLimiter:
+        # Parsing and NER hold the GIL; one thread keeps spaCy single-threaded and the loop free.
+        if self._prep_limiter is None:
+            self._prep_limiter = anyio.CapacityLimiter(1)
+        return self._prep_limiter
+
+    async def _score(self, passes: list[Pass]) -> list[PassScores]:
+        if not passes:
+            return []
+        outs = await self.model.to_async.score([PassIn(text=p.text, target=p.target) for p in passes])
+        return [_to_scores(o) for o in outs]
+
+    async def _classify_one(self, article_in: ArticleIn, options: Options) -> dict:
+        article, targets = await anyio.to_thread.run_sync(
+            prepare, article_in, options, self.limits, limiter=self._limiter()
+        )
+        scores = await self._score(passes_for(article, targets))
+        return finish(build_answer(self.artifact, article, targets, scores), article, options)
+
+    @bentoml.api(route="/classify")
+    async def classify(self, article: ArticleIn, options: Options = Options()) -> Answer:
+        """Score one article paragraph by paragraph: stance toward targets, frames, persuasion
+        techniques, biased wording; plus an article summary."""
+        try:
+            answer = await self._classify_one(article, options)
+        except ArticleError as e:
+            return _error(str(e), _status_of(e))
+        return JSONResponse(answer)
+
+    @bentoml.api(route="/classify_batch")
+    async def classify_batch(self, articles: list[ArticleIn], options: Options = Options()) -> list[Answer]:
+        """Score many articles in one request; answers come back in the order sent. One bad article
+        fails the request with a 4xx naming its index (fix it and send the batch again)."""
+        if not articles:
+            return _error("`articles` is empty; send at least one article", HTTPStatus.BAD_REQUEST)
+        if len(articles) > self.max_batch:
+            return _error(
+                f"{len(articles)} articles in one request, over the limit of {self.max_batch}; split "
+                "the batch or raise the limit with SLANT_MAX_BATCH_ARTICLES",
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+            )
+        prepared = []
+        for i, article_in in enumerate(articles):
+            try:
+                prepared.append(
+                    await anyio.to_thread.run_sync(
+                        prepare, article_in, options, self.limits, limiter=self._limiter()
+                    )
+                )
+            except ArticleError as e:
+                return _error(f"articles[{i}]: {e}", _status_of(e))
+        # All articles' passes in one call: BentoML batches them (with other requests' passes).
+        all_passes: list[Pass] = []
+        spans = []
+        for article, targets in prepared:
+            passes = passes_for(article, targets)
+            spans.append((len(all_passes), len(all_passes) + len(passes)))
+            all_passes.extend(passes)
+        scores = await self._score(all_passes)
+        answers = [
+            finish(build_answer(self.artifact, article, targets, scores[a:b]), article, options)
+            for (article, targets), (a, b) in zip(prepared, spans)
+        ]
+        return JSONResponse(answers)
+
+
+    # ---- feedback and model switching (the retraining loop) --------------------------------
+
+    def _feedback_store(self):
+        from slant.feedback import FeedbackStore
+
+        if getattr(self, "_feedback", None) is None:
+            self._feedback = FeedbackStore()  # $SLANT_FEEDBACK_DB or ~/.slant/feedback.sqlite3
+        return self._feedback
+
+    @bentoml.api(route="/feedback")
+    async def feedback(self, items: Any = None) -> dict:
+        """Store labeled corrections for retraining: ``{"items": [{"task", "text", "labels" | "label",
+        "target"? (stance), "spans"? (bias), "article_id"?, "annotator"?}]}``. All items are checked
+        first and stored in one transaction; the answer ``{"ids", "count"}`` comes after the commit.
+        One bad item stores nothing and gets a 4xx naming it (``items[2].labels: ...``)."""
+        import sqlite3
+
+        from slant.feedback import MAX_ITEMS, FeedbackError, validate_items
+
+        if items is None:
+            return _error('missing "items"; send {"items": [{"task": "stance", "text": "...", "target": "...", '
+                          '"label": "favor"}, ...]}', HTTPStatus.BAD_REQUEST)
+        try:
+            rows = validate_items(items)
+        except FeedbackError as e:
+            too_many = isinstance(items, list) and len(items) > MAX_ITEMS
+            return _error(str(e), HTTPStatus.REQUEST_ENTITY_TOO_LARGE if too_many else HTTPStatus.BAD_REQUEST)
+        feedback = self._feedback_store()
+        try:
+            ids = await anyio.to_thread.run_sync(feedback.add, rows)
+        except (sqlite3.Error, OSError) as e:
+            log.error("feedback store %s: %s", feedback.path, e)
+            return _error(f"the feedback store {feedback.path} could not take the corrections ({e}); nothing "
+                          "was stored, try again", HTTPStatus.SERVICE_UNAVAILABLE)
+        return JSONResponse({"ids": ids, "count": len(ids)})
+
+    async def _sync_model(self, path: Path | None = None) -> dict:
+        """Make the model worker and this worker serve ``path`` (default: what the store names now)."""
+        target = path or await anyio.to_thread.run_sync(store.current_model_dir)
+        before = {"name": self.artifact.name, "version": self.artifact.version, "path": str(self.artifact.path)}
+        if Path(target).resolve() == Path(self.artifact.path).resolve():
+            return {"changed": False, "previous": before, "current": before}
+        info = await self.model.to_async.reload(path=str(target))
+        artifact = await anyio.to_thread.run_sync(load, info["path"])
+        self.artifact = artifact  # answers are built with the model worker's artifact from now on
+        now = {"name": artifact.name, "version": artifact.version, "path": str(artifact.path)}
+        log.info("serving %s %s from %s (was %s)", artifact.name, artifact.version, artifact.path, before["version"])
+        return {"changed": True, "previous": before, "current": now}
+
+    @bentoml.api(route="/admin/reload")
+    async def admin_reload(self) -> dict:
+        """Switch to the model the store names now (after `slant models promote` / `rollback`)
+        without waiting for the periodic check. Requests in flight finish on the old model."""
+        try:
+            return JSONResponse(await self._sync_model())
+        except Exception as e:  # noqa: BLE001 - a bad artifact must not take the service down
+            return _error(f"reload failed, still serving {self.artifact.version}: {type(e).__name__}: {e}",
+                          HTTPStatus.CONFLICT)
+
+    @bentoml.on_startup
+    async def _start_model_watch(self) -> None:
+        interval = float(os.environ.get("SLANT_RELOAD_INTERVAL_S", "10") or 0)
+        if interval <= 0:
+            return
+
+        async def watch() -> None:
+            while True:
+                await asyncio.sleep(interval)
+                if not self._ready:
+                    continue
+                try:
+                    await self._sync_model()
+                except Exception as e:  # noqa: BLE001 - keep serving the old model, try again later
+                    log.warning("model check failed, still serving %s: %s: %s",
+                                self.artifact.version, type(e).__name__, e)
+
+        self._watch_task = asyncio.get_running_loop().create_task(watch())
+
+
+async def _feedback_stats(scope, receive, send) -> None:
+    """GET /feedback/stats: counts per task and label in the feedback store."""
+    from slant.feedback import FeedbackStore
+
+    if scope["type"] != "http":
+        return
+    if scope.get("method") not in ("GET", "HEAD"):
+        response = _error("use GET /feedback/stats", HTTPStatus.METHOD_NOT_ALLOWED)
+    else:
+        try:
+            response = JSONResponse(await anyio.to_thread.run_sync(FeedbackStore().stats))
+        except Exception as e:  # noqa: BLE001
+            response = _error(f"feedback store unavailable: {type(e).__name__}: {e}", HTTPStatus.SERVICE_UNAVAILABLE)
+    await response(scope, receive, send)
+
+
+Slant.add_asgi_middleware(RequestGuard)
+Slant.mount_asgi_app(_feedback_stats, path="/feedback/stats")
+
+
+def _to_scores(out) -> PassScores:
+    if isinstance(out, dict):
+        out = PassOut.model_validate(out)
+    return PassScores(
+        stance=out.stance, frames=out.frames, techniques=out.techniques, bias=out.bias,
+        tokens=[tuple(t) for t in out.tokens],
+    )

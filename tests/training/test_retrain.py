@@ -1,0 +1,269 @@
+"""The retraining loop end to end on the tiny model, in real `slant` processes with a private
+BentoML home: feedback flips a label -> retrain -> the promoted model gives the corrected label;
+the gate refuses a collapsed candidate; rollback restores the old model; a retrain killed with
+SIGKILL changes neither the served model nor the feedback store."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from slant.feedback import FeedbackStore
+
+REPO = Path(__file__).resolve().parents[2]
+TARGET = "Maria Lopez"
+# Paragraphs the tiny model has never seen; the test flips one of them.
+CANDIDATES = [
+    "Maria Lopez visited the harbour yesterday.",
+    "Maria Lopez spoke about the harbour plan on Monday.",
+    "Maria Lopez walked along the harbour after lunch.",
+    "Maria Lopez toured the old harbour with reporters.",
+]
+STANCE = ("favor", "against", "neutral")
+
+
+def _env(home: Path, db: Path) -> dict:
+    env = {**os.environ, "BENTOML_HOME": str(home), "SLANT_FEEDBACK_DB": str(db), "PYTHONPATH": str(REPO),
+           "HF_HUB_OFFLINE": "1", "BENTOML_DO_NOT_TRACK": "true"}
+    env.pop("SLANT_MODEL", None)
+    return env
+
+
+def slant(env, *args, timeout=600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "slant.cli", *args], env=env, capture_output=True, text=True,
+                          timeout=timeout, cwd=REPO)
+
+
+PROBE = """
+import json, sys
+from slant import store
+from slant.artifact import load
+from slant.predictor import Pass, Predictor
+d = store.current_model_dir()
+a = load(d)
+p = Predictor(a, device="cpu")
+texts = json.loads(sys.argv[1])
+print(json.dumps({"dir": str(d), "version": a.version, "pointer": store.read_pointer(),
+                  "stance": [p.score([Pass(t, sys.argv[2])])[0].stance for t in texts]}))
+"""
+
+
+def probe(env, texts=CANDIDATES) -> dict:
+    r = subprocess.run([sys.executable, "-c", PROBE, json.dumps(texts), TARGET], env=env, capture_output=True,
+                       text=True, cwd=REPO, timeout=120)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def tail(r: subprocess.CompletedProcess, n=40) -> str:
+    text = (r.stdout + r.stderr).replace("\r", "\n")
+    return "\n".join(line for line in text.splitlines() if "step/s" not in line)[-6000:]
+
+
+@pytest.fixture(scope="module")
+def loop(tiny_run, tiny_corpus, tmp_path_factory):
+    from slant.artifact import load
+    from slant.predictor import Pass, Predictor
+    from training.retrain import is_heldout
+
+    root = tmp_path_factory.mktemp("retrain")
+    env = _env(root / "bentoml", root / "feedback.sqlite3")
+    artifact = tiny_run["artifact"]
+    predictor = Predictor(load(artifact), device="cpu")
+    text = next(t for t in CANDIDATES if not is_heldout(t, 0.2))
+    before = predictor.score([Pass(text, TARGET)])[0].stance
+    wanted = STANCE[min(range(3), key=lambda i: before[i])]  # the label the model believes least
+    store = FeedbackStore(root / "feedback.sqlite3")
+    store.add([
+        {"task": "stance", "text": text, "target": TARGET, "label": wanted, "annotator": "test"},
+        {"task": "bias", "text": "The radical plan of the union was announced today.", "label": "biased",
+         "spans": [[4, 11]]},
+        {"task": "frames", "text": "Police arrested the mayor for fraud.", "labels": ["crime_and_punishment"]},
+    ])
+    started = time.monotonic()
+    r = slant(env, "retrain", "--model", str(artifact), "--data-dir", str(tiny_corpus), "--steps", "150",
+              "--lr", "5e-4", "--head-lr", "2e-3", "--feedback-weight", "8", "--tolerance", "1.0")
+    seconds = time.monotonic() - started
+    return {"env": env, "root": root, "artifact": artifact, "text": text, "before": before, "wanted": wanted,
+            "first": r, "seconds": seconds, "corpus": tiny_corpus, "db": root / "feedback.sqlite3"}
+
+
+def test_retrain_learns_the_correction_and_promotes_it(loop):
+    r = loop["first"]
+    assert r.returncode == 0, tail(r)
+    out = r.stdout
+    assert "task/source" in out and "stance/synthetic" in out and "PROMOTED slant:0.0.1-test.ft" in out
+    now = probe(loop["env"], [loop["text"]])
+    assert now["version"].startswith("0.0.1-test.ft")
+    assert now["pointer"]["history"] == ["slant:0.0.1-test"]  # the old model was stored and can come back
+    assert Path(now["dir"]).is_relative_to(loop["root"] / "bentoml" / "models" / "slant")
+    after = now["stance"][0]
+    assert STANCE[max(range(3), key=lambda i: after[i])] == loop["wanted"], (loop["before"], after)
+    report = json.loads((Path(now["dir"]) / "retrain.json").read_text())
+    assert report["passed"] and report["feedback"]["rows"] == 3 and report["base"]["version"] == "0.0.1-test"
+    print(f"\nretrain (tiny, 150 steps) took {loop['seconds']:.0f} s; {loop['text']!r}: {loop['before']} -> {after}")
+
+
+def test_models_list_marks_the_promoted_version(loop):
+    r = slant(loop["env"], "models", "list", "--json")
+    assert r.returncode == 0, r.stderr
+    found = json.loads(r.stdout)
+    assert [m["version"] for m in found][0] == "0.0.1-test"
+    current = [m for m in found if m["current"]]
+    assert len(current) == 1 and current[0]["version"].startswith("0.0.1-test.ft")
+    assert current[0]["metadata"]["gate_passed"] is True
+
+
+def test_gate_refuses_a_collapsed_candidate(loop):
+    env = loop["env"]
+    pointer = (loop["root"] / "bentoml" / "slant-current").read_bytes()
+    r = slant(env, "retrain", "--data-dir", str(loop["corpus"]), "--steps", "60", "--lr", "0.5", "--head-lr", "0.5",
+              "--tolerance", "0.05", "--version", "0.0.1-test.collapsed")
+    assert r.returncode == 3, tail(r)
+    assert "REGRESSION" in r.stdout and "NOT promoted: slant:0.0.1-test.collapsed is stored" in r.stdout
+    assert (loop["root"] / "bentoml" / "slant-current").read_bytes() == pointer
+    listed = json.loads(slant(env, "models", "list", "--json").stdout)
+    refused = [m for m in listed if m["version"] == "0.0.1-test.collapsed"]
+    assert refused and refused[0]["metadata"]["gate_passed"] is False and not refused[0]["current"]
+
+
+def test_rollback_restores_the_old_model_and_promote_brings_the_new_one_back(loop):
+    env = loop["env"]
+    new = probe(env, [loop["text"]])
+    r = slant(env, "models", "rollback")
+    assert r.returncode == 0 and "rolled back to slant:0.0.1-test" in r.stdout, r.stderr
+    old = probe(env, [loop["text"]])
+    assert old["version"] == "0.0.1-test"
+    assert old["stance"][0] == pytest.approx(loop["before"], abs=1e-6)  # the very same model
+    r = slant(env, "models", "rollback")
+    assert r.returncode == 1 and "nothing to roll back to" in r.stderr
+    r = slant(env, "models", "promote", new["version"])
+    assert r.returncode == 0, r.stderr
+    assert probe(env, [loop["text"]])["version"] == new["version"]
+    r = slant(env, "models", "promote", "9.9.9")
+    assert r.returncode == 1 and "not in the BentoML model store" in r.stderr
+
+
+def _snapshot(loop) -> dict:
+    home = loop["root"] / "bentoml"
+    files = {}
+    for p in sorted((home / "models").rglob("*")):
+        if p.is_file():
+            files[str(p.relative_to(home))] = hashlib.sha256(p.read_bytes()).hexdigest()
+    for p in sorted(Path(loop["artifact"]).iterdir()):
+        if p.is_file():
+            files[f"artifact/{p.name}"] = hashlib.sha256(p.read_bytes()).hexdigest()
+    store = FeedbackStore(loop["db"])
+    return {"pointer": (home / "slant-current").read_bytes(), "files": files,
+            "feedback": [r.to_json() for r in store.rows()], "integrity": store.integrity_check()}
+
+
+def test_a_retrain_killed_midway_changes_nothing(loop, tmp_path):
+    before = _snapshot(loop)
+    work = tmp_path / "work"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "slant.cli", "retrain", "--data-dir", str(loop["corpus"]), "--steps", "5000",
+         "--work-dir", str(work)],
+        env=loop["env"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=REPO,
+    )
+    seen = []
+
+    def read():
+        for chunk in iter(lambda: proc.stdout.read1(4096), b""):
+            seen.append(chunk.decode(errors="replace"))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and "step/s" not in "".join(seen)[-2000:]:
+        assert proc.poll() is None, "".join(seen)[-3000:]
+        time.sleep(0.2)
+    time.sleep(2)  # well inside the training loop
+    assert proc.poll() is None
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    after = _snapshot(loop)
+    assert after == before
+    assert after["integrity"] == "ok"
+    # The service would still find and load the same model.
+    assert probe(loop["env"], [loop["text"]])["pointer"] == json.loads(before["pointer"])
+
+
+# ---- the pieces, in-process ---------------------------------------------------------------------
+
+
+def test_gate_compares_every_task_and_source():
+    from training.retrain import compare, render_table
+
+    def metrics(**scores):
+        tasks = {}
+        for key, value in scores.items():
+            task, source = key.split("__")
+            tasks.setdefault(task, {"sources": {}})["sources"][source] = {"headline": value, "n": 10}
+        return {"tasks": tasks}
+
+    current = metrics(stance__a=0.80, stance__feedback=0.5, bias__b=0.70)
+    ok, rows = compare(current, metrics(stance__a=0.795, stance__feedback=0.9, bias__b=0.70), 0.01)
+    assert ok and all(r["ok"] for r in rows)
+    ok, rows = compare(current, metrics(stance__a=0.85, stance__feedback=0.9, bias__b=0.68), 0.01)
+    assert not ok and [r["source"] for r in rows if not r["ok"]] == ["b"]
+    assert "REGRESSION" in render_table(rows, 0.01)
+    ok, _ = compare(current, metrics(stance__a=0.85, stance__feedback=0.9), 0.01)  # a source vanished
+    assert not ok
+
+
+def test_merge_dedups_weights_and_holds_out(tiny_corpus, tmp_path):
+    from datasets import load_from_disk
+
+    from training.corpus import load_task
+    from training.retrain import is_heldout, latest_corrections, merge_corpus
+
+    base = load_task("stance", tiny_corpus)
+    dup = base["test"][0]  # a base test paragraph that an annotator relabels
+    other = next(l for l in ("favor", "against", "neutral") if l != dup["labels"][0])
+    store = FeedbackStore(tmp_path / "fb.sqlite3")
+    texts = [f"Paragraph number {i} about the harbour." for i in range(40)]
+    store.add([{"task": "stance", "text": t, "target": "X", "label": "neutral"} for t in texts])
+    store.add([{"task": "stance", "text": "  " + dup["text"].upper() + " ", "target": dup["target"], "label": dup["labels"][0]}])
+    store.add([{"task": "stance", "text": dup["text"], "target": dup["target"], "label": other}])  # latest wins
+    corrections = latest_corrections(store.rows())
+    assert len(corrections["stance"]) == 41
+    report = merge_corpus(tiny_corpus, tmp_path / "merged", corrections, weight=3, holdout=0.2)
+    merged = load_from_disk(str(tmp_path / "merged" / "stance"))
+    held = sum(is_heldout(t, 0.2) for t in texts + [dup["text"]])
+    assert 0 < held < 41 and report["stance"]["heldout"] == held
+    fb_train = [r for r in merged["train"] if r["source"] == "feedback"]
+    fb_test = [r for r in merged["test"] if r["source"] == "feedback"]
+    assert len(fb_train) == 3 * (41 - held) and len(fb_test) == held
+    assert report["stance"]["base_rows_dropped"]["test"] == sum(
+        1 for r in base["test"] if r["text"] == dup["text"] and r["target"] == dup["target"])
+    base_rows = [r for s in merged for r in merged[s] if r["source"] != "feedback"]
+    assert not any(r["text"] == dup["text"] and r["target"] == dup["target"] for r in base_rows)
+    fb_dup = [r for s in merged for r in merged[s] if r["source"] == "feedback" and r["text"] == dup["text"]]
+    assert fb_dup and {r["labels"][0] for r in fb_dup} == {other}
+    assert (tmp_path / "merged" / "bias").is_symlink()  # tasks without feedback are linked, not copied
+    assert len(load_task("bias", tmp_path / "merged")["train"]) == len(load_task("bias", tiny_corpus)["train"])
+
+
+def test_versions_and_holdout_are_deterministic():
+    from datetime import datetime, timezone
+
+    from training.retrain import is_heldout, new_version
+
+    t = datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    assert new_version("0.1.0", t) == "0.1.0.ft20250102030405"
+    assert new_version("0.1.0.ft20240101000000", t) == "0.1.0.ft20250102030405"
+    texts = [f"text {i}" for i in range(2000)]
+    share = sum(is_heldout(x, 0.2) for x in texts) / len(texts)
+    assert 0.17 < share < 0.23
+    assert is_heldout("Some Text!", 0.2) == is_heldout("some text", 0.2)  # normalised
+    assert not any(is_heldout(x, 0.0) for x in texts)

@@ -34,12 +34,13 @@ def build_answer(
             )
         )
     tasks = artifact.tasks
+    trained = artifact.calibration.trained_labels
     return {
         "model": {"name": artifact.name, "version": artifact.version},
         "title": article.title,
         "targets": list(targets),
         "paragraphs": paragraphs,
         "summary": summarize(
-            paragraphs, targets, tasks["stance"].labels, tasks["frames"].labels, tasks["techniques"].labels
+            paragraphs, targets, tasks["stance"].labels, trained(tasks["frames"]), trained(tasks["techniques"])
         ),
     }

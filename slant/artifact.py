@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from slant.encode import Encoder
@@ -38,13 +38,20 @@ class Calibration:
 
     Stance (single-label) decides by argmax of calibrated probabilities; multi-label and binary
     heads decide per label by threshold; loaded words by the ``bias_tokens`` threshold.
+    ``untrained`` names labels no training example ever showed (MFC "other"; four techniques
+    absent from the English data): their outputs mean nothing, so they are never reported.
     """
 
     temperatures: dict[str, float]
     thresholds: dict[str, dict[str, float]]
+    untrained: dict[str, list[str]] = field(default_factory=dict)
 
     def to_json(self) -> dict:
-        return {"temperatures": self.temperatures, "thresholds": self.thresholds}
+        return {"temperatures": self.temperatures, "thresholds": self.thresholds, "untrained": self.untrained}
+
+    def trained_labels(self, task: Task) -> tuple[str, ...]:
+        skip = set(self.untrained.get(task.name, ()))
+        return tuple(label for label in task.labels if label not in skip)
 
     @classmethod
     def from_json(cls, obj: dict) -> "Calibration":
@@ -54,6 +61,7 @@ class Calibration:
                 task: {label: float(t) for label, t in per_label.items()}
                 for task, per_label in obj["thresholds"].items()
             },
+            untrained={task: list(labels) for task, labels in obj.get("untrained", {}).items()},
         )
 
     @classmethod
@@ -88,6 +96,10 @@ class Calibration:
             bad = {label: t for label, t in found.items() if not 0 < t < 1}
             if bad:
                 raise ArtifactError(f"{CALIBRATION}: thresholds of {task} outside (0, 1): {bad}")
+        for task, labels in self.untrained.items():
+            unknown = set(labels) - set(tasks[task].labels) if task in tasks else set(labels)
+            if unknown:
+                raise ArtifactError(f"{CALIBRATION}: untrained labels {sorted(unknown)} are not {task} labels")
 
 
 @dataclass(frozen=True)

@@ -221,11 +221,11 @@ def build_paragraph(
             {"target": target, "label": stance_labels[int(np.argmax(scores.stance))], "scores": probs}
         )
     for name in ("frames", "techniques"):
-        probs = getattr(single, name)
-        labels = tasks[name].labels
+        trained = set(artifact.calibration.trained_labels(tasks[name]))
+        scored = [(l, p) for l, p in zip(tasks[name].labels, getattr(single, name)) if l in trained]
         entry[name] = {
-            "labels": [l for l, p in zip(labels, probs) if p >= thresholds[name][l]],
-            "scores": {l: round(p, 4) for l, p in zip(labels, probs)},
+            "labels": [l for l, p in scored if p >= thresholds[name][l]],
+            "scores": {l: round(p, 4) for l, p in scored},
         }
     biased = tasks["bias"].labels[1]
     entry["bias"] = {

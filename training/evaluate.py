@@ -152,6 +152,10 @@ def evaluate(artifact_dir: str | Path, data_dir: str = "datasets/build", report_
     for name, task in artifact.tasks.items():
         corpus = load_task(name, data_dir)
         test = encode_records(corpus["test"][:], task, encoder)
+        # Labels the model never saw in training are never reported (see Calibration.untrained).
+        for label in artifact.calibration.untrained.get(name, []):
+            for e in test:
+                e.known[task.label2id[label]] = 0.0
         passes = [Pass(e.text, e.target if task.input == "pair" else None) for e in test]
         started = time.time()
         after = probs_of(task, predictor.score(passes))

@@ -88,7 +88,22 @@ def _stack(rows) -> np.ndarray:
     return np.stack([np.asarray(r) for r in rows])
 
 
-def calibrate(dev: dict[str, list[Example]], logits: dict[str, dict[str, list]]) -> art.Calibration:
+def untrained_labels(config: TrainConfig) -> dict[str, list[str]]:
+    """Multi-label labels with no positive training example: their heads never learned anything."""
+    from training.corpus import load_task
+
+    out = {}
+    for name, share in config.task_shares.items():
+        if share > 0 and TASKS[name].kind == "multi":
+            seen = {label for labels in load_task(name, config.data_dir)["train"][:]["labels"] for label in labels}
+            missing = [label for label in TASKS[name].labels if label not in seen]
+            if missing:
+                out[name] = missing
+    return out
+
+
+def calibrate(dev: dict[str, list[Example]], logits: dict[str, dict[str, list]],
+              untrained: dict[str, list[str]] | None = None) -> art.Calibration:
     """Temperatures and thresholds from dev logits: {task: {head: rows}} per task's dev examples."""
     temperatures, thresholds = {}, {}
     for name, examples in dev.items():
@@ -135,7 +150,7 @@ def calibrate(dev: dict[str, list[Example]], logits: dict[str, dict[str, list]])
     neutral = art.Calibration.neutral(TASKS)
     for key, value in neutral.thresholds.items():
         thresholds.setdefault(key, value)
-    return art.Calibration(temperatures, thresholds)
+    return art.Calibration(temperatures, thresholds, untrained or {})
 
 
 def dev_headlines(dev, logits, calibration: art.Calibration) -> dict[str, float]:
@@ -186,7 +201,7 @@ def export(checkpoint: str | Path, out: str | Path, name: str, version: str,
         for t, examples in dev.items():
             logits["fp32"][t] = onnx_logits(fp32_folder, examples)
             logits["int8"][t] = onnx_logits(int8_folder, examples)
-        calibration = calibrate(dev, logits["int8"])
+        calibration = calibrate(dev, logits["int8"], untrained_labels(config))
 
         # Gate 2: int8 keeps the fp32 scores.
         fp32_scores = dev_headlines(dev, logits["fp32"], calibration)

@@ -94,3 +94,18 @@ def test_artifact_weights_restart_training_where_the_checkpoint_ended(tiny_run):
     with torch.no_grad():
         for a, b in zip(from_checkpoint(**inputs), from_artifact(**inputs)):
             assert torch.allclose(a, b, atol=2e-2)  # fp16 storage
+
+
+def test_labels_without_training_examples_are_never_reported(tiny_artifact):
+    from slant.answer import build_answer, passes_for
+    from slant.article import from_text
+
+    artifact = art.load(tiny_artifact)
+    # The tiny corpus's frames never show "other" (SemEval-2023 has none either).
+    assert "other" in artifact.calibration.untrained["frames"]
+    article = from_text("Police arrested the suspect.\n\nThe budget will cost billions.")
+    predictor = Predictor(artifact, device="cpu")
+    answer = build_answer(artifact, article, ["the suspect"], predictor.score(passes_for(article, ["the suspect"])))
+    for paragraph in answer["paragraphs"]:
+        assert "other" not in paragraph["frames"]["scores"] and "other" not in paragraph["frames"]["labels"]
+    assert "other" not in answer["summary"]["frames"]

@@ -16,6 +16,7 @@ BIN := $(VENV)/bin
 help:
 	@echo "make serve   install the serve extra into $(VENV) and run 'bentoml serve' on port $(PORT)"
 	@echo "make test    install serve+train+dev extras into $(VENV) and run pytest"
+	@echo "make release rebuild the default model (corpus, training, export, evaluation)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,3 +38,14 @@ serve: $(VENV)/.serve-installed
 
 test: $(VENV)/.test-installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The release workflow, one declared chain: corpus -> two training stages -> export -> evaluate.
+# Rebuilds models/slant-base from ../shared/data (or SLANT_DATA_DIR); about 75 minutes on 2 cores.
+RELEASE_VERSION ?= 0.1.0
+.PHONY: release
+release: $(VENV)/.test-installed
+	$(BIN)/slant data build
+	$(BIN)/slant train --config training/release.json
+	$(BIN)/slant train --config training/release-stage2.json
+	$(BIN)/slant export --checkpoint runs/slant-base-stage2/checkpoint.pt --out models/slant-base --version $(RELEASE_VERSION)
+	$(BIN)/slant evaluate --artifact models/slant-base --run-dir runs/slant-base-stage2

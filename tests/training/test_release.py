@@ -1,0 +1,66 @@
+"""The released default model (models/slant-base): self-consistent, and right on plain cases."""
+import json
+
+import pytest
+
+from slant import artifact as art
+from slant.answer import build_answer, passes_for
+from slant.article import from_paragraphs
+from slant.labels import TASKS, schemas_json
+from slant.predictor import Predictor
+
+from conftest import RELEASED
+
+HOSTILE = ("Senator Hale is a corrupt liar who has betrayed every voter in this state, and his "
+           "disgraceful lies have ruined thousands of families.")
+PRAISE = ("Maria Lopez, the city's new mayor, was widely praised for her honest leadership and her "
+          "brilliant plan to rebuild the hospital.")
+PLAIN = "The committee will meet on Tuesday at 10 a.m. in room 204 to review the quarterly budget report."
+CRIME = ("Police arrested three suspects after the robbery, and prosecutors said they will file charges "
+         "in federal court next week.")
+LOADED = "The radical left's insane plan to destroy our economy is a disgusting attack on hardworking Americans."
+
+
+@pytest.fixture(scope="module")
+def released():
+    artifact = art.load(RELEASED)  # refuses files that disagree (version, labels, metrics' SHA-256)
+    return artifact, Predictor(artifact, device="cpu")
+
+
+def test_release_is_complete_and_self_consistent(released):
+    artifact, _ = released
+    labels = json.loads((RELEASED / "labels.json").read_text())
+    assert labels["tasks"] == schemas_json()  # the artifact carries the schemas the code defines
+    assert (RELEASED / "model.onnx").stat().st_size <= 30e6
+    metrics = artifact.metrics
+    assert set(metrics["tasks"]) == set(TASKS)
+    assert metrics["model"] == {"name": artifact.name, "version": artifact.version}
+    card = (RELEASED / "MODEL_CARD.md").read_text()
+    assert artifact.version in card and "research" in card.lower()
+    for row in metrics["targets"]:  # every release target measured, beside its baseline
+        assert row["value"] is not None and row["baseline"] is not None
+
+
+def test_release_labels_plain_paragraphs(released):
+    artifact, predictor = released
+    article = from_paragraphs([HOSTILE, PRAISE, PLAIN, CRIME, LOADED])
+    targets = ["Senator Hale", "Maria Lopez", "the committee"]
+    answer = build_answer(artifact, article, targets, predictor.score(passes_for(article, targets)))
+    hostile, praise, plain, crime, loaded = answer["paragraphs"]
+    assert hostile["stance"][0]["label"] == "against"
+    assert praise["stance"][1]["label"] == "favor"
+    assert plain["stance"][2]["label"] == "neutral"
+    assert "crime_and_punishment" in crime["frames"]["labels"]
+    assert loaded["bias"]["label"] == "biased" and plain["bias"]["label"] == "neutral"
+    assert "Loaded_Language" in loaded["techniques"]["labels"]
+    marked = " ".join(span["text"] for span in loaded["bias"]["spans"]).lower()
+    assert "disgusting" in marked or "insane" in marked
+    for span in loaded["bias"]["spans"]:
+        assert LOADED[span["start"]:span["end"]] == span["text"]
+    for paragraph in answer["paragraphs"]:
+        for entry in paragraph["stance"]:
+            assert sum(entry["scores"].values()) == pytest.approx(1.0, abs=2e-3)
+        for head in ("frames", "techniques"):
+            assert all(0.0 <= p <= 1.0 for p in paragraph[head]["scores"].values())
+        assert 0.0 <= paragraph["bias"]["score"] <= 1.0
+    assert answer["summary"]["stance"][0]["paragraphs"]["against"] >= 1

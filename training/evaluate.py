@@ -207,10 +207,24 @@ def evaluate(artifact_dir: str | Path, data_dir: str = "datasets/build", report_
         for name in ("train_log.json", "export_report.json"):
             if (Path(run_dir) / name).exists():
                 metrics[name.removesuffix(".json")] = json.loads((Path(run_dir) / name).read_text())
+        metrics["training_stages"] = training_stages(Path(run_dir))
     (folder / art.METRICS).write_text(json.dumps(metrics, indent=1) + "\n")
     (report_dir / "report.md").write_text(render_report(metrics))
     write_model_card(folder, metrics)
     return metrics
+
+
+def training_stages(run_dir: Path) -> list[dict]:
+    """The chain of runs behind a model, earliest first: each run's init_checkpoint names the one before."""
+    stages, log_path = [], run_dir / "train_log.json"
+    while log_path.exists() and len(stages) < 20:
+        log = json.loads(log_path.read_text())
+        stages.insert(0, {"run": str(log_path.parent), "steps": log["config"]["steps"],
+                          "train_seconds": log["train_seconds"], "device": log.get("device"),
+                          "task_shares": log["config"]["task_shares"]})
+        init = log["config"].get("init_checkpoint")
+        log_path = Path(init).with_name("train_log.json") if init and Path(init).is_file() else Path("/nonexistent")
+    return stages
 
 
 def check_targets(metrics: dict) -> list[dict]:

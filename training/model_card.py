@@ -69,16 +69,19 @@ def render(metrics: dict) -> str:
                       f"{t} {export['dev_int8'][t]:.3f} vs {export['dev_fp32'][t]:.3f}" for t in export["dev_fp32"]) + " (limit: 1 point).",
                   f"- int8 graph size: {export['int8_size_mb']} MB."]
     if train:
-        minutes = train.get("train_seconds", 0) / 60
-        lines += ["", "## Training", "",
-                  f"- {config.get('steps')} steps of batch {config.get('batch_size')} (max length {config.get('max_length')} tokens), "
-                  f"task shares {config.get('task_shares')}, at most {config.get('source_cap')} examples per source, "
-                  f"encoder lr {config.get('lr')}, head lr {config.get('head_lr')}, seed {config.get('seed')}.",
-                  f"- Took {minutes:.0f} minutes on {train.get('device', 'cpu')} ({_hardware()}), sharing the machine with other work.",
+        stages = metrics.get("training_stages") or [{"steps": config.get("steps"), "train_seconds": train.get("train_seconds", 0),
+                                                      "task_shares": config.get("task_shares"), "device": train.get("device")}]
+        minutes = sum(s["train_seconds"] for s in stages) / 60
+        lines += ["", "## Training", ""]
+        lines += [f"- Stage {i}: {s['steps']} steps, task shares {s['task_shares']}, {s['train_seconds'] / 60:.0f} minutes."
+                  for i, s in enumerate(stages, 1)]
+        lines += [f"- Batch {config.get('batch_size')}, max length {config.get('max_length')} tokens, "
+                  f"at most {config.get('source_cap')} examples per source, last stage's encoder lr {config.get('lr')}, "
+                  f"head lr {config.get('head_lr')}, seed {config.get('seed')}.",
+                  f"- Took {minutes:.0f} minutes in all on {train.get('device', 'cpu')} ({_hardware()}), sharing the machine with other work.",
                   "- Frames: paragraph-level sets (GVFC, CCF) plus article bags (SemEval-2023 subtask 2, Frermann) learned "
                   "multi-instance (max over paragraphs). Losses of multi-label sets count only the labels each source can express.",
-                  "- Rebuild: `slant data build && slant train --config training/release.json && slant export ... && slant evaluate ...` "
-                  "(the README lists the exact commands)."]
+                  "- Rebuild: `make release` (corpus, both training stages, export, evaluation; the README lists each command)."]
     lines += ["", "## Training data and its terms", "",
               "Several sets are research-only or carry no license: **this model inherits those terms; do not use it "
               "commercially.** Each set's data card in `datasets/` gives the mapping, counts and caveats.", "",

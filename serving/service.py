@@ -296,7 +296,7 @@ class SlantModel:
         async with self._reload_lock:
             target = Path(path) if path else await anyio.to_thread.run_sync(store.current_model_dir)
             if target.resolve() == Path(self.model_dir).resolve():
-                return {**self.info(), "changed": False}
+                return {**self._describe(), "changed": False}
 
             def build():
                 artifact = load(target)
@@ -310,7 +310,12 @@ class SlantModel:
             self._serving = (predictor, threshold)  # the switch
             self.artifact, self.predictor, self.loaded_threshold, self.model_dir = artifact, predictor, threshold, target
             log.info("Slant model switched from %s to %s %s (%s)", previous, artifact.name, artifact.version, target)
-            return {**self.info(), "changed": True, "previous": previous}
+            return {**self._describe(), "changed": True, "previous": previous}
+
+    def _describe(self) -> dict:
+        # Not self.info(): inside the service, BentoML routes API methods through its client.
+        return {"name": self.artifact.name, "version": self.artifact.version, "path": str(self.model_dir),
+                "providers": self.predictor.providers}
 
 
 # --------------------------------------------------------------------------------------------
@@ -517,24 +522,33 @@ class Slant:
         self._watch_task = asyncio.get_running_loop().create_task(watch())
 
 
-async def _feedback_stats(scope, receive, send) -> None:
-    """GET /feedback/stats: counts per task and label in the feedback store."""
-    from slant.feedback import FeedbackStore
+class FeedbackStatsRoute:
+    """GET /feedback/stats: counts per task and label in the feedback store (a plain ASGI route in
+    front of the app, because BentoML API methods answer POST only)."""
 
-    if scope["type"] != "http":
-        return
-    if scope.get("method") not in ("GET", "HEAD"):
-        response = _error("use GET /feedback/stats", HTTPStatus.METHOD_NOT_ALLOWED)
-    else:
-        try:
-            response = JSONResponse(await anyio.to_thread.run_sync(FeedbackStore().stats))
-        except Exception as e:  # noqa: BLE001
-            response = _error(f"feedback store unavailable: {type(e).__name__}: {e}", HTTPStatus.SERVICE_UNAVAILABLE)
-    await response(scope, receive, send)
+    PATH = "/feedback/stats"
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope.get("path", "").rstrip("/") != self.PATH or scope.get("method") == "POST":
+            await self.app(scope, receive, send)
+            return
+        from slant.feedback import FeedbackStore
+
+        if scope.get("method") not in ("GET", "HEAD"):
+            response = _error(f"use GET {self.PATH}", HTTPStatus.METHOD_NOT_ALLOWED)
+        else:
+            try:
+                response = JSONResponse(await anyio.to_thread.run_sync(lambda: FeedbackStore().stats()))
+            except Exception as e:  # noqa: BLE001
+                response = _error(f"feedback store unavailable: {type(e).__name__}: {e}", HTTPStatus.SERVICE_UNAVAILABLE)
+        await response(scope, receive, send)
 
 
 Slant.add_asgi_middleware(RequestGuard)
-Slant.mount_asgi_app(_feedback_stats, path="/feedback/stats")
+Slant.add_asgi_middleware(FeedbackStatsRoute)
 
 
 def _to_scores(out) -> PassScores:

@@ -152,7 +152,15 @@ def merge_corpus(base_dir: str | Path, out_dir: str | Path, corrections: dict[st
             if extra:
                 ds = concatenate_datasets([ds, Dataset.from_list(extra, features=ds.features)])
             splits[split] = ds
-        DatasetDict(splits).save_to_disk(str(out_dir / task))
+        from datasets.utils.tqdm import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+
+        quiet_before = are_progress_bars_disabled()
+        disable_progress_bars()  # one bar per shard and split is noise beside the training bar
+        try:
+            DatasetDict(splits).save_to_disk(str(out_dir / task))
+        finally:
+            if not quiet_before:
+                enable_progress_bars()
         report[task] = {
             "feedback": len(rows), "train": len(train_rows), "heldout": len(held),
             "base_rows_dropped": dropped,

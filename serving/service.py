@@ -92,8 +92,16 @@ class PayloadTooLarge(bentoml.exceptions.InvalidArgument):
     error_code = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
 
 
+class ModelUnavailable(Exception):
+    """The model worker could not score (restarting, overloaded, failing): a 503 to retry later."""
+
+
 def _error(message: str, status: int) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
+
+
+def _unavailable(message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=HTTPStatus.SERVICE_UNAVAILABLE, headers={"Retry-After": "5"})
 
 
 def _status_of(error: ArticleError) -> int:
@@ -393,8 +401,20 @@ class Slant:
         article, targets = await anyio.to_thread.run_sync(
             prepare, article_in, options, self.limits, limiter=self._limiter()
         )
-        scores = await self._score(passes_for(article, targets))
+        scores = await self._score_or_503(passes_for(article, targets))
         return finish(build_answer(self.artifact, article, targets, scores), article, options)
+
+    async def _score_or_503(self, passes: list[Pass]) -> list[PassScores]:
+        try:
+            return await self._score(passes)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # noqa: BLE001 - whatever the worker-to-worker call raised
+            log.error("model worker failed on %d passes: %s: %s", len(passes), type(e).__name__, e)
+            raise ModelUnavailable(
+                "the model worker could not score this request right now (restarting, overloaded or "
+                "failing; the server log says which); retry in a few seconds"
+            ) from e
 
     @bentoml.api(route="/classify")
     async def classify(self, article: ArticleIn, options: Options = Options()) -> Answer:
@@ -404,6 +424,8 @@ class Slant:
             answer = await self._classify_one(article, options)
         except ArticleError as e:
             return _error(str(e), _status_of(e))
+        except ModelUnavailable as e:
+            return _unavailable(str(e))
         return JSONResponse(answer)
 
     @bentoml.api(route="/classify_batch")
@@ -435,7 +457,10 @@ class Slant:
             passes = passes_for(article, targets)
             spans.append((len(all_passes), len(all_passes) + len(passes)))
             all_passes.extend(passes)
-        scores = await self._score(all_passes)
+        try:
+            scores = await self._score_or_503(all_passes)
+        except ModelUnavailable as e:
+            return _unavailable(str(e))
         answers = [
             finish(build_answer(self.artifact, article, targets, scores[a:b]), article, options)
             for (article, targets), (a, b) in zip(prepared, spans)

@@ -168,6 +168,8 @@ def test_bad_article_is_400(client, article, words):
     ({"article": {"text": "hi", "targets": [1, 2]}}, ["article.targets.0"]),
     ({"article": {"text": "hi", "title": ["x"]}}, ["article.title"]),
     ({"article": {"text": "hi", "body": "x"}}, ["article.body", "unknown field"]),
+    ({"article": {"text": "hi", "title": "T" * 1001}}, ["article.title", "1000"]),
+    ({"article": {"text": "hi", "url": "u" * 9000}}, ["article.url"]),
     ({"article": "just a string"}, ["article"]),
     ({"article": None}, ["article"]),
     ({}, ["article", "required"]),

@@ -1,0 +1,786 @@
+"""Served throughput and latency: a real `bentoml serve` process on 127.0.0.1, driven by a bounded
+asyncio + httpx load generator, compared with the same articles scored in process.
+
+    python bench/serve.py                       # released model, real articles, writes bench/RESULTS.md
+    python bench/serve.py --quick --synthetic --model <artifact> --out /tmp/x    # smoke test
+
+What it does, in order (one command, stops by itself, stops the server on any exit):
+
+1. Articles: PerSent news articles (``--data-dir``), each with its annotated main entity as the
+   stance target, sent as plain text (the server splits paragraphs itself).
+2. In process: the same articles through the path `slant score` takes (parse, passes, ``Predictor``,
+   answer), same threads as the server, one article per call and in bulk (~256 passes per call).
+3. Starts ``bentoml serve`` (``SLANT_MODEL=<model>``, ``SLANT_THREADS=<threads>``, a free port on
+   127.0.0.1, its own process group and BentoML home, log in the temp folder) and waits for /readyz.
+4. A lone article on the fresh server (5 times, apart), the latency reference.
+5. Closed-loop load at each ``--clients`` level, single articles (POST /classify) then bulk batches
+   of ``--batch-articles`` (POST /classify_batch): throughput, p50/p95/p99 latency, errors, and the
+   server's batch sizes from /metrics (``bentoml_service_adaptive_batch_size``: requests merged per
+   dispatch of the model worker's batchable ``score`` endpoint). After the highest level of each
+   mode, the same lone article again: its latency right after a burst.
+6. Open-loop Poisson arrivals of single articles at half the peak /classify throughput: p99 ÷ p50.
+7. Stops the server (SIGTERM to its process group, SIGKILL after 20 s), writes ``serve.json``,
+   ``serve_throughput.png`` and its RESULTS.md section.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import common  # noqa: E402
+
+TARGETS = {
+    "served_vs_inprocess_16": (0.85, True),
+    "p99_over_p50_half_peak": (2.0, False),
+    "lone_after_burst_over_fresh": (1.5, False),
+    "errors": (0, False),
+}
+HOST = "127.0.0.1"
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default=str(common.DEFAULT_MODEL), help="artifact folder to serve (default models/slant-base)")
+    ap.add_argument("--data-dir", default=str(common.DEFAULT_DATA_DIR), help="the shared raw data folder (default ../shared/data)")
+    ap.add_argument("--synthetic", action="store_true", help="made-up articles instead of the data folder")
+    ap.add_argument("--articles", type=int, default=None, help="distinct articles to cycle through (default 160; --quick 12)")
+    ap.add_argument("--clients", default=None, help="concurrency levels (default 1,4,16,64; --quick 1,4)")
+    ap.add_argument("--batch-articles", type=int, default=4, help="articles per /classify_batch request (default 4)")
+    ap.add_argument("--duration", type=float, default=None, help="seconds measured per level, at least (default 10; --quick 2)")
+    ap.add_argument("--max-level-s", type=float, default=None, help="cap on one level's measured window (default 60; --quick 5)")
+    ap.add_argument("--half-peak-s", type=float, default=None, help="seconds of open-loop load at half peak (default 25; --quick 2)")
+    ap.add_argument("--budget-s", type=float, default=None, help="time budget of the whole run; levels shrink to fit (default 540; --quick 240)")
+    ap.add_argument("--threads", type=int, default=None, help="onnxruntime threads, server and in process (default: all usable cores)")
+    ap.add_argument("--startup-timeout", type=float, default=600, help="seconds to wait for /readyz (default 600)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test, not a measurement")
+    ap.add_argument("--out", default=str(Path(__file__).resolve().parent), help="folder for RESULTS.md, serve.json and the plot (default bench/)")
+    args = ap.parse_args(argv)
+    q = args.quick
+    args.articles = args.articles or (12 if q else 160)
+    args.clients = [int(c) for c in (args.clients or ("1,4" if q else "1,4,16,64")).split(",")]
+    args.duration = args.duration or (2.0 if q else 10.0)
+    args.max_level_s = args.max_level_s or (5.0 if q else 60.0)
+    args.half_peak_s = args.half_peak_s or (2.0 if q else 25.0)
+    args.threads = args.threads or common.usable_cores()
+    args.budget_s = args.budget_s or (240.0 if q else 540.0)
+    return args
+
+
+# ------------------------------------------------------------------------------------------------
+# Workload
+# ------------------------------------------------------------------------------------------------
+
+
+def load_workload(args) -> tuple[list[dict], str]:
+    if args.synthetic:
+        by_source, where = common.load_articles(None, synthetic=True, n_synthetic=args.articles)
+        articles = by_source["synthetic"]
+    else:
+        by_source, where = common.load_articles(args.data_dir, sources=("persent",))
+        articles = by_source["persent"]
+    rng = random.Random(args.seed)
+    rng.shuffle(articles)
+    articles = articles[: args.articles]
+    return [
+        {"title": a["title"] or None, "text": "\n\n".join(a["paragraphs"]), "targets": a["targets"]}
+        for a in articles
+    ], where
+
+
+# ------------------------------------------------------------------------------------------------
+# In process
+# ------------------------------------------------------------------------------------------------
+
+
+def in_process(model_dir: Path, articles: list[dict], threads: int) -> dict:
+    """The `slant score` path in this process: per article, and in bulk (~256 passes per call)."""
+    from serving.schemas import ArticleIn, Options, prepare
+    from slant.answer import build_answer, passes_for
+    from slant.article import Limits
+    from slant.artifact import load
+    from slant.predictor import Predictor
+
+    artifact = load(model_dir)
+    predictor = Predictor(artifact, threads=threads)
+    limits, options = Limits.from_env(), Options()
+    items = [ArticleIn(**a) for a in articles]
+    shapes = []
+    for item in items:
+        article, targets = prepare(item, options, limits)
+        shapes.append((len(article.paragraphs), len(passes_for(article, targets))))
+
+    def per_article():
+        for item in items:
+            article, targets = prepare(item, options, limits)
+            build_answer(artifact, article, targets, predictor.score(passes_for(article, targets)))
+
+    def bulk():
+        pending, passes = [], []
+        def flush():
+            scores = predictor.score(passes)
+            at = 0
+            for article, targets, n in pending:
+                build_answer(artifact, article, targets, scores[at : at + n])
+                at += n
+            pending.clear()
+            passes.clear()
+        for item in items:
+            article, targets = prepare(item, options, limits)
+            mine = passes_for(article, targets)
+            pending.append((article, targets, len(mine)))
+            passes.extend(mine)
+            if len(passes) >= 256:
+                flush()
+        if passes:
+            flush()
+
+    warm = items[: max(1, min(8, len(items)))]
+    for item in warm:
+        article, targets = prepare(item, options, limits)
+        predictor.score(passes_for(article, targets))
+    out = {"articles": len(items), "paragraphs": sum(p for p, _ in shapes), "passes": sum(n for _, n in shapes),
+           "threads": threads, "providers": predictor.providers}
+    for name, fn in (("per_article", per_article), ("bulk", bulk)):
+        t0 = time.perf_counter()
+        fn()
+        dt = time.perf_counter() - t0
+        out[name] = {"seconds": dt, "articles_per_s": len(items) / dt, "paragraphs_per_s": out["paragraphs"] / dt,
+                     "passes_per_s": out["passes"] / dt}
+    out["best_articles_per_s"] = max(out["per_article"]["articles_per_s"], out["bulk"]["articles_per_s"])
+    out["best_paragraphs_per_s"] = max(out["per_article"]["paragraphs_per_s"], out["bulk"]["paragraphs_per_s"])
+    out["shapes"] = shapes
+    del predictor
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# The server process
+# ------------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`bentoml serve` in its own process group; ``stop()`` is safe to call any number of times."""
+
+    def __init__(self, model_dir: Path, threads: int, log_path: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://{HOST}:{self.port}"
+        exe = Path(sys.executable).with_name("bentoml")
+        base = [str(exe)] if exe.exists() else [sys.executable, "-m", "bentoml"]
+        target = [] if (common.REPO / "bentofile.yaml").exists() else ["serving.service:Slant"]
+        self.cmd = [*base, "serve", *target, "--host", HOST, "--port", str(self.port)]
+        env = dict(os.environ)
+        # A private BentoML home: its prometheus_multiproc_dir is shared by every server started
+        # with the same home (and wiped at each start), so another server on this machine would
+        # mix its counts into ours. The model comes from SLANT_MODEL, not from the store.
+        self.home = Path(tempfile.mkdtemp(prefix="slant-bench-bentoml-"))
+        env.update({
+            "BENTOML_HOME": str(self.home),
+            "SLANT_MODEL": str(model_dir),
+            "SLANT_THREADS": str(threads),
+            "BENTOML_DO_NOT_TRACK": "true",
+            "HF_HUB_OFFLINE": "1",
+            "PYTHONPATH": os.pathsep.join(p for p in (str(common.REPO), env.get("PYTHONPATH", "")) if p),
+        })
+        self.log_path = log_path
+        self.log = open(log_path, "wb")
+        self.proc = subprocess.Popen(self.cmd, cwd=common.REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        self.pgid = self.proc.pid
+        self.started = time.perf_counter()
+
+    def wait_ready(self, timeout: float) -> float:
+        import httpx
+
+        deadline = time.perf_counter() + timeout
+        with httpx.Client(timeout=5) as client:
+            while time.perf_counter() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"bentoml serve exited with {self.proc.returncode}; see {self.log_path}:\n{self.tail()}")
+                try:
+                    if client.get(self.url + "/readyz").status_code == 200:
+                        return time.perf_counter() - self.started
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.5)
+        raise RuntimeError(f"the server was not ready after {timeout:.0f}s; see {self.log_path}:\n{self.tail()}")
+
+    def tail(self, n: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+    def processes(self) -> dict[str, float]:
+        """CPU seconds (user + system) per server process, named by role."""
+        import psutil
+
+        out: dict[str, float] = {}
+        try:
+            root = psutil.Process(self.proc.pid)
+            procs = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            return out
+        for p in procs:
+            try:
+                cmd = " ".join(p.cmdline())
+                t = p.cpu_times()
+            except psutil.Error:
+                continue
+            if "--service-name slant_model" in cmd:
+                role = "model worker"
+            elif "--service-name slant" in cmd:
+                role = "api worker"
+            elif p.pid == root.pid:
+                role = "bentoml serve (arbiter)"
+            else:
+                role = "other"
+            out[role] = out.get(role, 0.0) + t.user + t.system
+        return out
+
+    def stop(self) -> None:
+        """SIGTERM to the process group (the arbiter stops its workers), SIGKILL to whatever is left
+        after 20 s: the group and every worker it started (the workers run in sessions of their own)."""
+        if self.proc is None:
+            return
+        import psutil
+
+        proc, self.proc = self.proc, None
+        try:
+            workers = psutil.Process(proc.pid).children(recursive=True)
+        except psutil.Error:
+            workers = []
+        try:
+            if proc.poll() is None:
+                os.killpg(self.pgid, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    pass
+            os.killpg(self.pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        _, alive = psutil.wait_procs(workers, timeout=5)
+        for w in alive:
+            try:
+                w.kill()
+            except psutil.Error:
+                pass
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        self.log.close()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+# ------------------------------------------------------------------------------------------------
+# /metrics
+# ------------------------------------------------------------------------------------------------
+
+_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+([-+0-9.eEinfNa]+)$')
+
+
+def scrape(client, url: str) -> dict:
+    """The adaptive batch size histogram of the ``score`` endpoint: {le: count}, sum, count."""
+    try:
+        text = client.get(url + "/metrics").text
+    except Exception:  # noqa: BLE001 - metrics are a diagnostic; a failed scrape is reported as missing
+        return {}
+    hist = {"buckets": {}, "sum": 0.0, "count": 0.0}
+    found = False
+    for line in text.splitlines():
+        m = _SAMPLE.match(line.strip())
+        if not m or "adaptive_batch_size" not in m.group(1):
+            continue
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(2) or ""))
+        if labels.get("method_name", "score") != "score":
+            continue
+        found = True
+        name, value = m.group(1), float(m.group(3))
+        if name.endswith("_bucket"):
+            le = float(labels["le"]) if labels.get("le") not in (None, "+Inf") else float("inf")
+            hist["buckets"][le] = hist["buckets"].get(le, 0.0) + value
+        elif name.endswith("_sum"):
+            hist["sum"] += value
+        elif name.endswith("_count"):
+            hist["count"] += value
+    return hist if found else {}
+
+
+def batch_delta(before: dict, after: dict, passes_sent: int, requests_sent: int) -> dict:
+    if not before or not after:
+        return {"dispatches": None}
+    n = after["count"] - before["count"]
+    if n <= 0:
+        return {"dispatches": 0}
+    s = after["sum"] - before["sum"]
+    buckets = sorted((le, after["buckets"].get(le, 0) - before["buckets"].get(le, 0)) for le in after["buckets"])
+
+    def quantile(q):
+        for le, c in buckets:
+            if c >= q * n:
+                return le
+        return float("inf")
+
+    return {"dispatches": int(n), "requests_per_dispatch": s / n, "requests_per_dispatch_p50_le": quantile(0.5),
+            "requests_per_dispatch_max_le": quantile(1.0), "passes_per_dispatch": passes_sent / n,
+            "http_requests_per_dispatch": requests_sent / n}
+
+
+# ------------------------------------------------------------------------------------------------
+# Load
+# ------------------------------------------------------------------------------------------------
+
+
+class Request:
+    __slots__ = ("body", "articles", "paragraphs", "passes")
+
+    def __init__(self, body: bytes, articles: int, paragraphs: int, passes: int) -> None:
+        self.body, self.articles, self.paragraphs, self.passes = body, articles, paragraphs, passes
+
+
+def make_requests(articles: list[dict], shapes, batch: int) -> tuple[list[Request], list[Request]]:
+    single = [Request(json.dumps({"article": a}).encode(), 1, p, n) for a, (p, n) in zip(articles, shapes)]
+    bulk = []
+    for i in range(0, len(articles) - batch + 1, batch):
+        group, sh = articles[i : i + batch], shapes[i : i + batch]
+        bulk.append(Request(json.dumps({"articles": group}).encode(), len(group), sum(p for p, _ in sh),
+                            sum(n for _, n in sh)))
+    return single, bulk
+
+
+HEADERS = {"content-type": "application/json"}
+
+
+async def _post(client, url: str, req: Request) -> tuple[float, float, bool, str]:
+    t0 = time.perf_counter()
+    try:
+        r = await client.post(url, content=req.body, headers=HEADERS)
+        ok = r.status_code == 200
+        status = str(r.status_code) + ("" if ok else f" {r.text[:200]}")
+    except Exception as e:  # noqa: BLE001 - every failure is an error to report, not a crash
+        ok, status = False, f"{type(e).__name__}: {e}"[:200]
+    return t0, time.perf_counter(), ok, status
+
+
+async def closed_loop(url: str, requests: list[Request], clients: int, warmup: float, duration: float,
+                      start_index: int = 0) -> dict:
+    """``clients`` workers, each sending its next request as soon as the last one is answered.
+
+    Issuing stops at warm-up + ``duration``; the window [warm-up end, issuing stop] is when all
+    clients are busy, and throughput counts the requests completed inside it. Requests in flight at
+    the stop are waited for (their latencies count if they started inside the window).
+    """
+    import httpx
+
+    records: list[tuple[float, float, bool, str, Request]] = []
+    counter = iter(range(start_index, 10**9))
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(600.0)) as client:
+        t_start = time.perf_counter()
+        t_a, t_b = t_start + warmup, t_start + warmup + duration
+
+        async def worker():
+            while time.perf_counter() < t_b:
+                req = requests[next(counter) % len(requests)]
+                t0, t1, ok, status = await _post(client, url, req)
+                records.append((t0, t1, ok, status, req))
+
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        t_end = time.perf_counter()
+    done = [r for r in records if r[2] and t_a <= r[1] <= t_b]
+    started = [r for r in records if r[2] and t_a <= r[0] < t_b]
+    window = t_b - t_a
+    lat = [r[1] - r[0] for r in started]
+    return {
+        "clients": clients,
+        "requests": len(records),
+        "window_s": window,
+        "total_s": t_end - t_start,
+        "completed_in_window": len(done),
+        "articles_per_s": sum(r[4].articles for r in done) / window,
+        "paragraphs_per_s": sum(r[4].paragraphs for r in done) / window,
+        "passes_sent": sum(r[4].passes for r in records),
+        "latency_s": common.percentiles(lat),
+        "latency_mean_s": statistics.fmean(lat) if lat else float("nan"),
+        "errors": sum(1 for r in records if not r[2]),
+        "error_examples": sorted({r[3] for r in records if not r[2]})[:3],
+        "_next_index": next(counter),
+    }
+
+
+async def open_loop(url: str, requests: list[Request], rate: float, duration: float, seed: int,
+                    max_outstanding: int = 512) -> dict:
+    """Poisson arrivals at ``rate`` requests/s for ``duration`` s (bounded: at most ``max_outstanding`` in flight)."""
+    import httpx
+
+    rng = random.Random(seed)
+    records = []
+    tasks = set()
+    dropped = 0
+    limits = httpx.Limits(max_connections=max_outstanding, max_keepalive_connections=64)
+    async with httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(600.0)) as client:
+        t_start = time.perf_counter()
+        t_next, i = t_start, 0
+
+        async def one(req):
+            records.append((*(await _post(client, url, req)), req))
+
+        while t_next < t_start + duration:
+            await asyncio.sleep(max(0.0, t_next - time.perf_counter()))
+            if len(tasks) >= max_outstanding:
+                dropped += 1
+            else:
+                task = asyncio.create_task(one(requests[i % len(requests)]))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+            i += 1
+            t_next += rng.expovariate(rate)
+        if tasks:
+            await asyncio.gather(*list(tasks))
+    lat = [r[1] - r[0] for r in records if r[2]]
+    p = common.percentiles(lat)
+    return {"rate_per_s": rate, "duration_s": duration, "requests": len(records), "not_sent_over_bound": dropped,
+            "achieved_per_s": len(records) / duration, "latency_s": p,
+            "p99_over_p50": p["p99"] / p["p50"] if lat else float("nan"),
+            "errors": sum(1 for r in records if not r[2]),
+            "error_examples": sorted({r[3] for r in records if not r[2]})[:3]}
+
+
+async def lone(url: str, req: Request, times: int, gap: float) -> list[float]:
+    import httpx
+
+    out = []
+    async with httpx.AsyncClient(timeout=httpx.Timeout(600.0)) as client:
+        for k in range(times):
+            if k:
+                await asyncio.sleep(gap)
+            t0, t1, ok, status = await _post(client, url, req)
+            if not ok:
+                raise RuntimeError(f"lone request failed: {status}")
+            out.append(t1 - t0)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Main
+# ------------------------------------------------------------------------------------------------
+
+
+def _sigterm(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model_dir = Path(args.model).resolve()
+    signal.signal(signal.SIGTERM, _sigterm)
+    busy = common.training_running()
+    if busy and not args.quick:
+        print(f"warning: {busy}; the numbers will not be clean", file=sys.stderr)
+    load_at_start = common.load_average()
+    busy_at_start = common.busy_processes()
+    t_total = time.perf_counter()
+
+    articles, where = load_workload(args)
+    print(f"{len(articles)} articles ({where})")
+    inproc = in_process(model_dir, articles, args.threads)
+    print(f"in process: per article {inproc['per_article']['articles_per_s']:.2f} articles/s, "
+          f"bulk {inproc['bulk']['articles_per_s']:.2f} articles/s")
+    single, bulk = make_requests(articles, inproc["shapes"], args.batch_articles)
+    if not bulk:
+        raise SystemExit(f"--batch-articles {args.batch_articles} is more than the {len(articles)} articles")
+    sizes = sorted(range(len(articles)), key=lambda i: inproc["shapes"][i][1])
+    probe = single[sizes[len(sizes) // 2]]  # the median article by passes
+
+    server = Server(model_dir, args.threads, Path(tempfile.gettempdir()) / f"slant-bench-server-{os.getpid()}.log")
+    print(f"server log: {server.log_path}")
+    results: dict = {"levels": {"classify": [], "classify_batch": []}, "lone": {}}
+    try:
+        import httpx
+
+        ready_s = server.wait_ready(args.startup_timeout)
+        print(f"server ready after {ready_s:.1f}s on {server.url}")
+        metrics_client = httpx.Client(timeout=30)
+        time.sleep(1.0)
+        fresh = asyncio.run(lone(server.url + "/classify", probe, 5, 0.5))
+        results["lone"]["fresh"] = fresh
+        print(f"lone article on the fresh server: {[round(x * 1000) for x in fresh]} ms")
+        cpu0 = server.processes()
+        client_cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+        index = 0
+        plan = [(mode, route, reqs, c) for mode, route, reqs in
+                (("classify", "/classify", single), ("classify_batch", "/classify_batch", bulk)) for c in args.clients]
+        for k, (mode, route, reqs, c) in enumerate(plan):
+            per_request = sum(r.articles for r in reqs) / len(reqs)
+            # Long enough to reach steady state: one round of every client's request as warm-up,
+            # a window of at least two rounds (estimated from the in-process throughput).
+            round_s = c * per_request / inproc["best_articles_per_s"]
+            # ... within the time budget: what is left (less the half-peak run and the probes),
+            # shared by the levels still to run; a round of draining follows each level.
+            left = args.budget_s - (time.perf_counter() - t_total) - args.half_peak_s - 40
+            share = max(3.0, left / (len(plan) - k) - round_s)
+            cap = min(args.max_level_s, share)
+            warmup = min(max(1.0 if not args.quick else 0.3, round_s), cap / 3)
+            duration = min(max(args.duration, 2 * round_s), cap - warmup)
+            before = scrape(metrics_client, server.url)
+            cpu_b = server.processes()
+            ru_b = resource.getrusage(resource.RUSAGE_SELF)
+            level = asyncio.run(closed_loop(server.url + route, reqs, c, warmup, duration, index))
+            index = level.pop("_next_index")
+            ru_a = resource.getrusage(resource.RUSAGE_SELF)
+            cpu_a = server.processes()
+            level["batching"] = batch_delta(before, scrape(metrics_client, server.url), level["passes_sent"],
+                                            level["requests"])
+            level["cpu_s"] = {role: cpu_a.get(role, 0) - cpu_b.get(role, 0) for role in cpu_a}
+            level["cpu_s"]["load generator (this process)"] = (ru_a.ru_utime + ru_a.ru_stime) - (ru_b.ru_utime + ru_b.ru_stime)
+            level["warmup_s"] = warmup
+            level["duration_s"] = duration
+            level["served_vs_inprocess"] = level["articles_per_s"] / inproc["best_articles_per_s"]
+            results["levels"][mode].append(level)
+            print(f"{mode} c={c}: {level['articles_per_s']:.2f} articles/s "
+                  f"({level['served_vs_inprocess']:.2f} of in-process), p50 {level['latency_s']['p50'] * 1000:.0f} ms, "
+                  f"p99 {level['latency_s']['p99'] * 1000:.0f} ms, errors {level['errors']}, "
+                  f"batching {level['batching']}")
+            if c != max(args.clients):
+                continue
+            # Right after the burst (the highest level just finished): the same lone article.
+            time.sleep(0.2)
+            after = asyncio.run(lone(server.url + "/classify", probe, 5, 0.5))
+            results["lone"][f"after_{mode}_burst"] = after
+            print(f"lone article right after the {mode} burst: {[round(x * 1000) for x in after]} ms")
+        peak = max(level["articles_per_s"] for level in results["levels"]["classify"])
+        half = asyncio.run(open_loop(server.url + "/classify", single, peak / 2, args.half_peak_s, args.seed))
+        results["half_peak"] = half
+        print(f"half peak ({peak / 2:.2f} articles/s, Poisson): p50 {half['latency_s']['p50'] * 1000:.0f} ms, "
+              f"p99 {half['latency_s']['p99'] * 1000:.0f} ms, p99/p50 {half['p99_over_p50']:.2f}, errors {half['errors']}")
+        results["server_cpu_s_total"] = {k: v - cpu0.get(k, 0) for k, v in server.processes().items()}
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        results["client_cpu_s_total"] = (ru.ru_utime + ru.ru_stime) - (client_cpu0.ru_utime + client_cpu0.ru_stime)
+        metrics_client.close()
+        results["ready_s"] = ready_s
+        results["server_cmd"] = " ".join(server.cmd[1:] if server.cmd[0].endswith("bentoml") else server.cmd)
+    except KeyboardInterrupt:
+        print("interrupted; stopping the server", file=sys.stderr)
+        return 130
+    finally:
+        server.stop()
+
+    report = summarize(args, results, inproc, where, busy, load_at_start, time.perf_counter() - t_total)
+    report["busy_at_start"] = busy_at_start
+    report["load_average_at_end"] = common.load_average()
+    (out_dir / "serve.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+    plot(report, out_dir / "serve_throughput.png")
+    path = common.update_results(out_dir, "serve", render(report))
+    for name, t in report["targets"].items():
+        print(f"{name}: {t['value']} (target {t['op']} {t['target']}): {t['verdict']}")
+    print(f"wrote {path}")
+    return 0
+
+
+def summarize(args, results, inproc, where, busy, load_at_start, total_s) -> dict:
+    fresh = statistics.median(results["lone"]["fresh"])
+    bursts = {k: v for k, v in results["lone"].items() if k.startswith("after_")}
+    worst_after = max(v[0] for v in bursts.values())
+    classify = results["levels"]["classify"]
+    at16 = [lv for mode in results["levels"].values() for lv in mode if lv["clients"] == 16]
+    served16 = min((lv["served_vs_inprocess"] for lv in at16), default=float("nan"))
+    errors = sum(lv["errors"] for mode in results["levels"].values() for lv in mode) + results["half_peak"]["errors"]
+    values = {
+        "served_vs_inprocess_16": served16,
+        "p99_over_p50_half_peak": results["half_peak"]["p99_over_p50"],
+        "lone_after_burst_over_fresh": worst_after / fresh,
+        "errors": errors,
+    }
+    targets = {}
+    for name, (target, higher) in TARGETS.items():
+        v = values[name]
+        targets[name] = {"value": round(v, 3) if isinstance(v, float) else v, "target": target,
+                         "op": ">=" if higher else "<=", "verdict": common.verdict(v, target, higher)}
+    no_load = classify[0] if classify and classify[0]["clients"] == 1 else None
+    return {
+        "when": common.now_utc(), "command": common.command_line(), "quick": args.quick,
+        "model": str(Path(args.model).resolve()), "machine": common.machine(), "threads": args.threads,
+        "training_running": busy, "load_average_at_start": load_at_start, "total_s": total_s,
+        "workload": {"where": where, "articles": inproc["articles"], "paragraphs": inproc["paragraphs"],
+                     "passes": inproc["passes"], "batch_articles": args.batch_articles,
+                     "paragraphs_per_article": common.length_summary([p for p, _ in inproc["shapes"]])},
+        "in_process": {k: v for k, v in inproc.items() if k != "shapes"},
+        "fresh_lone_s": fresh, "worst_lone_after_burst_s": worst_after,
+        "no_load_p99_over_p50": (no_load["latency_s"]["p99"] / no_load["latency_s"]["p50"]) if no_load else None,
+        **results, "targets": targets,
+    }
+
+
+def plot(r: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for mode, marker in (("classify", "o"), ("classify_batch", "s")):
+        levels = r["levels"][mode]
+        if not levels:
+            continue
+        xs = [lv["clients"] for lv in levels]
+        label = "/classify (1 article)" if mode == "classify" else f"/classify_batch ({r['workload']['batch_articles']} articles)"
+        ax.plot(xs, [lv["articles_per_s"] for lv in levels], marker=marker, label=label)
+        ax2.plot(xs, [lv["latency_s"]["p50"] for lv in levels], marker=marker, label=f"{mode} p50")
+        ax2.plot(xs, [lv["latency_s"]["p99"] for lv in levels], marker=marker, linestyle="--", label=f"{mode} p99")
+    best = r["in_process"]["best_articles_per_s"]
+    ax.axhline(best, color="grey", linestyle=":", label=f"in process ({best:.1f}/s)")
+    ax.axhline(0.85 * best, color="red", linestyle=":", linewidth=0.8, label="85 % of in process")
+    for a in (ax, ax2):
+        a.set_xscale("log", base=2)
+        a.set_xlabel("concurrent clients")
+        a.grid(True, alpha=0.3)
+    ax.set_ylabel("articles / s")
+    ax.set_ylim(bottom=0)
+    ax.set_title("Served throughput")
+    ax.legend(fontsize=8)
+    ax2.set_yscale("log")
+    ax2.set_ylabel("latency per request (s)")
+    ax2.set_title("Latency")
+    ax2.legend(fontsize=7)
+    fig.suptitle(f"Slant on {r['machine']['cpu']}, {r['machine']['cores']} cores"
+                 + (" (quick mode)" if r["quick"] else ""), fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def render(r: dict) -> str:
+    f = common.fmt
+    ms = lambda s: f"{s * 1000:,.0f}"  # noqa: E731
+    w, ip = r["workload"], r["in_process"]
+    pa = w["paragraphs_per_article"]
+    lines = [
+        "## Served throughput and latency (`bench/serve.py`)",
+        "",
+        f"Measured {r['when']} with `{r['command']}`"
+        + (" (**quick mode: a smoke test, not a measurement**)" if r["quick"] else "")
+        + f", {r['total_s'] / 60:.1f} minutes in all.",
+        f"Server: `{r.get('server_cmd', 'bentoml serve')}` with `SLANT_MODEL={_rel(r['model'])}`, "
+        f"`SLANT_THREADS={r['threads']}`; ready (/readyz) {r.get('ready_s', float('nan')):.0f} s after start. "
+        f"The load generator runs on the same machine (its CPU time is listed below). Load average at start "
+        f"{r['load_average_at_start']}.",
+    ]
+    if r["training_running"]:
+        lines.append(f"\n**Warning: {r['training_running']}; these numbers are not clean.**")
+    if r.get("busy_at_start"):
+        lines.append("\nOther processes busy at the start: " + "; ".join(f"`{b}`" for b in r["busy_at_start"])
+                     + f". Load average at the end: {r['load_average_at_end']}.")
+    lines += [
+        "",
+        f"Workload: {w['articles']} articles ({w['where']}: PerSent news articles, each with its annotated main "
+        f"entity as the stance target), {w['paragraphs']:,} paragraphs, {w['passes']:,} model passes (a paragraph "
+        f"alone plus one (target, paragraph) pair each); paragraphs per article: median {pa['p50']}, "
+        f"p90 {pa['p90']}, max {pa['max']}. Requests cycle through them: /classify sends one article, "
+        f"/classify_batch {w['batch_articles']}.",
+        "",
+        f"In process (same articles, `Predictor(threads={ip['threads']})`, the `slant score` path: parse, passes, "
+        f"score, answer): one article per call **{f(ip['per_article']['articles_per_s'])} articles/s** "
+        f"({f(ip['per_article']['paragraphs_per_s'], 1)} paragraphs/s); in bulk, about 256 passes per call, "
+        f"**{f(ip['bulk']['articles_per_s'])} articles/s** ({f(ip['bulk']['paragraphs_per_s'], 1)} paragraphs/s). "
+        "Served throughput is divided by the better of the two.",
+        "",
+        "| endpoint | clients | articles/s | paragraphs/s | ÷ in process | p50 ms | p95 ms | p99 ms | errors | model calls | HTTP requests / call | passes / call | BentoML jobs / dispatch | CPU s: model · API · client |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for mode, levels in r["levels"].items():
+        for lv in levels:
+            b, p, cpu = lv["batching"], lv["latency_s"], lv["cpu_s"]
+            if b.get("dispatches"):
+                calls = (f"{b['dispatches']:,} | {f(b['http_requests_per_dispatch'], 1)} | {f(b['passes_per_dispatch'], 0)} | "
+                         f"{f(b['requests_per_dispatch'], 2)}")
+            else:
+                calls = "n/a | n/a | n/a | n/a"
+            lines.append(
+                f"| /{mode} | {lv['clients']} | {f(lv['articles_per_s'])} | {f(lv['paragraphs_per_s'], 1)} | "
+                f"{f(lv['served_vs_inprocess'])} | {ms(p['p50'])} | {ms(p['p95'])} | {ms(p['p99'])} | {lv['errors']} | "
+                f"{calls} | {cpu.get('model worker', 0):.0f} · {cpu.get('api worker', 0):.0f} · "
+                f"{cpu.get('load generator (this process)', 0):.0f} |"
+            )
+    hp = r["half_peak"]
+    lines += [
+        "",
+        "![served throughput against concurrency](serve_throughput.png)",
+        "",
+        f"Half the peak /classify load: Poisson arrivals at {f(hp['rate_per_s'])} articles/s for {hp['duration_s']:.0f} s "
+        f"({hp['requests']} requests): p50 {ms(hp['latency_s']['p50'])} ms, p95 {ms(hp['latency_s']['p95'])} ms, "
+        f"p99 {ms(hp['latency_s']['p99'])} ms, errors {hp['errors']}."
+        + (f" For scale: with one client (no queueing at all), p99 ÷ p50 is {r['no_load_p99_over_p50']:.2f}, "
+           "the spread of the articles' own sizes." if r.get("no_load_p99_over_p50") else ""),
+        "",
+        "Lone /classify of the median article (ms, 5 requests 0.5 s apart): fresh server "
+        f"{[round(x * 1000) for x in r['lone']['fresh']]}; "
+        + "; ".join(f"right after the {k[6:-6]} burst {[round(x * 1000) for x in v]}"
+                    for k, v in r["lone"].items() if k.startswith("after_"))
+        + ". The ratio takes the first request after the worse burst over the fresh median.",
+        "",
+        "| target | measured | target | verdict |",
+        "|---|---:|---:|---|",
+    ]
+    names = {
+        "served_vs_inprocess_16": "served ÷ in-process throughput at 16 clients (worse endpoint)",
+        "p99_over_p50_half_peak": "p99 ÷ p50 latency at half the peak load",
+        "lone_after_burst_over_fresh": "lone request right after a burst ÷ on a fresh server",
+        "errors": "errors (all levels)",
+    }
+    for k, t in r["targets"].items():
+        lines.append(f"| {names[k]} | {t['value']} | {t['op'].replace('>=', '≥').replace('<=', '≤')} {t['target']} | {t['verdict']} |")
+    lines += [
+        "",
+        "### Method",
+        "",
+        "- Closed loop: each client sends its next request when the previous answer arrives (keep-alive "
+        "connections, pre-serialized bodies). A level warms up for one estimated round of all clients' requests "
+        "(at least 1 s; a round = clients × articles per request ÷ in-process articles/s), then measures for the "
+        "longer of --duration and two rounds (capped by --max-level-s); throughput counts the requests completed "
+        "inside that window (all clients busy throughout), latencies are those of the requests started inside it.",
+        "- Server batch sizes: BentoML's `bentoml_service_adaptive_batch_size` histogram (jobs merged into one "
+        "dispatch of the model worker's batchable `score` endpoint), scraped from /metrics before and after each "
+        "level: its count is the number of model calls, its mean the BentoML jobs per dispatch. The API worker's "
+        "`PassBatcher` merges the passes of concurrent requests before they reach BentoML and keeps one model call "
+        "in flight, so BentoML sees one job per dispatch by design; the merging shows in HTTP requests / call and "
+        "passes / call (sent during the level ÷ model calls).",
+        "- CPU seconds per process come from /proc (psutil) over each level; the client is this process.",
+    ]
+    return "\n".join(lines)
+
+
+def _rel(path: str) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(common.REPO))
+    except ValueError:
+        return path
+
+
+if __name__ == "__main__":
+    sys.exit(main())

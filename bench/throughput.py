@@ -1,0 +1,550 @@
+"""In-process throughput: Slant's predictor (ONNX fp32 and int8) against the plain transformers /
+PyTorch fp32 code a user would write instead, on the same real paragraphs, same weights, same
+maximum length and same threads, in one process.
+
+    python bench/throughput.py                      # 2,400 real paragraphs, writes bench/RESULTS.md
+    python bench/throughput.py --quick --synthetic --model <artifact> --out /tmp/x   # smoke test
+
+Paths (each warmed up, then timed over all paragraphs; tokenization is inside the timing):
+
+1. torch: ``load_model`` (the artifact's ``weights.safetensors`` in a torch ``SlantModel``), a HF
+   ``PreTrainedTokenizerFast`` over the artifact's ``tokenizer.json``, batches of 32 in the given
+   order, ``padding=True, truncation=True, max_length=<artifact max length>``, ``torch.no_grad()``,
+   torch's default threads. The usual code, no tricks.
+2. Slant ``Predictor`` on the fp32 ONNX graph exported here (``training.export.export_onnx``) from
+   the same weights, into a temporary folder.
+3. Slant ``Predictor`` on the artifact's int8 ``model.onnx`` (the graph that is served).
+
+Slant is called as a bulk user calls it: ``Predictor.score`` on ``--chunk`` paragraphs at a time
+(default 256, the service's largest batch). It does not truncate: a paragraph longer than one window
+is cut into overlapping windows, so it does at least as much model work as the torch path.
+
+Also measured in the same run: the machine's fp32 matmul peak (large sgemm in torch and numpy, best
+of 5), the achieved GFLOP/s of each path counted from its real (unpadded) token counts, and how
+often the ONNX paths decide the same labels as torch. Where torch has CUDA or onnxruntime has the
+CUDA provider, GPU rows are added automatically.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import common  # noqa: E402
+
+TARGET_INT8_VS_TORCH = 3.0
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default=str(common.DEFAULT_MODEL), help="artifact folder with weights.safetensors (default models/slant-base)")
+    ap.add_argument("--data-dir", default=str(common.DEFAULT_DATA_DIR), help="the shared raw data folder (default ../shared/data)")
+    ap.add_argument("--synthetic", action="store_true", help="made-up paragraphs instead of the data folder")
+    ap.add_argument("--n", type=int, default=None, help="paragraphs (default 2400; --quick 40)")
+    ap.add_argument("--batch-size", type=int, default=32, help="torch path batch size (default 32)")
+    ap.add_argument("--chunk", type=int, default=256, help="paragraphs per Predictor.score call (default 256)")
+    ap.add_argument("--threads", type=int, default=None, help="threads for every path (default: torch's default)")
+    ap.add_argument("--repeats", type=int, default=None, help="timed runs per path, best kept (default 2; --quick 1)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-gpu", action="store_true", help="skip GPU rows even where CUDA is available")
+    ap.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test, not a measurement")
+    ap.add_argument("--out", default=str(Path(__file__).resolve().parent), help="folder for RESULTS.md and throughput.json (default bench/)")
+    args = ap.parse_args(argv)
+    args.n = args.n or (40 if args.quick else 2400)
+    args.repeats = args.repeats or (1 if args.quick else 2)
+    return args
+
+
+# ------------------------------------------------------------------------------------------------
+# The paths
+# ------------------------------------------------------------------------------------------------
+
+
+def hf_tokenizer(artifact_dir: Path):
+    from transformers import PreTrainedTokenizerFast
+
+    return PreTrainedTokenizerFast(
+        tokenizer_file=str(artifact_dir / "tokenizer.json"),
+        unk_token="[UNK]", sep_token="[SEP]", pad_token="[PAD]", cls_token="[CLS]", mask_token="[MASK]",
+        model_input_names=["input_ids", "token_type_ids", "attention_mask"],  # what a BERT tokenizer returns
+    )
+
+
+def run_torch(model, tokenizer, texts, *, max_length, batch_size, device):
+    """The plain transformers loop; returns (logits per head as numpy, real lengths, padded tokens)."""
+    import numpy as np
+    import torch
+
+    outs, lengths, padded = [], [], 0
+    for i in range(0, len(texts), batch_size):
+        enc = tokenizer(texts[i : i + batch_size], padding=True, truncation=True, max_length=max_length,
+                        return_tensors="pt")
+        enc = {k: v.to(device) for k, v in enc.items()}
+        with torch.no_grad():
+            out = model(**enc)
+        outs.append([o.float().cpu().numpy() for o in out])
+        mask = enc["attention_mask"]
+        lengths.extend(mask.sum(1).tolist())
+        padded += mask.numel()
+    heads = list(model.output_names)
+    logits = {}
+    for k, head in enumerate(heads):
+        if head == "bias_tokens":
+            logits[head] = [row for batch in outs for row in batch[k]]  # ragged widths across batches
+        else:
+            logits[head] = np.concatenate([batch[k] for batch in outs])
+    return logits, lengths, padded
+
+
+class PadCounter:
+    """Wraps ``Encoder.pad`` to count what the predictor really ran: windows, real and padded tokens."""
+
+    def __init__(self, encoder) -> None:
+        self.inner = encoder.pad
+        self.reset()
+
+    def reset(self) -> None:
+        self.lengths: list[int] = []
+        self.padded = 0
+        self.calls = 0
+
+    def __call__(self, windows):
+        self.calls += 1
+        self.lengths.extend(len(w) for w in windows)
+        self.padded += len(windows) * max(len(w) for w in windows)
+        return self.inner(windows)
+
+
+def run_slant(predictor, texts, chunk):
+    from slant.predictor import Pass
+
+    passes = [Pass(t) for t in texts]
+    results = []
+    for i in range(0, len(passes), chunk):
+        results.extend(predictor.score(passes[i : i + chunk]))
+    return results
+
+
+def timed(fn, repeats):
+    """Best wall time of ``repeats`` runs (and the last run's result)."""
+    best, result = float("inf"), None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, result
+
+
+def sgemm_peak(threads: int, quick: bool) -> dict:
+    """fp32 matmul peak of this machine: best of 5 large square sgemms, in torch and in numpy."""
+    import numpy as np
+    import torch
+
+    n = 1024 if quick else 2048
+    flops = 2.0 * n**3
+    out = {"n": n, "threads": threads}
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)
+    best = min(_time(lambda: torch.mm(a, b)) for _ in range(5))
+    out["torch_gflops"] = flops / best / 1e9
+    an, bn = a.numpy(), b.numpy()
+    an @ bn
+    best = min(_time(lambda: an @ bn) for _ in range(5))
+    out["numpy_gflops"] = flops / best / 1e9
+    out["peak_gflops"] = max(out["torch_gflops"], out["numpy_gflops"])
+    return out
+
+
+def _time(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+# ------------------------------------------------------------------------------------------------
+# Agreement
+# ------------------------------------------------------------------------------------------------
+
+
+def _sigmoid(x):
+    import numpy as np
+
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def torch_decisions(artifact, logits) -> dict:
+    """Calibrated probabilities and decided labels from torch logits, with the artifact's calibration."""
+    import numpy as np
+
+    cal = artifact.calibration
+    out = {}
+    for name in ("frames", "techniques"):
+        labels = artifact.tasks[name].labels
+        p = _sigmoid(logits[name] / cal.temperatures[name])
+        thr = np.array([cal.thresholds[name][l] for l in labels])
+        out[name] = (p, p >= thr)
+    biased = artifact.tasks["bias"].labels[1]
+    p = _sigmoid(np.asarray(logits["bias"]).reshape(-1, 1) / cal.temperatures["bias"])
+    out["bias"] = (p, p >= cal.thresholds["bias"][biased])
+    return out
+
+
+def slant_decisions(artifact, results) -> dict:
+    import numpy as np
+
+    cal = artifact.calibration
+    out = {}
+    for name in ("frames", "techniques"):
+        labels = artifact.tasks[name].labels
+        p = np.array([r.__getattribute__(name) for r in results])
+        thr = np.array([cal.thresholds[name][l] for l in labels])
+        out[name] = (p, p >= thr)
+    biased = artifact.tasks["bias"].labels[1]
+    p = np.array([[r.bias] for r in results])
+    out["bias"] = (p, p >= cal.thresholds["bias"][biased])
+    return out
+
+
+def token_agreement(artifact, torch_token_logits, results, single_window, paragraph_ids) -> tuple[float, int]:
+    """Loaded-word decisions per paragraph token, on paragraphs that fit one window."""
+    import numpy as np
+
+    cal = artifact.calibration
+    thr = cal.thresholds["bias_tokens"]["loaded"]
+    agree = total = 0
+    for i in np.flatnonzero(single_window):
+        n = len(paragraph_ids[i])
+        mine = [p for _, _, p in results[i].tokens]
+        if len(mine) != n:  # two tokens with the same character span: merged by Slant, skip
+            continue
+        theirs = _sigmoid(np.asarray(torch_token_logits[i][1 : 1 + n]) / cal.temperatures["bias_tokens"])
+        a, b = np.asarray(mine) >= thr, theirs >= thr
+        agree += int((a == b).sum())
+        total += n
+    return (agree / total if total else float("nan")), total
+
+
+def agreement(reference: dict, other: dict, mask) -> dict:
+    import numpy as np
+
+    out = {}
+    agree = total = 0
+    diffs = []
+    for name in ("frames", "techniques", "bias"):
+        rp, rd = reference[name]
+        op, od = other[name]
+        same = (rd[mask] == od[mask])
+        out[name] = float(same.mean()) if same.size else float("nan")
+        agree += int(same.sum())
+        total += same.size
+        diffs.append(np.abs(rp[mask] - op[mask]).reshape(-1))
+    d = np.concatenate(diffs) if diffs else np.zeros(0)
+    out["all"] = agree / total if total else float("nan")
+    out["labels"] = total
+    out["max_abs_dp"] = float(d.max()) if d.size else float("nan")
+    out["mean_abs_dp"] = float(d.mean()) if d.size else float("nan")
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Main
+# ------------------------------------------------------------------------------------------------
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    import numpy as np
+    import torch
+
+    from slant import artifact as art
+    from slant.predictor import Predictor
+    from training.export import export_onnx
+    from training.train import load_model
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    threads = torch.get_num_threads()
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model_dir = Path(args.model).resolve()
+    busy = common.training_running()
+    if busy and not args.quick:
+        print(f"warning: {busy}; the numbers will not be clean", file=sys.stderr)
+    load_at_start = common.load_average()
+    busy_at_start = common.busy_processes()
+
+    artifact = art.load(model_dir)
+    model, state = load_model(model_dir)
+    model.eval()
+    enc_cfg = state["encoder_config"]
+    shape = dict(layers=enc_cfg["num_hidden_layers"], hidden=enc_cfg["hidden_size"],
+                 intermediate=enc_cfg["intermediate_size"],
+                 head_width=sum(artifact.head_width(h) for h in artifact.tasks))
+
+    by_source, where = common.load_articles(args.data_dir, synthetic=args.synthetic)
+    paragraphs = common.sample_paragraphs(by_source, args.n, args.seed)
+    texts = [t for _, t in paragraphs]
+    per_source = {s: sum(1 for k, _ in paragraphs if k == s) for s in sorted(by_source)}
+    encoder = artifact.encoder()
+    paragraph_ids = [e.ids for e in encoder.tokenizer.encode_batch(texts, add_special_tokens=False)]
+    token_lengths = [len(ids) for ids in paragraph_ids]
+    room = artifact.max_length - 2
+    single_window = np.array([n <= room for n in token_lengths])
+    print(f"{len(texts)} paragraphs ({where}); tokens per paragraph {common.length_summary(token_lengths)}")
+
+    rows = []
+    tmp = Path(tempfile.mkdtemp(prefix="slant-bench-"))
+    try:
+        fp32_dir = tmp / "fp32"
+        fp32_dir.mkdir()
+        t0 = time.perf_counter()
+        export_onnx(model, fp32_dir / art.MODEL)
+        export_s = time.perf_counter() - t0
+        shutil.copyfile(model_dir / art.TOKENIZER, fp32_dir / art.TOKENIZER)
+        fp32_artifact = dataclasses.replace(artifact, path=fp32_dir)
+        print(f"exported the fp32 graph in {export_s:.0f}s")
+
+        peak = sgemm_peak(threads, args.quick)
+        print(f"fp32 sgemm peak: torch {peak['torch_gflops']:.0f}, numpy {peak['numpy_gflops']:.0f} GFLOP/s")
+
+        tokenizer = hf_tokenizer(model_dir)
+        warm = texts[: min(64, len(texts))]
+
+        def torch_row(device: str, label: str) -> dict:
+            m = model.to(device)
+            run_torch(m, tokenizer, warm, max_length=artifact.max_length, batch_size=args.batch_size, device=device)
+            if device == "cuda":
+                torch.cuda.synchronize()
+            seconds, (logits, lengths, padded) = timed(
+                lambda: run_torch(m, tokenizer, texts, max_length=artifact.max_length,
+                                  batch_size=args.batch_size, device=device),
+                args.repeats,
+            )
+            model.to("cpu")
+            flops = sum(common.encoder_flops(n, **shape) for n in lengths)
+            return {"path": label, "kind": "torch", "device": device, "seconds": seconds,
+                    "windows": len(lengths), "real_tokens": int(sum(lengths)), "padded_tokens": int(padded),
+                    "gflop": flops / 1e9, "_logits": logits}
+
+        def slant_row(which: str, device: str, label: str) -> dict:
+            a = fp32_artifact if which == "fp32" else artifact
+            predictor = Predictor(a, device=device, threads=threads)
+            counter = PadCounter(predictor.encoder)
+            predictor.encoder.pad = counter
+            run_slant(predictor, warm, args.chunk)
+
+            def go():
+                counter.reset()
+                return run_slant(predictor, texts, args.chunk)
+
+            seconds, results = timed(go, args.repeats)
+            flops = sum(common.encoder_flops(n, **shape) for n in counter.lengths)
+            row = {"path": label, "kind": f"onnx-{which}", "device": device, "seconds": seconds,
+                   "windows": len(counter.lengths), "real_tokens": int(sum(counter.lengths)),
+                   "padded_tokens": int(counter.padded), "onnx_calls": counter.calls, "gflop": flops / 1e9,
+                   "providers": predictor.providers, "_results": results}
+            del predictor
+            return row
+
+        cpu_torch = torch_row("cpu", f"(1) transformers/PyTorch fp32, batch {args.batch_size}")
+        rows.append(cpu_torch)
+        print(f"torch: {len(texts) / cpu_torch['seconds']:.1f} paragraphs/s")
+        for which, n in (("fp32", 2), ("int8", 3)):
+            rows.append(slant_row(which, "cpu", f"({n}) Slant Predictor, ONNX {which}"))
+            print(f"slant {which}: {len(texts) / rows[-1]['seconds']:.1f} paragraphs/s")
+
+        gpu_note = common.gpu_line()
+        gpu_rows = []
+        if not args.no_gpu:
+            import onnxruntime as ort
+
+            if torch.cuda.is_available():
+                gpu_rows.append(torch_row("cuda", f"(1g) transformers/PyTorch fp32 on {torch.cuda.get_device_name(0)}"))
+            if "CUDAExecutionProvider" in ort.get_available_providers():
+                for which in ("fp32", "int8"):
+                    gpu_rows.append(slant_row(which, "cuda", f"Slant Predictor, ONNX {which}, CUDA provider"))
+        rows.extend(gpu_rows)
+
+        # Agreement with torch (CPU), label by label.
+        ref = torch_decisions(artifact, cpu_torch["_logits"])
+        everything = np.ones(len(texts), dtype=bool)
+        agree = {}
+        for row in rows:
+            if "_results" not in row:
+                continue
+            mine = slant_decisions(artifact, row["_results"])
+            tok, tok_n = token_agreement(artifact, cpu_torch["_logits"]["bias_tokens"], row["_results"],
+                                         single_window, paragraph_ids)
+            agree[row["path"]] = {
+                "single_window": agreement(ref, mine, single_window),
+                "all": agreement(ref, mine, everything),
+                "loaded_word_tokens": {"agreement": tok, "tokens": tok_n},
+            }
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    base = {"cpu": cpu_torch}
+    for row in rows:
+        row["paragraphs_per_s"] = len(texts) / row["seconds"]
+        ref_row = cpu_torch
+        if row["device"] == "cuda" and any(r["kind"] == "torch" and r["device"] == "cuda" for r in rows):
+            ref_row = next(r for r in rows if r["kind"] == "torch" and r["device"] == "cuda")
+        row["vs_torch"] = row["paragraphs_per_s"] / ref_row["paragraphs_per_s"]
+        row["gflops"] = row["gflop"] / row["seconds"]
+        row["of_peak"] = row["gflops"] / peak["peak_gflops"] if row["device"] == "cpu" else float("nan")
+        row["padding_overhead"] = row["padded_tokens"] / max(1, row["real_tokens"]) - 1
+    del base
+
+    int8 = next(r for r in rows if r["kind"] == "onnx-int8" and r["device"] == "cpu")
+    report = {
+        "when": common.now_utc(),
+        "command": common.command_line(),
+        "quick": args.quick,
+        "model": {"path": str(model_dir), "name": artifact.name, "version": artifact.version,
+                  "max_length": artifact.max_length, "stride": artifact.stride, "shape": shape},
+        "machine": common.machine(),
+        "threads": threads,
+        "training_running": busy,
+        "load_average_at_start": load_at_start,
+        "load_average_at_end": common.load_average(),
+        "busy_at_start": busy_at_start,
+        "workload": {"where": where, "paragraphs": len(texts), "per_source": per_source,
+                     "tokens_per_paragraph": common.length_summary(token_lengths),
+                     "longer_than_one_window": int((~single_window).sum()),
+                     "chunk": args.chunk, "batch_size": args.batch_size, "repeats": args.repeats},
+        "fp32_export_s": export_s,
+        "sgemm": peak,
+        "rows": [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows],
+        "agreement": agree,
+        "targets": {"int8_vs_torch": {"value": int8["vs_torch"], "target": TARGET_INT8_VS_TORCH,
+                                      "verdict": common.verdict(int8["vs_torch"], TARGET_INT8_VS_TORCH, True)}},
+        "gpu": gpu_note,
+    }
+    (out_dir / "throughput.json").write_text(json.dumps(report, indent=2) + "\n")
+    path = common.update_results(out_dir, "throughput", render(report))
+    print(f"int8 / torch = {int8['vs_torch']:.2f}x (target >= {TARGET_INT8_VS_TORCH}x); wrote {path}")
+    return 0
+
+
+def render(r: dict) -> str:
+    f = common.fmt
+    w = r["workload"]
+    lines = [
+        "## In-process throughput (`bench/throughput.py`)",
+        "",
+        f"Measured {r['when']} with `{r['command']}`"
+        + (" (**quick mode: a smoke test, not a measurement**)" if r["quick"] else "") + ".",
+        f"Model `{r['model']['name']}` {r['model']['version']} from `{_rel(r['model']['path'])}` "
+        f"(max length {r['model']['max_length']} tokens, stride {r['model']['stride']}); "
+        f"{r['threads']} threads for every path; load average at start {r['load_average_at_start']}.",
+    ]
+    if r["training_running"]:
+        lines.append(f"\n**Warning: {r['training_running']}; these numbers are not clean.**")
+    if r["busy_at_start"]:
+        lines.append("\nOther processes busy at the start: " + "; ".join(f"`{b}`" for b in r["busy_at_start"])
+                     + f". Load average at the end: {r['load_average_at_end']}.")
+    lines += ["", "### Machine", "", common.machine_table(r["machine"]), ""]
+    t = w["tokens_per_paragraph"]
+    srcs = ", ".join(f"{k} {v}" for k, v in w["per_source"].items())
+    lines += [
+        "### Workload",
+        "",
+        f"{w['paragraphs']:,} distinct paragraphs, {w['where']} ({srcs}), shuffled together. "
+        f"Word-piece tokens per paragraph (no special tokens):",
+        "",
+        "| mean | min | p10 | p25 | p50 | p75 | p90 | p99 | max |",
+        "|---|---|---|---|---|---|---|---|---|",
+        f"| {t['mean']} | {t['min']} | {t['p10']} | {t['p25']} | {t['p50']} | {t['p75']} | {t['p90']} | {t['p99']} | {t['max']} |",
+        "",
+        f"{w['longer_than_one_window']} paragraphs ({w['longer_than_one_window'] / w['paragraphs']:.1%}) are longer than "
+        f"one window ({r['model']['max_length']} tokens with specials): the torch path truncates them, "
+        "Slant scores every window and merges them (so it does more model work, never less).",
+        "",
+        "### Results",
+        "",
+        "| path | paragraphs/s | × torch | windows | real tokens | padding overhead | GFLOP/s (real tokens) | of fp32 peak |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in r["rows"]:
+        lines.append(
+            f"| {row['path']} | {f(row['paragraphs_per_s'], 1)} | {f(row['vs_torch'])}× | {row['windows']:,} | "
+            f"{row['real_tokens']:,} | {row['padding_overhead']:.0%} | {f(row['gflops'], 1)} | "
+            + (f"{row['of_peak']:.0%}" if row["of_peak"] == row["of_peak"] else "n/a") + " |"
+        )
+    s = r["sgemm"]
+    target = r["targets"]["int8_vs_torch"]
+    lines += [
+        "",
+        f"fp32 matmul peak of this machine, measured in the same run: **{f(s['peak_gflops'], 0)} GFLOP/s** "
+        f"(square sgemm n={s['n']}, best of 5: torch {f(s['torch_gflops'], 0)}, numpy {f(s['numpy_gflops'], 0)}). "
+        "The int8 graph's GFLOP/s count the same fp32-equivalent FLOPs; int8 kernels (VNNI/AMX) can exceed the fp32 peak.",
+        "",
+        "| target | measured | target | verdict |",
+        "|---|---:|---:|---|",
+        f"| int8 in-process ÷ transformers path | {f(target['value'])}× | ≥ {f(target['target'], 1)}× | {target['verdict']} |",
+        "",
+        "### Agreement with the torch path",
+        "",
+        "Share of decided labels (15 frames + 23 techniques + 1 bias per paragraph, each with the artifact's "
+        "calibrated temperature and threshold) that equal torch's decision. \"One window\" counts only paragraphs "
+        "that fit one window, where torch and Slant see the same tokens and only numerics differ; \"all\" includes "
+        "longer paragraphs, where torch sees a truncated text and Slant all of it. Loaded-word tokens: per-token "
+        "decisions on one-window paragraphs. |Δp|: calibrated probability difference, one-window paragraphs.",
+        "",
+        "| path | one window: all labels | frames | techniques | bias | loaded-word tokens | all paragraphs | max abs Δp | mean abs Δp |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for path, a in r["agreement"].items():
+        s1, al, tok = a["single_window"], a["all"], a["loaded_word_tokens"]
+        lines.append(
+            f"| {path} | {s1['all']:.2%} ({s1['labels']:,}) | {s1['frames']:.2%} | {s1['techniques']:.2%} | "
+            f"{s1['bias']:.2%} | {tok['agreement']:.2%} ({tok['tokens']:,}) | {al['all']:.2%} | "
+            f"{s1['max_abs_dp']:.4f} | {s1['mean_abs_dp']:.5f} |"
+        )
+    shape = r["model"]["shape"]
+    lines += [
+        "",
+        f"GPU: {r['gpu']}. "
+        + ("GPU rows are in the table above." if any(x["device"] == "cuda" for x in r["rows"])
+           else "No GPU rows: this machine offers no CUDA to torch or onnxruntime (the script adds them by itself where it does)."),
+        "",
+        "### Method",
+        "",
+        "- One process, paths run one after another, each warmed up on 64 paragraphs and then timed over all "
+        f"paragraphs, best of {w['repeats']} runs; tokenization is inside the timing for every path.",
+        "- torch: `PreTrainedTokenizerFast(tokenizer_file=<artifact>/tokenizer.json)`, batches of "
+        f"{w['batch_size']} in the given order, `padding=True, truncation=True, max_length={r['model']['max_length']}`, "
+        "`torch.no_grad()`, outputs moved to numpy. Weights: the artifact's `weights.safetensors` (fp16-stored, "
+        "loaded as fp32), the same weights the fp32 ONNX graph is exported from here "
+        f"(`training.export.export_onnx`, {r['fp32_export_s']:.0f} s, not timed). The int8 graph is the artifact's "
+        "`model.onnx`, quantized at release from the fp32 weights before their fp16 storage.",
+        f"- Slant: `Predictor(artifact, threads={r['threads']}).score()` on {w['chunk']} paragraphs per call: "
+        "tokenizes (Rust, batched), cuts windows, sorts windows by length and packs onnxruntime calls of at most "
+        "4,096 padded tokens, merges windows, calibrates. Padding overhead = padded ÷ real tokens − 1.",
+        "- FLOPs per window of T real tokens (L layers, hidden H, feed-forward I; "
+        f"here L={shape['layers']}, H={shape['hidden']}, I={shape['intermediate']}): "
+        "`2·L·(4H² + 2HI)·T + 4·L·H·T² + 2·H·(heads + T)`: 2 FLOPs per matmul weight per token, "
+        "Q·Kᵀ and A·V, the heads; look-ups, norms, softmax and GELU left out. For MiniLM-L6-H384, T=128 gives "
+        f"{common.encoder_flops(128, layers=6, hidden=384, intermediate=1536, head_width=42) / 1e9:.2f} GFLOP "
+        "(the environment notes say about 2.9). GFLOP/s = useful FLOPs over the real tokens ÷ wall time, "
+        "tokenization included; padding is not counted as useful work.",
+    ]
+    return "\n".join(lines)
+
+
+def _rel(path: str) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(common.REPO))
+    except ValueError:
+        return path
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""Smoke test of the benchmarks: both scripts run in quick mode on the tiny artifact and write their
+outputs. Speed is not asserted (CI machines vary); only that the scripts work end to end."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = REPO.parent / "shared" / "data"
+
+
+def _run(script: str, artifact: Path, out: Path, timeout: int) -> subprocess.CompletedProcess:
+    data = ["--data-dir", str(DATA)] if (DATA / "persent").is_dir() and (DATA / "semeval2023_task3_en").is_dir() else ["--synthetic"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "BENTOML_DO_NOT_TRACK": "true",
+           "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)}
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / script), "--quick", "--model", str(artifact), "--out", str(out), *data],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout,
+    )
+    assert proc.returncode == 0, f"{script} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+    return proc
+
+
+def test_throughput_quick(tiny_artifact, tmp_path):
+    _run("throughput.py", tiny_artifact, tmp_path, timeout=600)
+    report = json.loads((tmp_path / "throughput.json").read_text())
+    paths = [r["kind"] for r in report["rows"]]
+    assert paths[:3] == ["torch", "onnx-fp32", "onnx-int8"]
+    assert all(r["paragraphs_per_s"] > 0 for r in report["rows"])
+    assert report["workload"]["paragraphs"] == 40
+    assert report["sgemm"]["peak_gflops"] > 0
+    for a in report["agreement"].values():
+        assert 0 <= a["single_window"]["all"] <= 1
+    text = (tmp_path / "RESULTS.md").read_text()
+    assert "<!-- BEGIN throughput -->" in text and "int8 in-process ÷ transformers path" in text
+
+
+def test_serve_quick(tiny_artifact, tmp_path):
+    _run("serve.py", tiny_artifact, tmp_path, timeout=900)
+    report = json.loads((tmp_path / "serve.json").read_text())
+    for mode in ("classify", "classify_batch"):
+        assert [lv["clients"] for lv in report["levels"][mode]] == [1, 4]
+        assert all(lv["requests"] > 0 for lv in report["levels"][mode])
+    assert report["targets"]["errors"]["value"] == 0
+    assert (tmp_path / "serve_throughput.png").stat().st_size > 1000
+    text = (tmp_path / "RESULTS.md").read_text()
+    assert "<!-- BEGIN serve -->" in text and "serve_throughput.png" in text
+
+
+def test_results_sections_are_replaced_not_appended(tmp_path):
+    sys.path.insert(0, str(REPO))
+    from bench.common import update_results
+
+    update_results(tmp_path, "a", "first A")
+    update_results(tmp_path, "b", "first B")
+    update_results(tmp_path, "a", "second A")
+    text = (tmp_path / "RESULTS.md").read_text()
+    assert "second A" in text and "first A" not in text and "first B" in text
+    assert text.index("second A") < text.index("first B")
+
+
+def test_flop_formula_matches_the_documented_minilm_figure():
+    sys.path.insert(0, str(REPO))
+    from bench.common import encoder_flops
+
+    gflop = encoder_flops(128, layers=6, hidden=384, intermediate=1536, head_width=42) / 1e9
+    assert gflop == pytest.approx(2.87, abs=0.01)

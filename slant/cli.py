@@ -8,6 +8,22 @@ from __future__ import annotations
 import click
 
 
+def parse_overrides(overrides: tuple[str, ...]) -> dict:
+    """``--set KEY=VALUE`` pairs; a value is parsed as JSON when it can be, else kept as a string."""
+    import json
+
+    values = {}
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--set")
+        try:
+            values[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            values[key] = raw
+    return values
+
+
 @click.group()
 def main() -> None:
     """Slant: stance, frames, persuasion techniques and biased wording in news articles."""
@@ -50,14 +66,7 @@ def train(config_path: str | None, overrides: tuple[str, ...], resume: bool) -> 
     from training.train import train as run_training
 
     values = json.loads(open(config_path).read()) if config_path else {}
-    for item in overrides:
-        key, sep, raw = item.partition("=")
-        if not sep:
-            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--set")
-        try:
-            values[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            values[key] = raw
+    values.update(parse_overrides(overrides))
     try:
         config = TrainConfig.from_dict(values)
     except (TypeError, ValueError) as e:
@@ -193,20 +202,11 @@ def retrain(data_dir, db, model_dir, feedback_weight, holdout, tolerance, steps,
 
     Exit status: 0 promoted (or stored with --no-promote), 3 refused by the gate, 1 error.
     """
-    import json
 
     from slant.store import StoreError
     from training.retrain import RetrainError, RetrainOptions, retrain as run_retrain
 
-    values = {}
-    for item in overrides:
-        key, sep, raw = item.partition("=")
-        if not sep:
-            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--set")
-        try:
-            values[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            values[key] = raw
+    values = parse_overrides(overrides)
     options = RetrainOptions(
         data_dir=data_dir, feedback_db=db, model_dir=model_dir, feedback_weight=feedback_weight,
         holdout=holdout, tolerance=tolerance, steps=steps, lr=lr, head_lr=head_lr, overrides=values,

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from slant import artifact as art
-from slant.labels import TASKS, Task
+from slant.labels import Task
 from slant.predictor import Pass, Predictor
 from training.calibrate import calibration_points, expected_calibration_error
 from training.config import TrainConfig

@@ -1,7 +1,6 @@
 """Article intake: furniture removal, social posts, HTML extraction, splitting, offsets, errors."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest

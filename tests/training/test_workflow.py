@@ -1,7 +1,6 @@
 """The whole training workflow on tiny data: train -> export (gates) -> evaluate -> serve-side load."""
 import json
 
-import numpy as np
 import pytest
 
 from slant import artifact as art

@@ -16,7 +16,7 @@ from training.corpus.errors import FormatError, SourceMissing, UnknownLabel
 from training.corpus.mappings import get_mapping, load_mappings
 from training.corpus.records import clean_text, norm_key
 from training.corpus.sources import bias, frames, stance, techniques
-from training.corpus.splits import assign_splits, bucket, hash_split, leaking_texts, resolve_leaks
+from training.corpus.splits import bucket, hash_split, leaking_texts, resolve_leaks
 
 SCHEMAS = {"stance": STANCE, "frames": FRAMES, "techniques": TECHNIQUES, "bias": BIAS}
 

@@ -68,7 +68,6 @@ def locate(text: str, words: list[str]) -> tuple[list[list[int]], int]:
 def read_table(path: Path) -> list[dict]:
     need_file(path)
     if path.suffix == ".xlsx":
-        import pandas as pd
 
         df = _read_excel(path, dtype=str)
         check_columns(path, df.columns, BABE_COLUMNS)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..errors import FormatError
 from ..mappings import get_mapping
-from ..records import check_columns, clean_text, need_dir, need_file, norm_key, read_tsv, record
+from ..records import check_columns, clean_text, need_dir, need_file, norm_key, record
 from .techniques import SEMEVAL_DIR, read_tab_rows, semeval_group
 
 def _read_excel(path, **kw):
@@ -62,7 +62,6 @@ def _code(v) -> str:
 
 
 def read_gvfc(root: Path):
-    import pandas as pd
 
     folder = need_dir(root / "gvfc")
     path = need_file(folder / "GVFC_headlines_and_annotations.xlsx")

@@ -62,7 +62,6 @@ def _code(v) -> str:
 
 
 def read_gvfc(root: Path):
-
     folder = need_dir(root / "gvfc")
     path = need_file(folder / "GVFC_headlines_and_annotations.xlsx")
     df = _read_excel(path)

@@ -12,8 +12,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
 sys.path.insert(0, str(Path(__file__).parent))
 
-REPO = Path(__file__).resolve().parents[1]
-RELEASED = REPO / "models" / "slant-base"  # the released default model
 
 
 @pytest.fixture(scope="session")

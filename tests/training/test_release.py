@@ -1,5 +1,6 @@
 """The released default model (models/slant-base): self-consistent, and right on plain cases."""
 import json
+from pathlib import Path
 
 import pytest
 
@@ -9,7 +10,7 @@ from slant.article import from_paragraphs
 from slant.labels import TASKS, schemas_json
 from slant.predictor import Predictor
 
-from conftest import RELEASED
+RELEASED = Path(__file__).resolve().parents[2] / "models" / "slant-base"
 
 HOSTILE = ("Senator Hale is a corrupt liar who has betrayed every voter in this state, and his "
            "disgraceful lies have ruined thousands of families.")

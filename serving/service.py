@@ -19,6 +19,7 @@ This module never imports torch, transformers or training (tests/serving/test_no
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import logging
 import os
@@ -27,6 +28,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import anyio
 import bentoml
 from starlette.responses import JSONResponse
@@ -66,14 +68,14 @@ def _env_int(name: str, default: int) -> int:
 
 
 # Adaptive batching of model passes. A typical news paragraph is 60-150 tokens; the Predictor packs
-# passes into onnxruntime calls of <= 4096 padded tokens (about 30-60 passes) whatever we send it.
+# passes into onnxruntime calls of <= 512 padded tokens on CPU (4096 on CUDA) whatever we send it.
 #
-# MAX_BATCH_PASSES = 256: big enough that several concurrent articles (a 20-paragraph article with
-#   5 targets is 120 passes) share one dispatch, small enough that one dispatch stays short (well
-#   under a second on CPU for MiniLM-L6). That matters for lone requests after a burst: BentoML's
-#   adaptive batcher learns its wait from the waits it saw under load, which are about one dispatch
-#   long, so short dispatches keep the extra latency of an interactive request small. Larger
-#   articles are split by BentoML into 256-pass chunks and run back to back.
+# MAX_BATCH_PASSES = 256: the most passes in one model call. PassBatcher (below) merges the passes
+#   of concurrent requests into calls of at most this size, one call in flight, and cuts larger
+#   requests into chunks of it; BentoML's batcher gets the same limit. Big enough that several
+#   concurrent articles (a 20-paragraph article with 5 targets is 120 passes) share a call, small
+#   enough that a call stays short (about a second on 2 CPU cores for MiniLM-L6 int8), which bounds
+#   how long a new request can wait behind the call that is running.
 # MAX_LATENCY_MS = 60000: in BentoML this is not a target but the point where a queued job is
 #   *rejected* with 503. It must exceed the time the largest allowed article (500 paragraphs x 10
 #   targets, ~5,500 passes) takes on CPU, or valid input would fail; past it, we shed load rather
@@ -326,6 +328,77 @@ class SlantModel:
                 "providers": self.predictor.providers}
 
 
+class PassBatcher:
+    """Merges the model passes of concurrent requests into calls of the model worker, with ONE call
+    in flight per API worker; a lone request is sent at once, never held back.
+
+    Why not BentoML's adaptive batching alone (bench/serve.py measured both):
+    - its cork learns how long to hold a batch open from the queueing delays it saw under load and
+      keeps applying that after the load is gone: a lone article right after a burst took 3-10x
+      as long as on a fresh server, for minutes. With one call in flight the model worker's queue
+      never holds more than one job, BentoML dispatches it at once, and batching happens here:
+      whatever queued while a call ran goes into the next call (up to ``max_passes``; bigger
+      requests are cut into chunks of that size), so batches still grow with the load.
+    - BentoML's worker-to-worker client replaces its connection pool every 100 calls and closes
+      the calls in flight on the old one (aiohttp ServerDisconnectedError: 15 of 96 requests got a
+      500 at 16 clients). With one call in flight, none is in flight when the pool is replaced; a
+      call that still loses its connection (a keep-alive race) is sent again: scoring is idempotent.
+    """
+
+    RETRIES = 2
+
+    def __init__(self, call, max_passes: int) -> None:
+        self._call = call  # async (list[PassIn]) -> list[PassOut]
+        self._max = max_passes
+        self._queue: collections.deque = collections.deque()
+        self._draining: asyncio.Task | None = None
+
+    async def score(self, passes: list) -> list:
+        loop = asyncio.get_running_loop()
+        futures = []
+        for i in range(0, len(passes), self._max):
+            future = loop.create_future()
+            self._queue.append((passes[i : i + self._max], future))
+            futures.append(future)
+        if self._draining is None or self._draining.done():
+            self._draining = loop.create_task(self._drain())
+        chunks = await asyncio.gather(*futures)
+        return [out for chunk in chunks for out in chunk]
+
+    async def _drain(self) -> None:
+        while self._queue:
+            jobs, batch = [], []
+            while self._queue and (not batch or len(batch) + len(self._queue[0][0]) <= self._max):
+                passes, future = self._queue.popleft()
+                if not future.done():  # done = cancelled: the client went away
+                    jobs.append((future, len(passes)))
+                    batch.extend(passes)
+            if not batch:
+                continue
+            try:
+                outs = await self._call_with_retry(batch)
+            except Exception as e:  # noqa: BLE001 - the requests in this batch get the error
+                for future, _ in jobs:
+                    if not future.done():
+                        future.set_exception(e)
+                continue
+            at = 0
+            for future, n in jobs:
+                if not future.done():
+                    future.set_result(outs[at : at + n])
+                at += n
+
+    async def _call_with_retry(self, batch: list) -> list:
+        for attempt in range(self.RETRIES + 1):
+            try:
+                return await self._call(batch)
+            except aiohttp.ClientConnectionError as e:
+                if attempt == self.RETRIES:
+                    raise
+                log.warning("model call lost its connection (%s: %s); sending it again", type(e).__name__, e)
+        raise AssertionError("unreachable")
+
+
 # --------------------------------------------------------------------------------------------
 # The HTTP face
 # --------------------------------------------------------------------------------------------
@@ -347,6 +420,7 @@ class Slant:
         self._ready = False
         self._warmup_error: str | None = None
         self._prep_limiter: anyio.CapacityLimiter | None = None
+        self._batcher = PassBatcher(lambda batch: self.model.to_async.score(batch), MAX_BATCH_PASSES)
 
     # ---- readiness ------------------------------------------------------------------------
 
@@ -394,7 +468,7 @@ class Slant:
     async def _score(self, passes: list[Pass]) -> list[PassScores]:
         if not passes:
             return []
-        outs = await self.model.to_async.score([PassIn(text=p.text, target=p.target) for p in passes])
+        outs = await self._batcher.score([PassIn(text=p.text, target=p.target) for p in passes])
         return [_to_scores(o) for o in outs]
 
     async def _classify_one(self, article_in: ArticleIn, options: Options) -> dict:

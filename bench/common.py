@@ -358,6 +358,17 @@ def busy_processes(threshold: float = 20.0, exclude: set[int] | None = None) -> 
     return out
 
 
+def wait_quiet(max_wait_s: float, threshold: float = 20.0) -> list[str]:
+    """Wait (up to ``max_wait_s``) until no other process is busy; returns what was still busy."""
+    deadline = time.monotonic() + max_wait_s
+    while True:
+        busy = busy_processes(threshold)
+        if not busy or time.monotonic() >= deadline:
+            return busy
+        print(f"waiting for a quiet machine: {'; '.join(busy)}", file=sys.stderr, flush=True)
+        time.sleep(10)
+
+
 def load_average() -> str:
     try:
         return " ".join(Path("/proc/loadavg").read_text().split()[:3])

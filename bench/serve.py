@@ -69,6 +69,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--threads", type=int, default=None, help="onnxruntime threads, server and in process (default: all usable cores)")
     ap.add_argument("--startup-timeout", type=float, default=600, help="seconds to wait for /readyz (default 600)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--wait-quiet-s", type=float, default=300, help="wait up to this long for other busy processes to end before measuring (default 300)")
     ap.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test, not a measurement")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent), help="folder for RESULTS.md, serve.json and the plot (default bench/)")
     args = ap.parse_args(argv)
@@ -503,8 +504,9 @@ def main(argv=None) -> int:
     busy = common.training_running()
     if busy and not args.quick:
         print(f"warning: {busy}; the numbers will not be clean", file=sys.stderr)
+    # Other work on the machine makes the numbers meaningless: wait for it to end (a while).
+    busy_at_start = [] if args.quick else common.wait_quiet(args.wait_quiet_s)
     load_at_start = common.load_average()
-    busy_at_start = common.busy_processes()
     t_total = time.perf_counter()
 
     articles, where = load_workload(args)

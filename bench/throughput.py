@@ -51,14 +51,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--batch-size", type=int, default=32, help="torch path batch size (default 32)")
     ap.add_argument("--chunk", type=int, default=256, help="paragraphs per Predictor.score call (default 256)")
     ap.add_argument("--threads", type=int, default=None, help="threads for every path (default: torch's default)")
-    ap.add_argument("--repeats", type=int, default=None, help="timed runs per path, best kept (default 2; --quick 1)")
+    ap.add_argument("--repeats", type=int, default=None, help="timed runs per path, interleaved, best kept (default 3; --quick 1)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-gpu", action="store_true", help="skip GPU rows even where CUDA is available")
+    ap.add_argument("--wait-quiet-s", type=float, default=300, help="wait up to this long for other busy processes to end before measuring (default 300)")
     ap.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test, not a measurement")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent), help="folder for RESULTS.md and throughput.json (default bench/)")
     args = ap.parse_args(argv)
     args.n = args.n or (40 if args.quick else 2400)
-    args.repeats = args.repeats or (1 if args.quick else 2)
+    args.repeats = args.repeats or (1 if args.quick else 3)
     return args
 
 
@@ -107,7 +108,10 @@ class PadCounter:
     """Wraps ``Encoder.pad`` to count what the predictor really ran: windows, real and padded tokens."""
 
     def __init__(self, encoder) -> None:
+        import threading
+
         self.inner = encoder.pad
+        self.lock = threading.Lock()  # the predictor pads in its worker threads
         self.reset()
 
     def reset(self) -> None:
@@ -116,9 +120,10 @@ class PadCounter:
         self.calls = 0
 
     def __call__(self, windows):
-        self.calls += 1
-        self.lengths.extend(len(w) for w in windows)
-        self.padded += len(windows) * max(len(w) for w in windows)
+        with self.lock:
+            self.calls += 1
+            self.lengths.extend(len(w) for w in windows)
+            self.padded += len(windows) * max(len(w) for w in windows)
         return self.inner(windows)
 
 
@@ -130,16 +135,6 @@ def run_slant(predictor, texts, chunk):
     for i in range(0, len(passes), chunk):
         results.extend(predictor.score(passes[i : i + chunk]))
     return results
-
-
-def timed(fn, repeats):
-    """Best wall time of ``repeats`` runs (and the last run's result)."""
-    best, result = float("inf"), None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, result
 
 
 def sgemm_peak(threads: int, quick: bool) -> dict:
@@ -277,8 +272,9 @@ def main(argv=None) -> int:
     busy = common.training_running()
     if busy and not args.quick:
         print(f"warning: {busy}; the numbers will not be clean", file=sys.stderr)
+    # Other work on the machine makes the numbers meaningless: wait for it to end (a while).
+    busy_at_start = [] if args.quick else common.wait_quiet(args.wait_quiet_s)
     load_at_start = common.load_average()
-    busy_at_start = common.busy_processes()
 
     artifact = art.load(model_dir)
     model, state = load_model(model_dir)
@@ -317,60 +313,78 @@ def main(argv=None) -> int:
         tokenizer = hf_tokenizer(model_dir)
         warm = texts[: min(64, len(texts))]
 
-        def torch_row(device: str, label: str) -> dict:
-            m = model.to(device)
-            run_torch(m, tokenizer, warm, max_length=artifact.max_length, batch_size=args.batch_size, device=device)
-            if device == "cuda":
-                torch.cuda.synchronize()
-            seconds, (logits, lengths, padded) = timed(
-                lambda: run_torch(m, tokenizer, texts, max_length=artifact.max_length,
-                                  batch_size=args.batch_size, device=device),
-                args.repeats,
-            )
-            model.to("cpu")
-            flops = sum(common.encoder_flops(n, **shape) for n in lengths)
-            return {"path": label, "kind": "torch", "device": device, "seconds": seconds,
-                    "windows": len(lengths), "real_tokens": int(sum(lengths)), "padded_tokens": int(padded),
-                    "gflop": flops / 1e9, "_logits": logits}
+        def torch_path(device: str, label: str) -> dict:
+            import copy
 
-        def slant_row(which: str, device: str, label: str) -> dict:
+            m = model if device == "cpu" else copy.deepcopy(model).to(device)
+
+            def run():
+                out = run_torch(m, tokenizer, texts, max_length=artifact.max_length,
+                                batch_size=args.batch_size, device=device)
+                if device == "cuda":
+                    torch.cuda.synchronize()
+                return out
+
+            def finish(seconds, payload):
+                logits, lengths, padded = payload
+                flops = sum(common.encoder_flops(n, **shape) for n in lengths)
+                return {"path": label, "kind": "torch", "device": device, "seconds": seconds,
+                        "windows": len(lengths), "real_tokens": int(sum(lengths)), "padded_tokens": int(padded),
+                        "gflop": flops / 1e9, "_logits": logits}
+
+            warm_up = lambda: run_torch(m, tokenizer, warm, max_length=artifact.max_length,  # noqa: E731
+                                        batch_size=args.batch_size, device=device)
+            return {"label": label, "warm": warm_up, "run": run, "finish": finish}
+
+        def slant_path(which: str, device: str, label: str) -> dict:
             a = fp32_artifact if which == "fp32" else artifact
             predictor = Predictor(a, device=device, threads=threads)
             counter = PadCounter(predictor.encoder)
             predictor.encoder.pad = counter
-            run_slant(predictor, warm, args.chunk)
 
-            def go():
+            def run():
                 counter.reset()
-                return run_slant(predictor, texts, args.chunk)
+                results = run_slant(predictor, texts, args.chunk)
+                return results, list(counter.lengths), counter.padded, counter.calls
 
-            seconds, results = timed(go, args.repeats)
-            flops = sum(common.encoder_flops(n, **shape) for n in counter.lengths)
-            row = {"path": label, "kind": f"onnx-{which}", "device": device, "seconds": seconds,
-                   "windows": len(counter.lengths), "real_tokens": int(sum(counter.lengths)),
-                   "padded_tokens": int(counter.padded), "onnx_calls": counter.calls, "gflop": flops / 1e9,
-                   "providers": predictor.providers, "_results": results}
-            del predictor
-            return row
+            def finish(seconds, payload):
+                results, lengths, padded, calls = payload
+                flops = sum(common.encoder_flops(n, **shape) for n in lengths)
+                return {"path": label, "kind": f"onnx-{which}", "device": device, "seconds": seconds,
+                        "windows": len(lengths), "real_tokens": int(sum(lengths)), "padded_tokens": int(padded),
+                        "onnx_calls": calls, "gflop": flops / 1e9, "providers": predictor.providers,
+                        "batch_tokens": predictor.batch_tokens, "workers": predictor.workers, "_results": results}
 
-        cpu_torch = torch_row("cpu", f"(1) transformers/PyTorch fp32, batch {args.batch_size}")
-        rows.append(cpu_torch)
-        print(f"torch: {len(texts) / cpu_torch['seconds']:.1f} paragraphs/s")
-        for which, n in (("fp32", 2), ("int8", 3)):
-            rows.append(slant_row(which, "cpu", f"({n}) Slant Predictor, ONNX {which}"))
-            print(f"slant {which}: {len(texts) / rows[-1]['seconds']:.1f} paragraphs/s")
+            return {"label": label, "warm": lambda: run_slant(predictor, warm, args.chunk), "run": run,
+                    "finish": finish}
 
+        paths = [torch_path("cpu", f"(1) transformers/PyTorch fp32, batch {args.batch_size}")]
+        paths += [slant_path(which, "cpu", f"({n}) Slant Predictor, ONNX {which}") for which, n in (("fp32", 2), ("int8", 3))]
         gpu_note = common.gpu_line()
-        gpu_rows = []
         if not args.no_gpu:
             import onnxruntime as ort
 
             if torch.cuda.is_available():
-                gpu_rows.append(torch_row("cuda", f"(1g) transformers/PyTorch fp32 on {torch.cuda.get_device_name(0)}"))
+                paths.append(torch_path("cuda", f"(1g) transformers/PyTorch fp32 on {torch.cuda.get_device_name(0)}"))
             if "CUDAExecutionProvider" in ort.get_available_providers():
-                for which in ("fp32", "int8"):
-                    gpu_rows.append(slant_row(which, "cuda", f"Slant Predictor, ONNX {which}, CUDA provider"))
-        rows.extend(gpu_rows)
+                paths += [slant_path(which, "cuda", f"Slant Predictor, ONNX {which}, CUDA provider") for which in ("fp32", "int8")]
+        for path in paths:
+            path["warm"]()
+        # Repeats interleave the paths (torch, fp32, int8, torch, ...): a slow spell of the machine
+        # hits all of them alike instead of one path's every run.
+        times: dict[str, list[float]] = {path["label"]: [] for path in paths}
+        payloads = {}
+        for rep in range(args.repeats):
+            for path in paths:
+                t0 = time.perf_counter()
+                payloads[path["label"]] = path["run"]()
+                times[path["label"]].append(time.perf_counter() - t0)
+                print(f"run {rep + 1}: {path['label']}: {len(texts) / times[path['label']][-1]:.1f} paragraphs/s", flush=True)
+        for path in paths:
+            row = path["finish"](min(times[path["label"]]), payloads.pop(path["label"]))
+            row["runs_s"] = [round(t, 2) for t in times[path["label"]]]
+            rows.append(row)
+        cpu_torch = rows[0]
 
         # Agreement with torch (CPU), label by label.
         ref = torch_decisions(artifact, cpu_torch["_logits"])
@@ -469,12 +483,13 @@ def render(r: dict) -> str:
         "",
         "### Results",
         "",
-        "| path | paragraphs/s | × torch | windows | real tokens | padding overhead | GFLOP/s (real tokens) | of fp32 peak |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| path | paragraphs/s (best run) | × torch | every run, paragraphs/s | windows | real tokens | padding overhead | GFLOP/s (real tokens) | of fp32 peak |",
+        "|---|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
     for row in r["rows"]:
+        runs = ", ".join(f"{w['paragraphs'] / t:.0f}" for t in row.get("runs_s", []))
         lines.append(
-            f"| {row['path']} | {f(row['paragraphs_per_s'], 1)} | {f(row['vs_torch'])}× | {row['windows']:,} | "
+            f"| {row['path']} | {f(row['paragraphs_per_s'], 1)} | {f(row['vs_torch'])}× | {runs} | {row['windows']:,} | "
             f"{row['real_tokens']:,} | {row['padding_overhead']:.0%} | {f(row['gflops'], 1)} | "
             + (f"{row['of_peak']:.0%}" if row["of_peak"] == row["of_peak"] else "n/a") + " |"
         )
@@ -517,8 +532,10 @@ def render(r: dict) -> str:
         "",
         "### Method",
         "",
-        "- One process, paths run one after another, each warmed up on 64 paragraphs and then timed over all "
-        f"paragraphs, best of {w['repeats']} runs; tokenization is inside the timing for every path.",
+        "- One process; every path is warmed up on 64 paragraphs, then each is timed over all paragraphs, "
+        f"{w['repeats']} times, the runs interleaved (torch, fp32, int8, torch, ...) so that a slow spell of this "
+        "shared virtual machine hits every path alike; the best run counts. Tokenization is inside the timing for "
+        "every path.",
         "- torch: `PreTrainedTokenizerFast(tokenizer_file=<artifact>/tokenizer.json)`, batches of "
         f"{w['batch_size']} in the given order, `padding=True, truncation=True, max_length={r['model']['max_length']}`, "
         "`torch.no_grad()`, outputs moved to numpy. Weights: the artifact's `weights.safetensors` (fp16-stored, "
@@ -527,7 +544,8 @@ def render(r: dict) -> str:
         "`model.onnx`, quantized at release from the fp32 weights before their fp16 storage.",
         f"- Slant: `Predictor(artifact, threads={r['threads']}).score()` on {w['chunk']} paragraphs per call: "
         "tokenizes (Rust, batched), cuts windows, sorts windows by length and packs onnxruntime calls of at most "
-        "4,096 padded tokens, merges windows, calibrates. Padding overhead = padded ÷ real tokens − 1.",
+        f"{_batch_tokens(r)} padded tokens (`batch_tokens`), runs them {r['threads']} at a time on one-thread "
+        "onnxruntime workers (CPU), merges windows, calibrates. Padding overhead = padded ÷ real tokens − 1.",
         "- FLOPs per window of T real tokens (L layers, hidden H, feed-forward I; "
         f"here L={shape['layers']}, H={shape['hidden']}, I={shape['intermediate']}): "
         "`2·L·(4H² + 2HI)·T + 4·L·H·T² + 2·H·(heads + T)`: 2 FLOPs per matmul weight per token, "
@@ -537,6 +555,11 @@ def render(r: dict) -> str:
         "tokenization included; padding is not counted as useful work.",
     ]
     return "\n".join(lines)
+
+
+def _batch_tokens(r: dict) -> str:
+    values = sorted({row.get("batch_tokens") for row in r["rows"] if row.get("batch_tokens")})
+    return " / ".join(f"{v:,}" for v in values) or "?"
 
 
 def _rel(path: str) -> str:

@@ -154,6 +154,8 @@ class Predictor:
 
         if self._pool is not None and len(batches) >= self.workers:
             # onnxruntime releases the GIL: the workers' batches run in parallel; map keeps the order.
+            # Longest windows first: the costliest batches start early, short ones fill in at the end.
+            batches.reverse()
             results = self._pool.map(lambda rows: run(self._session1, rows), batches)
         else:
             results = (run(self.session, rows) for rows in batches)

@@ -358,6 +358,49 @@ def busy_processes(threshold: float = 20.0, exclude: set[int] | None = None) -> 
     return out
 
 
+class BusyMonitor:
+    """Samples, every few seconds in a background thread, other processes (not this one nor its
+    children, e.g. the server) that use more than ``threshold`` % of a core: noise in the numbers."""
+
+    def __init__(self, interval_s: float = 5.0, threshold: float = 20.0) -> None:
+        import threading
+
+        self.interval_s, self.threshold = interval_s, threshold
+        self.seen: dict[int, tuple[float, str, int]] = {}  # pid -> (max %, command, samples)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> "BusyMonitor":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        try:
+            import psutil
+        except ImportError:
+            return
+        me = psutil.Process()
+        while not self._stop.wait(self.interval_s):
+            try:
+                mine = {me.pid, *(c.pid for c in me.children(recursive=True))}
+            except psutil.Error:
+                mine = {me.pid}
+            busy = busy_processes(self.threshold, exclude=mine)
+            for line in busy:
+                pct, _, pid, cmd = line.split(" ", 3)
+                pid = int(pid)
+                old = self.seen.get(pid, (0.0, cmd, 0))
+                self.seen[pid] = (max(old[0], float(pct.rstrip("%"))), cmd, old[2] + 1)
+
+    def report(self) -> list[str]:
+        return [f"pid {pid} up to {pct:.0f}% in {n} of the samples taken every {self.interval_s:.0f} s: {cmd}"
+                for pid, (pct, cmd, n) in sorted(self.seen.items())]
+
+
 def wait_quiet(max_wait_s: float, threshold: float = 20.0) -> list[str]:
     """Wait (up to ``max_wait_s``) until no other process is busy; returns what was still busy."""
     deadline = time.monotonic() + max_wait_s

@@ -62,10 +62,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--articles", type=int, default=None, help="distinct articles to cycle through (default 160; --quick 12)")
     ap.add_argument("--clients", default=None, help="concurrency levels (default 1,4,16,64; --quick 1,4)")
     ap.add_argument("--batch-articles", type=int, default=4, help="articles per /classify_batch request (default 4)")
-    ap.add_argument("--duration", type=float, default=None, help="seconds measured per level, at least (default 10; --quick 2)")
+    ap.add_argument("--duration", type=float, default=None, help="seconds measured per level, at least (default 15; --quick 2)")
     ap.add_argument("--max-level-s", type=float, default=None, help="cap on one level's measured window (default 60; --quick 5)")
     ap.add_argument("--half-peak-s", type=float, default=None, help="seconds of open-loop load at half peak (default 25; --quick 2)")
-    ap.add_argument("--budget-s", type=float, default=None, help="time budget of the whole run; levels shrink to fit (default 540; --quick 240)")
+    ap.add_argument("--budget-s", type=float, default=None, help="time budget of the whole run; levels shrink to fit (default 500; --quick 240)")
     ap.add_argument("--threads", type=int, default=None, help="onnxruntime threads, server and in process (default: all usable cores)")
     ap.add_argument("--startup-timeout", type=float, default=600, help="seconds to wait for /readyz (default 600)")
     ap.add_argument("--seed", type=int, default=0)
@@ -76,11 +76,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     q = args.quick
     args.articles = args.articles or (12 if q else 160)
     args.clients = [int(c) for c in (args.clients or ("1,4" if q else "1,4,16,64")).split(",")]
-    args.duration = args.duration or (2.0 if q else 10.0)
+    args.duration = args.duration or (2.0 if q else 15.0)
     args.max_level_s = args.max_level_s or (5.0 if q else 60.0)
     args.half_peak_s = args.half_peak_s or (2.0 if q else 25.0)
     args.threads = args.threads or common.usable_cores()
-    args.budget_s = args.budget_s or (240.0 if q else 540.0)
+    args.budget_s = args.budget_s or (240.0 if q else 500.0)
     return args
 
 
@@ -110,8 +110,12 @@ def load_workload(args) -> tuple[list[dict], str]:
 # ------------------------------------------------------------------------------------------------
 
 
-def in_process(model_dir: Path, articles: list[dict], threads: int) -> dict:
-    """The `slant score` path in this process: per article, and in bulk (~256 passes per call)."""
+def in_process(model_dir: Path, articles: list[dict], threads: int, order=("bulk", "per_article", "bulk"),
+               runs: dict | None = None) -> dict:
+    """The `slant score` path in this process: per article, and in bulk (~256 passes per call).
+
+    ``order`` says which runs to make; ``runs`` carries the run times of an earlier call (the
+    reference is measured before the server starts and again after it stopped)."""
     from serving.schemas import ArticleIn, Options, prepare
     from slant.answer import build_answer, passes_for
     from slant.article import Limits
@@ -158,12 +162,18 @@ def in_process(model_dir: Path, articles: list[dict], threads: int) -> dict:
         predictor.score(passes_for(article, targets))
     out = {"articles": len(items), "paragraphs": sum(p for p, _ in shapes), "passes": sum(n for _, n in shapes),
            "threads": threads, "providers": predictor.providers}
-    for name, fn in (("per_article", per_article), ("bulk", bulk)):
+    # This shared machine's speed drifts by 10-20 % from minute to minute, and other work can come
+    # and go: runs before the server starts and after it stopped, the reference is their median.
+    runs = runs or {"per_article": [], "bulk": []}
+    for name in order:
         t0 = time.perf_counter()
-        fn()
-        dt = time.perf_counter() - t0
-        out[name] = {"seconds": dt, "articles_per_s": len(items) / dt, "paragraphs_per_s": out["paragraphs"] / dt,
-                     "passes_per_s": out["passes"] / dt}
+        (bulk if name == "bulk" else per_article)()
+        runs[name].append(time.perf_counter() - t0)
+    for name, times in runs.items():
+        dt = statistics.median(times)
+        out[name] = {"seconds": dt, "runs_s": [round(t, 2) for t in times], "articles_per_s": len(items) / dt,
+                     "paragraphs_per_s": out["paragraphs"] / dt, "passes_per_s": out["passes"] / dt}
+    out["runs"] = runs
     out["best_articles_per_s"] = max(out["per_article"]["articles_per_s"], out["bulk"]["articles_per_s"])
     out["best_paragraphs_per_s"] = max(out["per_article"]["paragraphs_per_s"], out["bulk"]["paragraphs_per_s"])
     out["shapes"] = shapes
@@ -310,10 +320,13 @@ def scrape(client, url: str) -> dict:
         text = client.get(url + "/metrics").text
     except Exception:  # noqa: BLE001 - metrics are a diagnostic; a failed scrape is reported as missing
         return {}
-    hist = {"buckets": {}, "sum": 0.0, "count": 0.0}
+    hist = {"buckets": {}, "sum": 0.0, "count": 0.0, "score_seconds": 0.0}
     found = False
     for line in text.splitlines():
         m = _SAMPLE.match(line.strip())
+        if m and m.group(1) == "bentoml_service_request_duration_seconds_sum" and 'endpoint="/score"' in (m.group(2) or ""):
+            hist["score_seconds"] += float(m.group(3))  # time the model worker spent in /score calls
+            continue
         if not m or "adaptive_batch_size" not in m.group(1):
             continue
         labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(2) or ""))
@@ -348,7 +361,8 @@ def batch_delta(before: dict, after: dict, passes_sent: int, requests_sent: int)
 
     return {"dispatches": int(n), "requests_per_dispatch": s / n, "requests_per_dispatch_p50_le": quantile(0.5),
             "requests_per_dispatch_max_le": quantile(1.0), "passes_per_dispatch": passes_sent / n,
-            "http_requests_per_dispatch": requests_sent / n}
+            "http_requests_per_dispatch": requests_sent / n,
+            "score_seconds": after.get("score_seconds", 0.0) - before.get("score_seconds", 0.0)}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -404,32 +418,45 @@ async def closed_loop(url: str, requests: list[Request], clients: int, warmup: f
         t_start = time.perf_counter()
         t_a, t_b = t_start + warmup, t_start + warmup + duration
 
-        async def worker():
+        async def worker(k: int):
             while time.perf_counter() < t_b:
                 req = requests[next(counter) % len(requests)]
                 t0, t1, ok, status = await _post(client, url, req)
-                records.append((t0, t1, ok, status, req))
+                records.append((t0, t1, ok, status, req, k))
 
-        await asyncio.gather(*(worker() for _ in range(clients)))
+        await asyncio.gather(*(worker(k) for k in range(clients)))
         t_end = time.perf_counter()
     done = [r for r in records if r[2] and t_a <= r[1] <= t_b]
     started = [r for r in records if r[2] and t_a <= r[0] < t_b]
     window = t_b - t_a
     lat = [r[1] - r[0] for r in started]
+    # Throughput per client: the work of its requests started in the window over the time from the
+    # first one's start to the last one's end (back to back, so that span is all busy); summed over
+    # the clients. Counting completions inside a fixed window instead jumps with where the window
+    # edges fall between the clumps of answers a batched server sends back at once.
+    articles_s = paragraphs_s = 0.0
+    for k in range(clients):
+        mine = [r for r in started if r[5] == k]
+        if mine:
+            span = max(r[1] for r in mine) - min(r[0] for r in mine)
+            articles_s += sum(r[4].articles for r in mine) / span
+            paragraphs_s += sum(r[4].paragraphs for r in mine) / span
     return {
         "clients": clients,
         "requests": len(records),
         "window_s": window,
         "total_s": t_end - t_start,
         "completed_in_window": len(done),
-        "articles_per_s": sum(r[4].articles for r in done) / window,
-        "paragraphs_per_s": sum(r[4].paragraphs for r in done) / window,
+        "articles_per_s_window_count": sum(r[4].articles for r in done) / window,
+        "articles_per_s": articles_s,
+        "paragraphs_per_s": paragraphs_s,
         "passes_sent": sum(r[4].passes for r in records),
         "latency_s": common.percentiles(lat),
         "latency_mean_s": statistics.fmean(lat) if lat else float("nan"),
         "errors": sum(1 for r in records if not r[2]),
         "error_examples": sorted({r[3] for r in records if not r[2]})[:3],
         "_next_index": next(counter),
+        "_samples": [(r[1] - r[0], r[4].passes) for r in started],
     }
 
 
@@ -464,7 +491,7 @@ async def open_loop(url: str, requests: list[Request], rate: float, duration: fl
             await asyncio.gather(*list(tasks))
     lat = [r[1] - r[0] for r in records if r[2]]
     p = common.percentiles(lat)
-    return {"rate_per_s": rate, "duration_s": duration, "requests": len(records), "not_sent_over_bound": dropped,
+    return {"_samples": [(r[1] - r[0], r[4].passes) for r in records if r[2]], "rate_per_s": rate, "duration_s": duration, "requests": len(records), "not_sent_over_bound": dropped,
             "achieved_per_s": len(records) / duration, "latency_s": p,
             "p99_over_p50": p["p99"] / p["p50"] if lat else float("nan"),
             "errors": sum(1 for r in records if not r[2]),
@@ -511,6 +538,7 @@ def main(argv=None) -> int:
 
     articles, where = load_workload(args)
     print(f"{len(articles)} articles ({where})")
+    monitor = common.BusyMonitor().__enter__()
     inproc = in_process(model_dir, articles, args.threads)
     print(f"in process: per article {inproc['per_article']['articles_per_s']:.2f} articles/s, "
           f"bulk {inproc['bulk']['articles_per_s']:.2f} articles/s")
@@ -563,12 +591,16 @@ def main(argv=None) -> int:
             level["cpu_s"]["load generator (this process)"] = (ru_a.ru_utime + ru_a.ru_stime) - (ru_b.ru_utime + ru_b.ru_stime)
             level["warmup_s"] = warmup
             level["duration_s"] = duration
+            if level["batching"].get("dispatches"):
+                level["model_busy"] = level["batching"]["score_seconds"] / level["total_s"]
             level["served_vs_inprocess"] = level["articles_per_s"] / inproc["best_articles_per_s"]
             results["levels"][mode].append(level)
             print(f"{mode} c={c}: {level['articles_per_s']:.2f} articles/s "
                   f"({level['served_vs_inprocess']:.2f} of in-process), p50 {level['latency_s']['p50'] * 1000:.0f} ms, "
                   f"p99 {level['latency_s']['p99'] * 1000:.0f} ms, errors {level['errors']}, "
-                  f"batching {level['batching']}")
+                  f"model calls {level['batching'].get('dispatches')}, "
+                  f"passes/call {level['batching'].get('passes_per_dispatch', float('nan')):.0f}, "
+                  f"model worker busy {level.get('model_busy', float('nan')):.0%}")
             if c != max(args.clients):
                 continue
             # Right after the burst (the highest level just finished): the same lone article.
@@ -586,15 +618,28 @@ def main(argv=None) -> int:
         results["client_cpu_s_total"] = (ru.ru_utime + ru.ru_stime) - (client_cpu0.ru_utime + client_cpu0.ru_stime)
         metrics_client.close()
         results["ready_s"] = ready_s
-        results["server_cmd"] = " ".join(server.cmd[1:] if server.cmd[0].endswith("bentoml") else server.cmd)
+        results["_busy"] = monitor.report()
+        results["server_cmd"] = " ".join(["bentoml", *server.cmd[1:]] if server.cmd[0].endswith("bentoml") else server.cmd)
     except KeyboardInterrupt:
         print("interrupted; stopping the server", file=sys.stderr)
         return 130
     finally:
         server.stop()
+        monitor.__exit__(None, None, None)
+
+    # The in-process reference once more, now that the server is gone: the median of all its runs.
+    monitor = common.BusyMonitor().__enter__()
+    inproc = in_process(model_dir, articles, args.threads, order=("bulk", "per_article"), runs=inproc["runs"])
+    monitor.__exit__(None, None, None)
+    busy_during = sorted(set(results.pop("_busy", [])) | set(monitor.report()))
+    for mode in results["levels"].values():
+        for lv in mode:
+            lv["served_vs_inprocess"] = lv["articles_per_s"] / inproc["best_articles_per_s"]
+    print(f"in process (median of {len(inproc['runs']['bulk'])} bulk runs): {inproc['bulk']['articles_per_s']:.2f} articles/s")
 
     report = summarize(args, results, inproc, where, busy, load_at_start, time.perf_counter() - t_total)
     report["busy_at_start"] = busy_at_start
+    report["busy_during"] = busy_during
     report["load_average_at_end"] = common.load_average()
     (out_dir / "serve.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
     plot(report, out_dir / "serve_throughput.png")
@@ -606,10 +651,32 @@ def main(argv=None) -> int:
 
 
 def summarize(args, results, inproc, where, busy, load_at_start, total_s) -> dict:
+    # Lone requests: the median of the 5 after each burst over the median of the 5 on the fresh
+    # server (the pathology this guards against, a learned batching wait, slows all of them); the
+    # first request after the worse burst over the first on the fresh server is reported beside it.
     fresh = statistics.median(results["lone"]["fresh"])
     bursts = {k: v for k, v in results["lone"].items() if k.startswith("after_")}
-    worst_after = max(v[0] for v in bursts.values())
+    worst_after = max(statistics.median(v) for v in bursts.values())
+    first_ratio = max(v[0] for v in bursts.values()) / results["lone"]["fresh"][0]
     classify = results["levels"]["classify"]
+    # Queueing stretch at half peak: latency over the no-load latency of an article of the same size
+    # (a + b * passes, fitted on the one-client level), which takes the articles' own spread out.
+    stretch = None
+    samples = classify[0].get("_samples") if classify and classify[0]["clients"] == 1 else None
+    if samples and len(samples) >= 5 and len({n for _, n in samples}) > 1:
+        import numpy as np
+
+        lat = np.array([t for t, _ in samples])
+        x = np.array([[1.0, n] for _, n in samples])
+        (a, b), *_ = np.linalg.lstsq(x, lat, rcond=None)
+        ratios = [t / (a + b * n) for t, n in results["half_peak"]["_samples"] if a + b * n > 0]
+        if ratios:
+            q = common.percentiles(ratios)
+            stretch = {"no_load_s": [round(float(a), 4), round(float(b), 5)], **q, "p99_over_p50": q["p99"] / q["p50"]}
+    for mode in results["levels"].values():
+        for lv in mode:
+            lv.pop("_samples", None)
+    results["half_peak"].pop("_samples", None)
     at16 = [lv for mode in results["levels"].values() for lv in mode if lv["clients"] == 16]
     served16 = min((lv["served_vs_inprocess"] for lv in at16), default=float("nan"))
     errors = sum(lv["errors"] for mode in results["levels"].values() for lv in mode) + results["half_peak"]["errors"]
@@ -633,7 +700,8 @@ def summarize(args, results, inproc, where, busy, load_at_start, total_s) -> dic
                      "passes": inproc["passes"], "batch_articles": args.batch_articles,
                      "paragraphs_per_article": common.length_summary([p for p, _ in inproc["shapes"]])},
         "in_process": {k: v for k, v in inproc.items() if k != "shapes"},
-        "fresh_lone_s": fresh, "worst_lone_after_burst_s": worst_after,
+        "fresh_lone_s": fresh, "worst_lone_after_burst_s": worst_after, "first_after_burst_over_first_fresh": first_ratio,
+        "half_peak_stretch": stretch,
         "no_load_p99_over_p50": (no_load["latency_s"]["p99"] / no_load["latency_s"]["p50"]) if no_load else None,
         **results, "targets": targets,
     }
@@ -682,6 +750,7 @@ def render(r: dict) -> str:
     ms = lambda s: f"{s * 1000:,.0f}"  # noqa: E731
     w, ip = r["workload"], r["in_process"]
     pa = w["paragraphs_per_article"]
+    bulk_runs = ", ".join(f"{ip['articles'] / t:.1f}" for t in ip["bulk"].get("runs_s", []))
     lines = [
         "## Served throughput and latency (`bench/serve.py`)",
         "",
@@ -698,6 +767,9 @@ def render(r: dict) -> str:
     if r.get("busy_at_start"):
         lines.append("\nOther processes busy at the start: " + "; ".join(f"`{b}`" for b in r["busy_at_start"])
                      + f". Load average at the end: {r['load_average_at_end']}.")
+    if r.get("busy_during"):
+        lines.append("\n**Other processes were busy during the run** (the numbers carry their noise): "
+                     + "; ".join(f"`{b}`" for b in r["busy_during"]) + ".")
     lines += [
         "",
         f"Workload: {w['articles']} articles ({w['where']}: PerSent news articles, each with its annotated main "
@@ -709,20 +781,20 @@ def render(r: dict) -> str:
         f"In process (same articles, `Predictor(threads={ip['threads']})`, the `slant score` path: parse, passes, "
         f"score, answer): one article per call **{f(ip['per_article']['articles_per_s'])} articles/s** "
         f"({f(ip['per_article']['paragraphs_per_s'], 1)} paragraphs/s); in bulk, about 256 passes per call, "
-        f"**{f(ip['bulk']['articles_per_s'])} articles/s** ({f(ip['bulk']['paragraphs_per_s'], 1)} paragraphs/s). "
-        "Served throughput is divided by the better of the two.",
+        f"**{f(ip['bulk']['articles_per_s'])} articles/s** ({f(ip['bulk']['paragraphs_per_s'], 1)} paragraphs/s; "
+        f"median of runs at {bulk_runs} articles/s, before the server started and after it stopped). Served throughput is divided by the better of the two.",
         "",
-        "| endpoint | clients | articles/s | paragraphs/s | ÷ in process | p50 ms | p95 ms | p99 ms | errors | model calls | HTTP requests / call | passes / call | BentoML jobs / dispatch | CPU s: model · API · client |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| endpoint | clients | articles/s | paragraphs/s | ÷ in process | p50 ms | p95 ms | p99 ms | errors | model calls | HTTP requests / call | passes / call | BentoML jobs / dispatch | model worker busy | CPU s: model · API · client |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for mode, levels in r["levels"].items():
         for lv in levels:
             b, p, cpu = lv["batching"], lv["latency_s"], lv["cpu_s"]
             if b.get("dispatches"):
                 calls = (f"{b['dispatches']:,} | {f(b['http_requests_per_dispatch'], 1)} | {f(b['passes_per_dispatch'], 0)} | "
-                         f"{f(b['requests_per_dispatch'], 2)}")
+                         f"{f(b['requests_per_dispatch'], 2)} | {lv.get('model_busy', float('nan')):.0%}")
             else:
-                calls = "n/a | n/a | n/a | n/a"
+                calls = "n/a | n/a | n/a | n/a | n/a"
             lines.append(
                 f"| /{mode} | {lv['clients']} | {f(lv['articles_per_s'])} | {f(lv['paragraphs_per_s'], 1)} | "
                 f"{f(lv['served_vs_inprocess'])} | {ms(p['p50'])} | {ms(p['p95'])} | {ms(p['p99'])} | {lv['errors']} | "
@@ -738,13 +810,19 @@ def render(r: dict) -> str:
         f"({hp['requests']} requests): p50 {ms(hp['latency_s']['p50'])} ms, p95 {ms(hp['latency_s']['p95'])} ms, "
         f"p99 {ms(hp['latency_s']['p99'])} ms, errors {hp['errors']}."
         + (f" For scale: with one client (no queueing at all), p99 ÷ p50 is {r['no_load_p99_over_p50']:.2f}, "
-           "the spread of the articles' own sizes." if r.get("no_load_p99_over_p50") else ""),
+           "the spread of the articles' own sizes." if r.get("no_load_p99_over_p50") else "")
+        + (f" Queueing stretch (each latency over the no-load latency of an article with as many passes, "
+           f"{r['half_peak_stretch']['no_load_s'][0] * 1000:.0f} ms + {r['half_peak_stretch']['no_load_s'][1] * 1000:.1f} ms "
+           f"per pass, fitted on the one-client level): p50 {r['half_peak_stretch']['p50']:.2f}, "
+           f"p99 {r['half_peak_stretch']['p99']:.2f}, p99 ÷ p50 {r['half_peak_stretch']['p99_over_p50']:.2f}."
+           if r.get("half_peak_stretch") else ""),
         "",
         "Lone /classify of the median article (ms, 5 requests 0.5 s apart): fresh server "
         f"{[round(x * 1000) for x in r['lone']['fresh']]}; "
         + "; ".join(f"right after the {k[6:-6]} burst {[round(x * 1000) for x in v]}"
                     for k, v in r["lone"].items() if k.startswith("after_"))
-        + ". The ratio takes the first request after the worse burst over the fresh median.",
+        + f". The target ratio is the median of the 5 after the worse burst over the fresh median; the first "
+        f"request after the worse burst over the first on the fresh server: {r['first_after_burst_over_first_fresh']:.2f}.",
         "",
         "| target | measured | target | verdict |",
         "|---|---:|---:|---|",
@@ -764,15 +842,18 @@ def render(r: dict) -> str:
         "- Closed loop: each client sends its next request when the previous answer arrives (keep-alive "
         "connections, pre-serialized bodies). A level warms up for one estimated round of all clients' requests "
         "(at least 1 s; a round = clients × articles per request ÷ in-process articles/s), then measures for the "
-        "longer of --duration and two rounds (capped by --max-level-s); throughput counts the requests completed "
-        "inside that window (all clients busy throughout), latencies are those of the requests started inside it.",
+        "longer of --duration and two rounds (capped by --max-level-s). Throughput: per client, the articles of its "
+        "requests started in the window over the span from the first one's start to the last one's end (all back to "
+        "back), summed over clients; latencies are those of the same requests.",
         "- Server batch sizes: BentoML's `bentoml_service_adaptive_batch_size` histogram (jobs merged into one "
         "dispatch of the model worker's batchable `score` endpoint), scraped from /metrics before and after each "
         "level: its count is the number of model calls, its mean the BentoML jobs per dispatch. The API worker's "
         "`PassBatcher` merges the passes of concurrent requests before they reach BentoML and keeps one model call "
         "in flight, so BentoML sees one job per dispatch by design; the merging shows in HTTP requests / call and "
         "passes / call (sent during the level ÷ model calls).",
-        "- CPU seconds per process come from /proc (psutil) over each level; the client is this process.",
+        "- Model worker busy: the model worker's time inside /score calls (`bentoml_service_request_duration_seconds` "
+        "of /score) over the level's whole run. CPU seconds per process come from /proc (psutil) over each level; "
+        "the client is this process. All of it shares the machine's cores with the model.",
     ]
     return "\n".join(lines)
 

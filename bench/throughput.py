@@ -275,6 +275,7 @@ def main(argv=None) -> int:
     # Other work on the machine makes the numbers meaningless: wait for it to end (a while).
     busy_at_start = [] if args.quick else common.wait_quiet(args.wait_quiet_s)
     load_at_start = common.load_average()
+    monitor = common.BusyMonitor().__enter__()
 
     artifact = art.load(model_dir)
     model, state = load_model(model_dir)
@@ -403,6 +404,7 @@ def main(argv=None) -> int:
             }
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        monitor.__exit__(None, None, None)
 
     base = {"cpu": cpu_torch}
     for row in rows:
@@ -429,6 +431,7 @@ def main(argv=None) -> int:
         "load_average_at_start": load_at_start,
         "load_average_at_end": common.load_average(),
         "busy_at_start": busy_at_start,
+        "busy_during": monitor.report(),
         "workload": {"where": where, "paragraphs": len(texts), "per_source": per_source,
                      "tokens_per_paragraph": common.length_summary(token_lengths),
                      "longer_than_one_window": int((~single_window).sum()),
@@ -464,6 +467,9 @@ def render(r: dict) -> str:
     if r["busy_at_start"]:
         lines.append("\nOther processes busy at the start: " + "; ".join(f"`{b}`" for b in r["busy_at_start"])
                      + f". Load average at the end: {r['load_average_at_end']}.")
+    if r.get("busy_during"):
+        lines.append("\n**Other processes were busy during the run** (the numbers carry their noise): "
+                     + "; ".join(f"`{b}`" for b in r["busy_during"]) + ".")
     lines += ["", "### Machine", "", common.machine_table(r["machine"]), ""]
     t = w["tokens_per_paragraph"]
     srcs = ", ".join(f"{k} {v}" for k, v in w["per_source"].items())

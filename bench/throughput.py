@@ -7,7 +7,8 @@ maximum length and same threads, in one process.
 
 Paths (each warmed up, then timed over all paragraphs; tokenization is inside the timing):
 
-1. torch: ``load_model`` (the artifact's ``weights.safetensors`` in a torch ``SlantModel``), a HF
+1. torch: ``load_model`` (the artifact's weights, read back out of its ``model.onnx``, in a torch
+   ``SlantModel``), a HF
    ``PreTrainedTokenizerFast`` over the artifact's ``tokenizer.json``, batches of 32 in the given
    order, ``padding=True, truncation=True, max_length=<artifact max length>``, ``torch.no_grad()``,
    torch's default threads. The usual code, no tricks.
@@ -44,7 +45,7 @@ TARGET_INT8_VS_TORCH = 3.0
 
 def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=str(common.DEFAULT_MODEL), help="artifact folder with weights.safetensors (default models/slant-base)")
+    ap.add_argument("--model", default=str(common.DEFAULT_MODEL), help="artifact folder (default models/slant-base)")
     ap.add_argument("--data-dir", default=str(common.DEFAULT_DATA_DIR), help="the shared raw data folder (default ../shared/data)")
     ap.add_argument("--synthetic", action="store_true", help="made-up paragraphs instead of the data folder")
     ap.add_argument("--n", type=int, default=None, help="paragraphs (default 2400; --quick 40)")
@@ -544,10 +545,10 @@ def render(r: dict) -> str:
         "every path.",
         "- torch: `PreTrainedTokenizerFast(tokenizer_file=<artifact>/tokenizer.json)`, batches of "
         f"{w['batch_size']} in the given order, `padding=True, truncation=True, max_length={r['model']['max_length']}`, "
-        "`torch.no_grad()`, outputs moved to numpy. Weights: the artifact's `weights.safetensors` (fp16-stored, "
-        "loaded as fp32), the same weights the fp32 ONNX graph is exported from here "
-        f"(`training.export.export_onnx`, {r['fp32_export_s']:.0f} s, not timed). The int8 graph is the artifact's "
-        "`model.onnx`, quantized at release from the fp32 weights before their fp16 storage.",
+        "`torch.no_grad()`, outputs moved to numpy. Weights: the artifact's served weights, read back out of its int8 "
+        "`model.onnx` (dequantized to fp32; `training.onnx_weights`), the same weights the fp32 ONNX graph is exported "
+        f"from here (`training.export.export_onnx`, {r['fp32_export_s']:.0f} s, not timed). The int8 graph is the "
+        "artifact's `model.onnx` itself.",
         f"- Slant: `Predictor(artifact, threads={r['threads']}).score()` on {w['chunk']} paragraphs per call: "
         "tokenizes (Rust, batched), cuts windows, sorts windows by length and packs onnxruntime calls of at most "
         f"{_batch_tokens(r)} padded tokens (`batch_tokens`), runs them {r['threads']} at a time on one-thread "

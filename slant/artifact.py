@@ -4,7 +4,8 @@
 format) · ``calibration.json`` (temperatures, thresholds) · ``metrics.json`` (evaluation of exactly
 this ``model.onnx``, tied to it by its SHA-256) · ``MODEL_CARD.md`` · ``version``.
 ``load`` refuses a folder whose files disagree with each other. An exported artifact also carries
-``weights.safetensors`` (fp16 training weights), which retraining starts from and serving ignores.
+``training.json`` (the model and training config), which retraining uses to rebuild the torch
+model from ``model.onnx``'s weights; serving ignores it.
 """
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ from training.calibrate import fit_temperature, fit_thresholds, token_threshold
 from training.config import TrainConfig
 from training.examples import Example
 from training.metrics import pool_articles, probabilities, task_scores
-from training.train import WEIGHTS, collate, load_examples, load_model, make_encoder, save_weights, tokenizer_path
+from training.train import TRAINING, collate, load_examples, load_model, make_encoder, tokenizer_path, training_json
 
 PARITY_TOLERANCE = 1e-4  # max |logit(fp32 ONNX) - logit(torch)|
 INT8_MAX_DROP = 0.01  # headline F1, absolute
@@ -217,10 +217,10 @@ def export(checkpoint: str | Path, out: str | Path, name: str, version: str,
                 f"fp32 {fp32_scores}, int8 {int8_scores}"
             )
         if out.exists():
-            for f in (*art.FILES, WEIGHTS):
+            for f in (*art.FILES, TRAINING):
                 (out / f).unlink(missing_ok=True)
         write_artifact_files(out, int8_path, config, name, version, calibration)
-        save_weights(model, {**state, "config": config.to_dict()}, out / WEIGHTS)
+        (out / TRAINING).write_text(json.dumps(training_json({**state, "config": config.to_dict()}), indent=1) + "\n")
         # The fp32 graph stays with the run: benchmarks compare it with the int8 one.
         shutil.copyfile(fp32_path, Path(checkpoint).with_name("model.fp32.onnx"))
     Path(checkpoint).with_name("export_report.json").write_text(json.dumps(report, indent=2))

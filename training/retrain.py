@@ -9,8 +9,8 @@
    of any split whose normalised text (+ target) matches a correction are dropped, so the
    correction's label wins and the fixed test sets never hold a text the candidate trained on.
    Tasks without feedback are linked, not copied.
-4. Fine-tune from the current model (``init_checkpoint`` = the current artifact folder, whose
-   ``weights.safetensors`` are its training weights), with the current model's own config (max
+4. Fine-tune from the current model (``init_checkpoint`` = the current artifact folder: its
+   ``training.json`` rebuilds the model, its ``model.onnx`` gives the served weights), with the current model's own config (max
    length, shares, ...) and a fine-tuning learning rate; export (ONNX int8, gates, calibration) under
    a new version ``<base version>.ft<UTC timestamp>``; evaluate.
 5. The gate: evaluate a copy of the current model on exactly the same test data (the fixed test
@@ -267,14 +267,14 @@ def retrain(options: RetrainOptions, echo=print) -> dict:
     from training.config import TrainConfig
     from training.evaluate import evaluate
     from training.export import ExportGateError, export
-    from training.train import WEIGHTS, train
+    from training.train import TRAINING, train
 
     t0 = time.time()
     current_dir = Path(options.model_dir) if options.model_dir else store.current_model_dir()
     current = art.load(current_dir)
-    if not (current_dir / WEIGHTS).is_file():
+    if not (current_dir / TRAINING).is_file():
         raise RetrainError(
-            f"the current model {current_dir} carries no {WEIGHTS} (its training weights); retraining "
+            f"the current model {current_dir} carries no {TRAINING} (what rebuilds its torch model); retraining "
             "needs an artifact exported by this version of `slant export`"
         )
     if os.environ.get(store.ENV_MODEL, "").strip():

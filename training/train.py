@@ -220,13 +220,15 @@ def save_checkpoint(path: Path, model, optimizer, scheduler, step: int, config: 
     tmp.replace(path)  # atomic: a kill mid-save leaves the previous checkpoint whole
 
 
-WEIGHTS = "weights.safetensors"  # fp16 training weights inside an artifact, for retraining
+TRAINING = "training.json"  # in an artifact: what rebuilds its torch model (weights come from model.onnx)
 
 
 def load_model(source: str | Path, device="cpu") -> tuple[SlantModel, dict]:
     """A trained model and its state (config included), for export, evaluation and retraining.
 
-    ``source``: a checkpoint file, or an artifact folder that carries ``weights.safetensors``.
+    ``source``: a checkpoint file, or an artifact folder: its ``training.json`` rebuilds the model
+    and its ``model.onnx`` gives the weights (dequantized where the graph is int8: fine-tuning
+    starts from exactly the served weights).
     """
     from transformers import BertConfig, BertModel
 
@@ -234,34 +236,30 @@ def load_model(source: str | Path, device="cpu") -> tuple[SlantModel, dict]:
 
     source = Path(source)
     if source.is_dir():
-        from safetensors import safe_open
+        from training.onnx_weights import weights_from_onnx
 
-        path = source / WEIGHTS
-        if not path.exists():
+        if not (source / TRAINING).exists():
             raise FileNotFoundError(
-                f"{source} carries no {WEIGHTS}; retraining needs an artifact made by `slant export` "
+                f"{source} carries no {TRAINING}; retraining needs an artifact made by `slant export` "
                 "or a training checkpoint.pt"
             )
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata()
-            weights = {k: f.get_tensor(k).float() for k in f.keys()}
-        state = {key: json.loads(meta[key]) for key in ("encoder_config", "tasks", "config")}
-        state["model"] = weights
+        state = json.loads((source / TRAINING).read_text())
+        state["model"] = {k: torch.from_numpy(v) for k, v in weights_from_onnx(source / "model.onnx").items()}
     else:
         state = torch.load(source, map_location=device, weights_only=False)
     encoder = BertModel(BertConfig.from_dict(state["encoder_config"]), add_pooling_layer=False)
     model = SlantModel(encoder, tasks_from_json(state["tasks"]), state["config"]["dropout"])
-    model.load_state_dict(state["model"])
+    # Buffers (position ids) come from the model's own init; every parameter must be found.
+    missing, unexpected = model.load_state_dict(state["model"], strict=False)
+    lost = [k for k in missing if k in dict(model.named_parameters())]
+    if lost or unexpected:
+        raise ValueError(f"{source}: weights do not fit the model: missing {lost[:5]}, unexpected {unexpected[:5]}")
     return model.to(device).eval(), state
 
 
-def save_weights(model: SlantModel, state: dict, path: Path) -> None:
-    """fp16 weights plus the config that rebuilds the model: half the size, same fine-tuning start."""
-    from safetensors.torch import save_file
-
-    tensors = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()}
-    meta = {key: json.dumps(state[key]) for key in ("encoder_config", "tasks", "config")}
-    save_file(tensors, str(path), metadata=meta)
+def training_json(state: dict) -> dict:
+    """The part of a training state that rebuilds the model (no weights)."""
+    return {key: state[key] for key in ("encoder_config", "tasks", "config")}
 
 
 def train(config: TrainConfig, resume: bool = False) -> Path:

@@ -4,8 +4,9 @@
 format) · ``calibration.json`` (temperatures, thresholds) · ``metrics.json`` (evaluation of exactly
 this ``model.onnx``, tied to it by its SHA-256) · ``MODEL_CARD.md`` · ``version``.
 ``load`` refuses a folder whose files disagree with each other. An exported artifact also carries
-``training.json`` (the model and training config), which retraining uses to rebuild the torch
-model from ``model.onnx``'s weights; serving ignores it.
+``training.json`` (the model and training config) and ``weights.safetensors`` (fp16 training
+weights; left out of the released model in git, where retraining reads the weights back out of
+``model.onnx``); serving ignores both.
 """
 from __future__ import annotations
 

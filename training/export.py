@@ -19,12 +19,13 @@ import torch
 from slant import artifact as art
 from slant.encode import Window
 from slant.labels import BIAS_TOKENS, TASKS
-from slant.predictor import Predictor
+from slant.predictor import Predictor, sigmoid
 from training.calibrate import fit_temperature, fit_thresholds, token_threshold
 from training.config import TrainConfig
 from training.examples import Example
 from training.metrics import pool_articles, probabilities, task_scores
-from training.train import TRAINING, collate, load_examples, load_model, make_encoder, tokenizer_path, training_json
+from training.train import (TRAINING, WEIGHTS, collate, load_examples, load_model, make_encoder, save_weights,
+                            tokenizer_path, training_json)
 
 PARITY_TOLERANCE = 1e-4  # max |logit(fp32 ONNX) - logit(torch)|
 INT8_MAX_DROP = 0.01  # headline F1, absolute
@@ -127,7 +128,7 @@ def calibrate(dev: dict[str, list[Example]], logits: dict[str, dict[str, list]],
                     tok_y.append(e.token_labels[keep])
             tz, ty = np.concatenate(tok_z), np.concatenate(tok_y)
             temperatures[BIAS_TOKENS] = fit_temperature("binary", tz, ty)
-            thresholds[BIAS_TOKENS] = {"loaded": token_threshold(1 / (1 + np.exp(-tz / temperatures[BIAS_TOKENS])), ty)}
+            thresholds[BIAS_TOKENS] = {"loaded": token_threshold(sigmoid(tz / temperatures[BIAS_TOKENS]), ty)}
             continue
         para = [i for i, e in enumerate(examples) if e.level == "paragraph"]
         arts = [i for i, e in enumerate(examples) if e.level == "article"]
@@ -217,10 +218,11 @@ def export(checkpoint: str | Path, out: str | Path, name: str, version: str,
                 f"fp32 {fp32_scores}, int8 {int8_scores}"
             )
         if out.exists():
-            for f in (*art.FILES, TRAINING):
+            for f in (*art.FILES, TRAINING, WEIGHTS):
                 (out / f).unlink(missing_ok=True)
         write_artifact_files(out, int8_path, config, name, version, calibration)
         (out / TRAINING).write_text(json.dumps(training_json({**state, "config": config.to_dict()}), indent=1) + "\n")
+        save_weights(model, out / WEIGHTS)
         # The fp32 graph stays with the run: benchmarks compare it with the int8 one.
         shutil.copyfile(fp32_path, Path(checkpoint).with_name("model.fp32.onnx"))
     Path(checkpoint).with_name("export_report.json").write_text(json.dumps(report, indent=2))

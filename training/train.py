@@ -220,15 +220,17 @@ def save_checkpoint(path: Path, model, optimizer, scheduler, step: int, config: 
     tmp.replace(path)  # atomic: a kill mid-save leaves the previous checkpoint whole
 
 
-TRAINING = "training.json"  # in an artifact: what rebuilds its torch model (weights come from model.onnx)
+TRAINING = "training.json"  # in an artifact: what rebuilds its torch model
+WEIGHTS = "weights.safetensors"  # in an artifact, optional: its exact fp16 training weights
 
 
 def load_model(source: str | Path, device="cpu") -> tuple[SlantModel, dict]:
     """A trained model and its state (config included), for export, evaluation and retraining.
 
-    ``source``: a checkpoint file, or an artifact folder: its ``training.json`` rebuilds the model
-    and its ``model.onnx`` gives the weights (dequantized where the graph is int8: fine-tuning
-    starts from exactly the served weights).
+    ``source``: a checkpoint file, or an artifact folder: its ``training.json`` rebuilds the model;
+    the weights are ``weights.safetensors`` where the folder has them (exports write them; the
+    released model in git leaves them out for size), else ``model.onnx``'s, dequantized where the
+    graph is int8 (the served weights).
     """
     from transformers import BertConfig, BertModel
 
@@ -236,15 +238,20 @@ def load_model(source: str | Path, device="cpu") -> tuple[SlantModel, dict]:
 
     source = Path(source)
     if source.is_dir():
-        from training.onnx_weights import weights_from_onnx
-
         if not (source / TRAINING).exists():
             raise FileNotFoundError(
                 f"{source} carries no {TRAINING}; retraining needs an artifact made by `slant export` "
                 "or a training checkpoint.pt"
             )
         state = json.loads((source / TRAINING).read_text())
-        state["model"] = {k: torch.from_numpy(v) for k, v in weights_from_onnx(source / "model.onnx").items()}
+        if (source / WEIGHTS).exists():
+            from safetensors.torch import load_file
+
+            state["model"] = {k: v.float() for k, v in load_file(str(source / WEIGHTS)).items()}
+        else:
+            from training.onnx_weights import weights_from_onnx
+
+            state["model"] = {k: torch.from_numpy(v) for k, v in weights_from_onnx(source / "model.onnx").items()}
     else:
         state = torch.load(source, map_location=device, weights_only=False)
     encoder = BertModel(BertConfig.from_dict(state["encoder_config"]), add_pooling_layer=False)
@@ -255,6 +262,13 @@ def load_model(source: str | Path, device="cpu") -> tuple[SlantModel, dict]:
     if lost or unexpected:
         raise ValueError(f"{source}: weights do not fit the model: missing {lost[:5]}, unexpected {unexpected[:5]}")
     return model.to(device).eval(), state
+
+
+def save_weights(model: SlantModel, path: Path) -> None:
+    """fp16 training weights: half the size of fp32, the same fine-tuning start."""
+    from safetensors.torch import save_file
+
+    save_file({k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()}, str(path))
 
 
 def training_json(state: dict) -> dict:

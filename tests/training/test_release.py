@@ -65,3 +65,19 @@ def test_release_labels_plain_paragraphs(released):
             assert all(0.0 <= p <= 1.0 for p in paragraph[head]["scores"].values())
         assert 0.0 <= paragraph["bias"]["score"] <= 1.0
     assert answer["summary"]["stance"][0]["paragraphs"]["against"] >= 1
+
+
+def test_release_can_be_retrained_from_its_graph(released):
+    """No training weights in git: retraining rebuilds the torch model from model.onnx."""
+    import torch
+
+    from training.train import load_model
+
+    artifact, predictor = released
+    model, state = load_model(RELEASED)
+    assert state["config"]["max_length"] == artifact.max_length
+    window = artifact.encoder().encode(HOSTILE, "Senator Hale")[0]
+    ids = torch.tensor([window.input_ids])
+    with torch.no_grad():
+        stance = model(ids, torch.ones_like(ids), torch.tensor([window.token_type_ids]))[0]
+    assert TASKS["stance"].labels[int(stance.argmax())] == "against"

@@ -461,6 +461,14 @@ def verdict(value: float, target: float, higher_is_better: bool) -> str:
     return "met" if ok else "**missed**"
 
 
+def relative(path: str) -> str:
+    """A path as the RESULTS.md reader would type it: relative to the repository when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(REPO))
+    except ValueError:
+        return path
+
+
 def now_utc() -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
 

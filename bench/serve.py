@@ -33,9 +33,7 @@ import re
 import resource
 import shutil
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,6 +42,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import common  # noqa: E402
+from serving.launcher import ServeProcess  # noqa: E402
 
 TARGETS = {
     "served_vs_inprocess_16": (0.85, True),
@@ -117,7 +116,7 @@ def in_process(model_dir: Path, articles: list[dict], threads: int, order=("bulk
     ``order`` says which runs to make; ``runs`` carries the run times of an earlier call (the
     reference is measured before the server starts and again after it stopped)."""
     from serving.schemas import ArticleIn, Options, prepare
-    from slant.answer import build_answer, passes_for
+    from slant.answer import build_answer, passes_for, passes_for_many
     from slant.article import Limits
     from slant.artifact import load
     from slant.predictor import Predictor
@@ -137,23 +136,23 @@ def in_process(model_dir: Path, articles: list[dict], threads: int, order=("bulk
             build_answer(artifact, article, targets, predictor.score(passes_for(article, targets)))
 
     def bulk():
-        pending, passes = [], []
+        pending, n_passes = [], 0
+
         def flush():
+            passes, spans = passes_for_many(pending)
             scores = predictor.score(passes)
-            at = 0
-            for article, targets, n in pending:
-                build_answer(artifact, article, targets, scores[at : at + n])
-                at += n
+            for (article, targets), (a, b) in zip(pending, spans):
+                build_answer(artifact, article, targets, scores[a:b])
             pending.clear()
-            passes.clear()
+
         for item in items:
             article, targets = prepare(item, options, limits)
-            mine = passes_for(article, targets)
-            pending.append((article, targets, len(mine)))
-            passes.extend(mine)
-            if len(passes) >= 256:
+            pending.append((article, targets))
+            n_passes += len(article.paragraphs) * (1 + len(targets))  # what passes_for makes
+            if n_passes >= 256:
                 flush()
-        if passes:
+                n_passes = 0
+        if pending:
             flush()
 
     warm = items[: max(1, min(8, len(items)))]
@@ -177,7 +176,6 @@ def in_process(model_dir: Path, articles: list[dict], threads: int, order=("bulk
     out["best_articles_per_s"] = max(out["per_article"]["articles_per_s"], out["bulk"]["articles_per_s"])
     out["best_paragraphs_per_s"] = max(out["per_article"]["paragraphs_per_s"], out["bulk"]["paragraphs_per_s"])
     out["shapes"] = shapes
-    del predictor
     return out
 
 
@@ -186,27 +184,15 @@ def in_process(model_dir: Path, articles: list[dict], threads: int, order=("bulk
 # ------------------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """`bentoml serve` in its own process group; ``stop()`` is safe to call any number of times."""
+class Server(ServeProcess):
+    """The served model under load: a private BentoML home and the per-process CPU accounting."""
 
     def __init__(self, model_dir: Path, threads: int, log_path: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://{HOST}:{self.port}"
-        exe = Path(sys.executable).with_name("bentoml")
-        base = [str(exe)] if exe.exists() else [sys.executable, "-m", "bentoml"]
-        target = [] if (common.REPO / "bentofile.yaml").exists() else ["serving.service:Slant"]
-        self.cmd = [*base, "serve", *target, "--host", HOST, "--port", str(self.port)]
-        env = dict(os.environ)
         # A private BentoML home: its prometheus_multiproc_dir is shared by every server started
         # with the same home (and wiped at each start), so another server on this machine would
         # mix its counts into ours. The model comes from SLANT_MODEL, not from the store.
         self.home = Path(tempfile.mkdtemp(prefix="slant-bench-bentoml-"))
+        env = dict(os.environ)
         env.update({
             "BENTOML_HOME": str(self.home),
             "SLANT_MODEL": str(model_dir),
@@ -215,34 +201,7 @@ class Server:
             "HF_HUB_OFFLINE": "1",
             "PYTHONPATH": os.pathsep.join(p for p in (str(common.REPO), env.get("PYTHONPATH", "")) if p),
         })
-        self.log_path = log_path
-        self.log = open(log_path, "wb")
-        self.proc = subprocess.Popen(self.cmd, cwd=common.REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
-        self.pgid = self.proc.pid
-        self.started = time.perf_counter()
-
-    def wait_ready(self, timeout: float) -> float:
-        import httpx
-
-        deadline = time.perf_counter() + timeout
-        with httpx.Client(timeout=5) as client:
-            while time.perf_counter() < deadline:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"bentoml serve exited with {self.proc.returncode}; see {self.log_path}:\n{self.tail()}")
-                try:
-                    if client.get(self.url + "/readyz").status_code == 200:
-                        return time.perf_counter() - self.started
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.5)
-        raise RuntimeError(f"the server was not ready after {timeout:.0f}s; see {self.log_path}:\n{self.tail()}")
-
-    def tail(self, n: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
-        except OSError:
-            return ""
+        super().__init__(env, log_path, host=HOST)
 
     def processes(self) -> dict[str, float]:
         """CPU seconds (user + system) per server process, named by role."""
@@ -250,7 +209,7 @@ class Server:
 
         out: dict[str, float] = {}
         try:
-            root = psutil.Process(self.proc.pid)
+            root = psutil.Process(self.pid)
             procs = [root, *root.children(recursive=True)]
         except psutil.Error:
             return out
@@ -272,38 +231,7 @@ class Server:
         return out
 
     def stop(self) -> None:
-        """SIGTERM to the process group (the arbiter stops its workers), SIGKILL to whatever is left
-        after 20 s: the group and every worker it started (the workers run in sessions of their own)."""
-        if self.proc is None:
-            return
-        import psutil
-
-        proc, self.proc = self.proc, None
-        try:
-            workers = psutil.Process(proc.pid).children(recursive=True)
-        except psutil.Error:
-            workers = []
-        try:
-            if proc.poll() is None:
-                os.killpg(self.pgid, signal.SIGTERM)
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    pass
-            os.killpg(self.pgid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        _, alive = psutil.wait_procs(workers, timeout=5)
-        for w in alive:
-            try:
-                w.kill()
-            except psutil.Error:
-                pass
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
-        self.log.close()
+        super().stop()
         shutil.rmtree(self.home, ignore_errors=True)
 
 
@@ -757,7 +685,7 @@ def render(r: dict) -> str:
         f"Measured {r['when']} with `{r['command']}`"
         + (" (**quick mode: a smoke test, not a measurement**)" if r["quick"] else "")
         + f", {r['total_s'] / 60:.1f} minutes in all.",
-        f"Server: `{r.get('server_cmd', 'bentoml serve')}` with `SLANT_MODEL={_rel(r['model'])}`, "
+        f"Server: `{r.get('server_cmd', 'bentoml serve')}` with `SLANT_MODEL={common.relative(r['model'])}`, "
         f"`SLANT_THREADS={r['threads']}`; ready (/readyz) {r.get('ready_s', float('nan')):.0f} s after start. "
         f"The load generator runs on the same machine (its CPU time is listed below). Load average at start "
         f"{r['load_average_at_start']}.",
@@ -856,13 +784,6 @@ def render(r: dict) -> str:
         "the client is this process. All of it shares the machine's cores with the model.",
     ]
     return "\n".join(lines)
-
-
-def _rel(path: str) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(common.REPO))
-    except ValueError:
-        return path
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import common  # noqa: E402
+from slant.predictor import sigmoid  # noqa: E402
 
 TARGET_INT8_VS_TORCH = 3.0
 
@@ -140,7 +141,6 @@ def run_slant(predictor, texts, chunk):
 
 def sgemm_peak(threads: int, quick: bool) -> dict:
     """fp32 matmul peak of this machine: best of 5 large square sgemms, in torch and in numpy."""
-    import numpy as np
     import torch
 
     n = 1024 if quick else 2048
@@ -169,12 +169,6 @@ def _time(fn) -> float:
 # ------------------------------------------------------------------------------------------------
 
 
-def _sigmoid(x):
-    import numpy as np
-
-    return 1.0 / (1.0 + np.exp(-x))
-
-
 def torch_decisions(artifact, logits) -> dict:
     """Calibrated probabilities and decided labels from torch logits, with the artifact's calibration."""
     import numpy as np
@@ -183,11 +177,11 @@ def torch_decisions(artifact, logits) -> dict:
     out = {}
     for name in ("frames", "techniques"):
         labels = artifact.tasks[name].labels
-        p = _sigmoid(logits[name] / cal.temperatures[name])
+        p = sigmoid(logits[name] / cal.temperatures[name])
         thr = np.array([cal.thresholds[name][l] for l in labels])
         out[name] = (p, p >= thr)
     biased = artifact.tasks["bias"].labels[1]
-    p = _sigmoid(np.asarray(logits["bias"]).reshape(-1, 1) / cal.temperatures["bias"])
+    p = sigmoid(np.asarray(logits["bias"]).reshape(-1, 1) / cal.temperatures["bias"])
     out["bias"] = (p, p >= cal.thresholds["bias"][biased])
     return out
 
@@ -220,7 +214,7 @@ def token_agreement(artifact, torch_token_logits, results, single_window, paragr
         mine = [p for _, _, p in results[i].tokens]
         if len(mine) != n:  # two tokens with the same character span: merged by Slant, skip
             continue
-        theirs = _sigmoid(np.asarray(torch_token_logits[i][1 : 1 + n]) / cal.temperatures["bias_tokens"])
+        theirs = sigmoid(np.asarray(torch_token_logits[i][1 : 1 + n]) / cal.temperatures["bias_tokens"])
         a, b = np.asarray(mine) >= thr, theirs >= thr
         agree += int((a == b).sum())
         total += n
@@ -459,7 +453,7 @@ def render(r: dict) -> str:
         "",
         f"Measured {r['when']} with `{r['command']}`"
         + (" (**quick mode: a smoke test, not a measurement**)" if r["quick"] else "") + ".",
-        f"Model `{r['model']['name']}` {r['model']['version']} from `{_rel(r['model']['path'])}` "
+        f"Model `{r['model']['name']}` {r['model']['version']} from `{common.relative(r['model']['path'])}` "
         f"(max length {r['model']['max_length']} tokens, stride {r['model']['stride']}); "
         f"{r['threads']} threads for every path; load average at start {r['load_average_at_start']}.",
     ]
@@ -567,13 +561,6 @@ def render(r: dict) -> str:
 def _batch_tokens(r: dict) -> str:
     values = sorted({row.get("batch_tokens") for row in r["rows"] if row.get("batch_tokens")})
     return " / ".join(f"{v:,}" for v in values) or "?"
-
-
-def _rel(path: str) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(common.REPO))
-    except ValueError:
-        return path
 
 
 if __name__ == "__main__":

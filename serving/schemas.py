@@ -5,12 +5,11 @@ models the service uses (one schema for both faces, as DESIGN.md asks).
 """
 from __future__ import annotations
 
-import os
 from typing import Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from slant.article import Article, ArticleError, Limits, parse
+from slant.article import Article, ArticleError, Limits, env_int, parse
 from slant.targets import find_targets, normalize_targets
 
 SAMPLE_TEXT = (
@@ -36,12 +35,7 @@ MAX_URL_CHARS = 8_192
 
 def max_batch_articles() -> int:
     """Articles per /classify_batch request ($SLANT_MAX_BATCH_ARTICLES, default 64)."""
-    raw = os.environ.get("SLANT_MAX_BATCH_ARTICLES", "").strip()
-    try:
-        value = int(raw) if raw else 64
-    except ValueError:
-        raise ArticleError(f"SLANT_MAX_BATCH_ARTICLES={raw!r} is not an integer") from None
-    return max(1, value)
+    return env_int("SLANT_MAX_BATCH_ARTICLES", 64, error=ArticleError)
 
 
 class ArticleIn(BaseModel):

@@ -45,26 +45,13 @@ from serving.schemas import (
     prepare,
 )
 from slant import store
-from slant.answer import build_answer, passes_for
-from slant.article import ArticleError, Limits
+from slant.answer import build_answer, passes_for, passes_for_many
+from slant.article import ArticleError, ArticleTooLarge, Limits, env_int
 from slant.artifact import load
 from slant.labels import BIAS_TOKENS
 from slant.predictor import Pass, PassScores, Predictor
 
 log = logging.getLogger("slant.serving")
-
-
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw.replace("_", ""))
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not an integer; unset it to use {default}") from None
-    if value < 1:
-        raise ValueError(f"{name}={raw!r} must be at least 1; unset it to use {default}")
-    return value
 
 
 # Adaptive batching of model passes. A typical news paragraph is 60-150 tokens; the Predictor packs
@@ -80,11 +67,11 @@ def _env_int(name: str, default: int) -> int:
 #   *rejected* with 503. It must exceed the time the largest allowed article (500 paragraphs x 10
 #   targets, ~5,500 passes) takes on CPU, or valid input would fail; past it, we shed load rather
 #   than hang.
-MAX_BATCH_PASSES = _env_int("SLANT_MAX_BATCH_PASSES", 256)
-MAX_LATENCY_MS = _env_int("SLANT_MAX_LATENCY_MS", 60_000)
-REQUEST_TIMEOUT_S = _env_int("SLANT_REQUEST_TIMEOUT_S", 120)
-API_WORKERS = _env_int("SLANT_API_WORKERS", 1)
-MAX_BODY_BYTES = _env_int("SLANT_MAX_BODY_BYTES", 64 * 1024 * 1024)
+MAX_BATCH_PASSES = env_int("SLANT_MAX_BATCH_PASSES", 256)
+MAX_LATENCY_MS = env_int("SLANT_MAX_LATENCY_MS", 60_000)
+REQUEST_TIMEOUT_S = env_int("SLANT_REQUEST_TIMEOUT_S", 120)
+API_WORKERS = env_int("SLANT_API_WORKERS", 1)
+MAX_BODY_BYTES = env_int("SLANT_MAX_BODY_BYTES", 64 * 1024 * 1024)
 
 # The served artifact, chosen once per process (see slant.store.current_model_dir).
 MODEL_DIR = store.current_model_dir()
@@ -108,8 +95,7 @@ def _unavailable(message: str) -> JSONResponse:
 
 def _status_of(error: ArticleError) -> int:
     """413 for inputs that are too large, 400 for every other bad article."""
-    message = str(error)
-    if "over the limit" in message and "target" not in message.split("over the limit")[0]:
+    if isinstance(error, ArticleTooLarge):
         return HTTPStatus.REQUEST_ENTITY_TOO_LARGE
     return HTTPStatus.BAD_REQUEST
 
@@ -525,12 +511,7 @@ class Slant:
             except ArticleError as e:
                 return _error(f"articles[{i}]: {e}", _status_of(e))
         # All articles' passes in one call: BentoML batches them (with other requests' passes).
-        all_passes: list[Pass] = []
-        spans = []
-        for article, targets in prepared:
-            passes = passes_for(article, targets)
-            spans.append((len(all_passes), len(all_passes) + len(passes)))
-            all_passes.extend(passes)
+        all_passes, spans = passes_for_many(prepared)
         try:
             scores = await self._score_or_503(all_passes)
         except ModelUnavailable as e:

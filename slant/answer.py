@@ -18,6 +18,18 @@ def passes_for(article: Article, targets: list[str]) -> list[Pass]:
     return singles + pairs
 
 
+def passes_for_many(prepared: list[tuple[Article, list[str]]]) -> tuple[list[Pass], list[tuple[int, int]]]:
+    """Every article's passes in one list (one scoring call for many articles), and where each
+    article's own passes start and end in it."""
+    passes: list[Pass] = []
+    spans = []
+    for article, targets in prepared:
+        own = passes_for(article, targets)
+        spans.append((len(passes), len(passes) + len(own)))
+        passes.extend(own)
+    return passes, spans
+
+
 def build_answer(
     artifact: Artifact, article: Article, targets: list[str], scores: list[PassScores]
 ) -> dict:

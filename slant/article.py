@@ -37,6 +37,10 @@ class ArticleError(ValueError):
     """Input that cannot become an article; the message says what is wrong and how to fix it."""
 
 
+class ArticleTooLarge(ArticleError):
+    """An article over a size limit (characters, paragraphs): HTTP answers it with 413."""
+
+
 # --------------------------------------------------------------------------------------------
 # Limits
 # --------------------------------------------------------------------------------------------
@@ -74,26 +78,32 @@ class Limits:
         SLANT_MAX_PARAGRAPH_CHARS, SLANT_MAX_TARGETS (and SLANT_MAX_HTML_CHARS)."""
         values: dict[str, int] = {}
         for name, var in _ENV.items():
-            raw = os.environ.get(var)
-            if raw is None or not raw.strip():
-                continue
-            try:
-                value = int(raw.strip().replace("_", ""))
-            except ValueError:
-                raise ArticleError(
-                    f"environment variable {var}={raw!r} is not an integer; set it to a positive "
-                    f"whole number or unset it to use the default ({getattr(cls, name)})"
-                ) from None
-            if value < 1:
-                raise ArticleError(
-                    f"environment variable {var}={raw!r} must be at least 1; set it to a positive "
-                    f"whole number or unset it to use the default ({getattr(cls, name)})"
-                )
-            values[name] = value
+            if os.environ.get(var, "").strip():
+                values[name] = env_int(var, getattr(cls, name), error=ArticleError)
         return cls(**values)
 
 
 DEFAULT_LIMITS = Limits()
+
+
+def env_int(var: str, default: int, error: type[Exception] = ValueError) -> int:
+    """A positive whole number from the environment variable ``var``; ``default`` when unset."""
+    raw = os.environ.get(var, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw.replace("_", ""))
+    except ValueError:
+        raise error(
+            f"environment variable {var}={raw!r} is not an integer; set it to a positive "
+            f"whole number or unset it to use the default ({default})"
+        ) from None
+    if value < 1:
+        raise error(
+            f"environment variable {var}={raw!r} must be at least 1; set it to a positive "
+            f"whole number or unset it to use the default ({default})"
+        )
+    return value
 
 
 # --------------------------------------------------------------------------------------------
@@ -586,7 +596,7 @@ def _finish(
             "line. Send the article body itself, or pass it as `paragraphs` to skip cleaning"
         )
     if len(final) > limits.max_paragraphs:
-        raise ArticleError(
+        raise ArticleTooLarge(
             f"article has {len(final):,} paragraphs after cleaning and splitting, over the limit "
             f"of {limits.max_paragraphs:,}; send a shorter article or raise the limit with "
             f"SLANT_MAX_PARAGRAPHS"
@@ -611,7 +621,7 @@ def _check_optional(title: object, url: object) -> None:
 
 def _check_size(n: int, limit: int, what: str, var: str, attr: str) -> None:
     if n > limit:
-        raise ArticleError(
+        raise ArticleTooLarge(
             f"{what} is {n:,} characters, over the limit of {limit:,} ({attr}); send a shorter "
             f"article or raise the limit with {var}"
         )

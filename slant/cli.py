@@ -456,7 +456,7 @@ def score(input_path, out_path, resume, force, batch, max_auto_targets, no_text,
     from tqdm import tqdm
 
     from serving.schemas import ArticleIn, Options, finish, prepare
-    from slant.answer import build_answer, passes_for
+    from slant.answer import build_answer, passes_for_many
     from slant.article import ArticleError
 
     done = 0
@@ -487,8 +487,7 @@ def score(input_path, out_path, resume, force, batch, max_auto_targets, no_text,
     def run_batch(lines: list[tuple[int, bytes]], out) -> None:
         nonlocal n_articles, n_paragraphs, n_errors
         results: list[dict | None] = []
-        ready = []  # (index in results, article, targets, first pass, end pass)
-        passes = []
+        ready = []  # (index in results, article, targets)
         for n, raw in lines:
             try:
                 if not raw.strip():
@@ -506,15 +505,14 @@ def score(input_path, out_path, resume, force, batch, max_auto_targets, no_text,
                 results.append({"line": n, "error": str(e)})
                 n_errors += 1
                 continue
-            p = passes_for(article, targets)
-            ready.append((len(results), article, targets, len(passes), len(passes) + len(p)))
-            passes.extend(p)
+            ready.append((len(results), article, targets))
             results.append(None)
+        passes, spans = passes_for_many([(article, targets) for _, article, targets in ready])
         try:
             scores = predictor.score(passes)
         except Exception:  # noqa: BLE001 - find the article that broke the batch; score the rest
             scores = None
-        for i, article, targets, a, b in ready:
+        for (i, article, targets), (a, b) in zip(ready, spans):
             try:
                 own = scores[a:b] if scores is not None else predictor.score(passes[a:b])
                 results[i] = finish(build_answer(artifact, article, targets, own), article, options)

@@ -68,11 +68,11 @@ def _cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
+def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def _softmax(x: np.ndarray) -> np.ndarray:
+def softmax(x: np.ndarray) -> np.ndarray:
     e = np.exp(x - x.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
 
@@ -165,19 +165,21 @@ class Predictor:
                     logits[head][i] = out[row]
         return logits
 
-    def score(self, passes: list[Pass], *, calibrated: bool = True) -> list[PassScores]:
-        """Calibrated probabilities for each pass; windows of one pass are merged (see module doc).
-
-        ``calibrated=False`` uses temperature 1 everywhere (evaluation reports both).
-        """
+    def score(self, passes: list[Pass]) -> list[PassScores]:
+        """Calibrated probabilities for each pass; windows of one pass are merged (see module doc)."""
         if not passes:
             return []
+        encoded, logits = self.logits(passes)
+        return self.merge(passes, encoded, logits, self.artifact.calibration.temperatures)
+
+    def logits(self, passes: list[Pass]) -> tuple[list[list[Window]], dict[str, list[np.ndarray]]]:
+        """Each pass's windows, and every window's raw logits (the expensive part of ``score``)."""
         encoded = self.encoder.encode_batch([p.text for p in passes], [p.target for p in passes])
-        flat = [w for windows in encoded for w in windows]
-        logits = self.run_windows(flat)
-        temps = self.artifact.calibration.temperatures
-        if not calibrated:
-            temps = {head: 1.0 for head in temps}
+        return encoded, self.run_windows([w for windows in encoded for w in windows])
+
+    def merge(self, passes: list[Pass], encoded: list[list[Window]], logits: dict[str, list[np.ndarray]],
+              temps: dict[str, float]) -> list[PassScores]:
+        """Probabilities at the given temperatures, each pass's windows merged into one score."""
         tasks = self.artifact.tasks
         results = []
         cursor = 0
@@ -188,15 +190,15 @@ class Predictor:
             if p.target:
                 stance = np.stack([logits["stance"][i] for i in rows]) / temps["stance"]
                 # Mean over windows: the stance of the whole paragraph, not its loudest part.
-                scores.stance = _softmax(stance).mean(axis=0).tolist()
+                scores.stance = softmax(stance).mean(axis=0).tolist()
             else:
                 # Max over windows: a frame or technique anywhere in the paragraph counts.
                 for name in ("frames", "techniques"):
                     if name in tasks:
                         z = np.stack([logits[name][i] for i in rows]) / temps[name]
-                        setattr(scores, name, _sigmoid(z).max(axis=0).tolist())
+                        setattr(scores, name, sigmoid(z).max(axis=0).tolist())
                 z = np.stack([logits["bias"][i] for i in rows]) / temps["bias"]
-                scores.bias = float(_sigmoid(z).max())
+                scores.bias = float(sigmoid(z).max())
                 scores.tokens = self._token_scores(
                     [windows[k] for k in range(len(windows))],
                     [logits[BIAS_TOKENS][i] for i in rows],
@@ -209,7 +211,7 @@ class Predictor:
     def _token_scores(windows, token_logits, temperature) -> list[tuple[int, int, float]]:
         best: dict[tuple[int, int], float] = {}
         for window, z in zip(windows, token_logits):
-            probs = _sigmoid(np.asarray(z[: len(window)]).reshape(-1) / temperature)
+            probs = sigmoid(np.asarray(z[: len(window)]).reshape(-1) / temperature)
             for offset, p in zip(window.offsets, probs):
                 if offset != NO_OFFSET:
                     best[offset] = max(best.get(offset, 0.0), float(p))

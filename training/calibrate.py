@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from slant.labels import Task
+from slant.predictor import sigmoid
 
 TEMPERATURES = np.exp(np.linspace(np.log(0.25), np.log(8.0), 61))
 THRESHOLDS = np.round(np.arange(0.05, 0.96, 0.01), 2)
@@ -16,7 +17,7 @@ def nll(task_kind: str, logits: np.ndarray, labels: np.ndarray, mask: np.ndarray
         z = logits - logits.max(axis=1, keepdims=True)
         logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
         return float(-logp[np.arange(len(labels)), labels].mean())
-    p = np.clip(1 / (1 + np.exp(-logits)), eps, 1 - eps)
+    p = np.clip(sigmoid(logits), eps, 1 - eps)
     loss = -(labels * np.log(p) + (1 - labels) * np.log(1 - p))
     if mask is not None:
         return float((loss * mask).sum() / max(mask.sum(), 1))

@@ -158,9 +158,11 @@ def evaluate(artifact_dir: str | Path, data_dir: str = "datasets/build", report_
                 e.known[task.label2id[label]] = 0.0
         passes = [Pass(e.text, e.target if task.input == "pair" else None) for e in test]
         started = time.time()
-        after = probs_of(task, predictor.score(passes))
+        encoded, logits = predictor.logits(passes)
         seconds = time.time() - started
-        before = probs_of(task, predictor.score(passes, calibrated=False))
+        temperatures = artifact.calibration.temperatures
+        after = probs_of(task, predictor.merge(passes, encoded, logits, temperatures))
+        before = probs_of(task, predictor.merge(passes, encoded, logits, {head: 1.0 for head in temperatures}))
         thresholds = artifact.calibration.thresholds.get(name)
         base = None
         if baseline:

@@ -12,17 +12,9 @@ import numpy as np
 from sklearn.metrics import f1_score, precision_recall_fscore_support
 
 from slant.labels import Task
+from slant.predictor import sigmoid, softmax
 
 HEADLINE = {"single": "macro_f1", "binary": "macro_f1", "multi": "micro_f1"}
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-def softmax(x: np.ndarray) -> np.ndarray:
-    e = np.exp(x - x.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 def probabilities(task: Task, logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:

@@ -55,7 +55,7 @@ log = logging.getLogger("slant.serving")
 
 
 # Adaptive batching of model passes. A typical news paragraph is 60-150 tokens; the Predictor packs
-# passes into onnxruntime calls of <= 512 padded tokens on CPU (4096 on CUDA) whatever we send it.
+# passes into onnxruntime calls of <= 256 padded tokens on CPU (4096 on CUDA) whatever we send it.
 #
 # MAX_BATCH_PASSES = 256: the most passes in one model call. PassBatcher (below) merges the passes
 #   of concurrent requests into calls of at most this size, one call in flight, and cuts larger

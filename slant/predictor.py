@@ -77,6 +77,54 @@ def softmax(x: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
+def _pack(lengths: list[int], cap: int) -> list[tuple[int, int]]:
+    """Greedy runs of the ascending ``lengths``: each run's padded size (rows x its longest) <= cap."""
+    spans = []
+    start = 0
+    while start < len(lengths):
+        end = start + 1
+        while end < len(lengths) and (end - start + 1) * lengths[end] <= cap:
+            end += 1
+        spans.append((start, end))
+        start = end
+    return spans
+
+
+def plan_batches(lengths: list[int], cap: int, workers: int) -> list[tuple[int, int]]:
+    """Batches (start, end) over ascending window ``lengths``, at most ``cap`` padded tokens each.
+
+    With parallel workers, the count is rounded up to a multiple of them and the batches evened
+    out, so the workers finish together: packed greedily, a lone article's 2-3 batches left one
+    core idle while the last one ran.
+    """
+    spans = _pack(lengths, cap)
+    if workers < 2 or len(lengths) < 2:
+        return spans
+    wanted = min(len(lengths), -(-len(spans) // workers) * workers)
+    if wanted == len(spans):
+        return spans
+    # The smallest cap that packs into `wanted` runs or fewer (fewer runs as the cap grows) ...
+    low, high = lengths[-1], cap
+    while low < high:
+        middle = (low + high) // 2
+        if len(_pack(lengths, middle)) <= wanted:
+            high = middle
+        else:
+            low = middle + 1
+    spans = _pack(lengths, low)
+
+    def padded(span: tuple[int, int]) -> int:
+        return (span[1] - span[0]) * lengths[span[1] - 1]
+
+    # ... then halve the costliest runs until there are `wanted`: halving never raises the largest.
+    while len(spans) < wanted:
+        start, end = max((s for s in spans if s[1] - s[0] > 1), key=padded)
+        i = spans.index((start, end))
+        middle = (start + end) // 2
+        spans[i : i + 1] = [(start, middle), (middle, end)]
+    return spans
+
+
 class Predictor:
     def __init__(
         self,
@@ -84,7 +132,7 @@ class Predictor:
         *,
         device: str | None = None,  # auto | cpu | cuda; default $SLANT_DEVICE or auto
         threads: int | None = None,  # CPU threads; default $SLANT_THREADS or all cores
-        batch_tokens: int | None = None,  # padded tokens per onnxruntime call; default 512 on CPU, 4096 on CUDA
+        batch_tokens: int | None = None,  # padded tokens per onnxruntime call; default 256 on CPU, 4096 on CUDA
     ) -> None:
         self.artifact = artifact
         self.encoder = artifact.encoder()
@@ -99,16 +147,17 @@ class Predictor:
         self.session = ort.InferenceSession(
             str(artifact.model_path), sess_options=options, providers=self.providers
         )
-        # On CPU, when there are enough batches, `threads` of them run side by side on a second
-        # session with one onnxruntime thread each, rather than one at a time on `threads` intra-op
+        # On CPU, the batches of a call run side by side on a second session with one onnxruntime
+        # thread per worker (`threads` workers), rather than one at a time on `threads` intra-op
         # threads: most of this graph's ops are small (layer norms, transposes, the attention's
-        # elementwise steps) and pay a thread barrier each when split. Small calls win as well: at
-        # 512 padded tokens a layer's activations (feed-forward 512 x 1536) stay in the per-core L2
-        # cache. Measured (bench/throughput.py's data, int8 MiniLM-L6, 2-core Xeon): 2 workers x 1
-        # thread at 512 tokens ~1.3x one session x 2 threads at 512 tokens, ~1.4x at 4096 tokens.
-        # Fewer batches than workers (a lone short request) keep the intra-op session: lower latency.
+        # elementwise steps) and pay a thread barrier each when split. Small batches win as well:
+        # a layer's activations stay in the per-core L2 cache, and a few sorted windows pad little.
+        # Measured on a 2-core Xeon, int8 MiniLM-L6: 2 workers x 1 thread ~1.3x one session x 2
+        # threads; 256-token batches ~1.4x 512-token ones on single articles (bench/serve.py's
+        # articles, one call each), the same in bulk. A lone one-window request keeps the intra-op
+        # session: lower latency.
         self.workers = (threads or _cpu_count()) if cpu else 1
-        self.batch_tokens = batch_tokens or (512 if cpu else 4096)
+        self.batch_tokens = batch_tokens or (256 if cpu else 4096)
         self._pool = self._session1 = None
         if self.workers > 1:
             single = ort.SessionOptions()
@@ -138,16 +187,9 @@ class Predictor:
     def run_windows(self, windows: list[Window]) -> dict[str, np.ndarray]:
         """Raw logits for a list of windows, in order, computed in length-sorted batches."""
         order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
+        spans = plan_batches([len(windows[i]) for i in order], self.batch_tokens, self.workers)
+        batches = [order[start:end] for start, end in spans]
         logits: dict[str, list[np.ndarray]] = {head: [None] * len(windows) for head in self.output_names}
-        batches = []
-        start = 0
-        while start < len(order):
-            end = start + 1
-            # Sorted ascending, so the batch's last window sets its padded width.
-            while end < len(order) and (end - start + 1) * len(windows[order[end]]) <= self.batch_tokens:
-                end += 1
-            batches.append(order[start:end])
-            start = end
 
         def run(session, rows: list[int]) -> list[np.ndarray]:
             return session.run(self.output_names, self.encoder.pad([windows[i] for i in rows]))

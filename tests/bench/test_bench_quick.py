@@ -47,6 +47,8 @@ def test_serve_quick(tiny_artifact, tmp_path):
         assert [lv["clients"] for lv in report["levels"][mode]] == [1, 4]
         assert all(lv["requests"] > 0 for lv in report["levels"][mode])
     assert report["targets"]["errors"]["value"] == 0
+    assert report["half_peak"]["requests"] > 0 and report["half_peak_one_size"]["requests"] > 0
+    assert report["half_peak_one_size_ideal"]["p99"] >= report["half_peak_one_size_ideal"]["p50"] > 0
     assert (tmp_path / "serve_throughput.png").stat().st_size > 1000
     text = (tmp_path / "RESULTS.md").read_text()
     assert "<!-- BEGIN serve -->" in text and "serve_throughput.png" in text
@@ -70,3 +72,13 @@ def test_flop_formula_matches_the_documented_minilm_figure():
 
     gflop = encoder_flops(128, layers=6, hidden=384, intermediate=1536, head_width=42) / 1e9
     assert gflop == pytest.approx(2.87, abs=0.01)
+
+
+def test_the_ideal_server_replay_queues_first_come_first_served():
+    sys.path.insert(0, str(REPO))
+    from bench.serve import fifo_replay
+
+    # Arrivals at 0, 0.5 and 3 s, 1 s of work each: the second waits 0.5 s, the third finds it idle.
+    replay = fifo_replay([(0.5, 1.0), (0.0, 1.0), (3.0, 1.0)])
+    assert replay["p50"] == pytest.approx(1.0) and replay["p99"] == pytest.approx(1.49, abs=0.01)
+    assert replay["busy_share"] == pytest.approx(3 / 4)

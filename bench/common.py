@@ -448,6 +448,22 @@ def update_results(out_dir: Path, section: str, body: str) -> Path:
     return path
 
 
+def benchmark_parser(doc: str, *, model_help: str, synthetic_help: str, outputs: str):
+    """The options both benchmark scripts take; each adds its own after these."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default=str(DEFAULT_MODEL), help=f"{model_help} (default models/slant-base)")
+    ap.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR), help="the shared raw data folder (default ../shared/data)")
+    ap.add_argument("--synthetic", action="store_true", help=synthetic_help)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--wait-quiet-s", type=float, default=300,
+                    help="wait up to this long for other busy processes to end before measuring (default 300)")
+    ap.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test, not a measurement")
+    ap.add_argument("--out", default=str(Path(__file__).resolve().parent), help=f"folder for {outputs} (default bench/)")
+    return ap
+
+
 def fmt(x: float, digits: int = 2) -> str:
     if x != x:  # nan
         return "n/a"

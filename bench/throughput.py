@@ -45,20 +45,14 @@ TARGET_INT8_VS_TORCH = 3.0
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=str(common.DEFAULT_MODEL), help="artifact folder (default models/slant-base)")
-    ap.add_argument("--data-dir", default=str(common.DEFAULT_DATA_DIR), help="the shared raw data folder (default ../shared/data)")
-    ap.add_argument("--synthetic", action="store_true", help="made-up paragraphs instead of the data folder")
+    ap = common.benchmark_parser(__doc__, model_help="artifact folder", synthetic_help="made-up paragraphs instead of the data folder",
+                                 outputs="RESULTS.md and throughput.json")
     ap.add_argument("--n", type=int, default=None, help="paragraphs (default 2400; --quick 40)")
     ap.add_argument("--batch-size", type=int, default=32, help="torch path batch size (default 32)")
     ap.add_argument("--chunk", type=int, default=256, help="paragraphs per Predictor.score call (default 256)")
     ap.add_argument("--threads", type=int, default=None, help="threads for every path (default: torch's default)")
     ap.add_argument("--repeats", type=int, default=None, help="timed runs per path, interleaved, best kept (default 3; --quick 1)")
-    ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-gpu", action="store_true", help="skip GPU rows even where CUDA is available")
-    ap.add_argument("--wait-quiet-s", type=float, default=300, help="wait up to this long for other busy processes to end before measuring (default 300)")
-    ap.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test, not a measurement")
-    ap.add_argument("--out", default=str(Path(__file__).resolve().parent), help="folder for RESULTS.md and throughput.json (default bench/)")
     args = ap.parse_args(argv)
     args.n = args.n or (40 if args.quick else 2400)
     args.repeats = args.repeats or (1 if args.quick else 3)

@@ -179,6 +179,126 @@ CARDS: dict[str, dict] = {
         "caveats": ["'No agreement' sentences are dropped.", "Biased words are listed per sentence, not per occurrence: every occurrence of a listed word is marked."],
         "sources": [("bias", "babe"), ("bias", "babe_sg1"), ("bias", "mbic")],
     },
+    "vast": {
+        "title": "VAST: Varied Stance Topics (zero-shot stance toward many topics)",
+        "folder": "vast_zero_shot_stance",
+        "repo": "HITSZ-HLT/JointCL (vast_train.zip); emilyallaway/zero-shot-stance (authors' READMEs); PQH-hub/GLMCL_stance_detection (dev/test reformat)",
+        "commit": "0aa1f800824734a4dbac08ac29b1782a6344cfd4; e7c4775182b184730f350995f8260579c9e066fe; a8330808e2a6e49b33e4fc4e8d464a884c3768bc",
+        "files": "vast_train.zip (vast_train.csv, the authors' 16 columns), devtest_reformatted_pqh/vast_{dev,test}.csv (third-party 4-column reformat: Tweet, Target 1, Stance 1, seen?)",
+        "license": "No license file in any of the three repositories; New York Times reader comments: research use, cite Allaway & McKeown 2020.",
+        "citation": "Allaway, E. & McKeown, K. (2020). Zero-Shot Stance Detection: A Dataset and Model using Generalized Topic Representations. EMNLP 2020.",
+        "unit": "one reader comment x one topic phrase (a post has several topics, often with opposite stances)",
+        "splits": "official: vast_train.csv is train, the reformatted dev/test are dev/test (no dev or test post is in train). Groups are posts (the normalised comment text), so a post's pairs stay together.",
+        "caveats": [
+            "Reader comments, not news: much more explicit stance than news paragraphs.",
+            "dev/test come from a third-party reformat whose row counts match the official files; nothing else could be checked (no type_idx, so synthetic neutrals there are not marked).",
+            "type_idx 4 rows are synthetic neutrals (another comment's topic paired with this comment); their topic is read from topic_str (new_topic keeps the comment's own topic there) and they are kept in train under subset synthetic_neutral, so the trainer can down-weight them.",
+            "A comment-topic pair listed more than once is read once; pairs listed with different labels are dropped (counts below).",
+            "vast_test-sentswap.csv (a sentiment-swapped contrast set of test pairs) is not read.",
+        ],
+        "sources": [("stance", "vast")],
+    },
+    "emergent": {
+        "title": "Emergent (headline stance toward a claim)",
+        "folder": "emergent_headline_stance",
+        "repo": "andreaalf97/Natural-Language-Processing (a reproduction of Ferreira & Vlachos 2016 holding the authors' clean file)",
+        "commit": "bc235211eb20cf0542c7d1f03f34bf293776ae97",
+        "files": "url-versions-2015-06-14-clean.csv",
+        "license": "No license in either repository; claims and labels from the Emergent.info project: research use, cite Ferreira & Vlachos 2016.",
+        "citation": "Ferreira, W. & Vlachos, A. (2016). Emergent: a novel data-set for stance classification. NAACL-HLT 2016.",
+        "unit": "one news headline x the claim it reports on (claimHeadline)",
+        "splits": "no official split: 80/10/10 by hashing claimId, so a claim's headlines (near-paraphrases) stay on one side; the same headline filed under two claims is kept on the more held-out side only.",
+        "caveats": [
+            "Headlines only (no bodies); 2014-15 rumours (celebrity, tech, war, viral stories).",
+            "observing (the headline reports the claim without endorsing it) is read as neutral toward the claim.",
+            "FNC-1 was built from Emergent articles: do not add it without deduplicating on headline text.",
+        ],
+        "sources": [("stance", "emergent")],
+    },
+    "finentity": {
+        "title": "FinEntity (entity-level sentiment in financial news)",
+        "folder": "finentity",
+        "repo": "yixuantt/FinEntity", "commit": "3b6cedc5485b669c2ed168f1d949f517636eb7b8",
+        "files": "FinEntity.json",
+        "license": "ODC-BY 1.0 (stated in the upstream readme): attribution required, commercial use allowed.",
+        "citation": "Tang, Y., Yang, Y., Huang, A., Tam, A. & Tang, J. (2023). FinEntity: Entity-level Sentiment Classification for Financial Texts. EMNLP 2023.",
+        "unit": "one financial news passage x one entity (target = the mention as written); a passage with several entities gives several records",
+        "splits": "no official split: 80/10/10 by hashing the normalised passage, so all entities of a passage (and its duplicates) stay on one side.",
+        "caveats": [
+            "Market / business sentiment ('shares gained', 'cut its outlook'), not political stance: an auxiliary target-discrimination set.",
+            "Offsets that do not slice to the value are re-located by string search (nearest occurrence); duplicated passages are read once.",
+            "An entity named several times in a passage gives one record; with conflicting labels it is dropped (the (text, target) input could not tell them apart).",
+            "Text keeps Reuters markup (tickers like <JNJ.N>, story codes like [nL4N2Z028U]).",
+        ],
+        "sources": [("stance", "finentity")],
+    },
+    "park2021": {
+        "title": "Directed sentiment between entities in news (Park, Pan & Joo 2021): target-contrast test only",
+        "folder": "directed_sentiment_news_park2021",
+        "repo": "bywords/directed_sentiment_analysis", "commit": "6a1275f070e40e8d9ae7499963556653c05d439c",
+        "files": "train.txt, valid.txt, test.txt (sentence, Ent1, Ent2, label; two [marked] entities per sentence)",
+        "license": "No license file; the README says the resources may be used with a citation.",
+        "citation": "Park, K., Pan, Z. & Joo, J. (2021). Who Blames or Endorses Whom? Entity-to-Entity Directed Sentiment Extraction in News Text. Findings of ACL-IJCNLP 2021.",
+        "unit": "one news sentence (entity markers removed) x one marked entity, labelled by the sentiment it receives: favor / against if a pair directs it at the entity, else neutral (holders, neutral pairs)",
+        "splits": "evaluation only: every record is test (subset target_contrast). test.txt's sentences, with the train.txt / valid.txt rows of the same sentences moved in (re-split by sentence text); all other train/valid rows are dropped (counted below).",
+        "caveats": [
+            "The label is attributed sentiment (one named entity's opinion of another, often a quoted source), not the author's stance: never train on it as author stance; it tests whether targets in one sentence get their own labels.",
+            "Neutral = the entity receives no directed sentiment from its marked partner(s): it is in a neutral pair or is the holder; the author may still lean. An entity targeted in one pair and neutral in another takes the directed label; one favored and opposed is dropped.",
+            "Marker spans cut inside a word ('[Breitbart New]s') are widened to the whole word; a marked span with no word ('[’]') is no target. Some marked spans are not entities ('[Notably]').",
+            "Crowd (MTurk) labels, noisy. Near-duplicates of a few NewsMTSC and AllSides sentences are not removed (exact copies are, by the split rule).",
+        ],
+        "sources": [("stance", "park2021")],
+    },
+    "issue_framing": {
+        "title": "Issue framing on short texts: MFC-coded congressional tweets and forum sentences",
+        "folder": "issue_framing_tweets_forums",
+        "repo": "coastalcph/issue_framing", "commit": "d18e2eacbe649692df1843b1ca472cf1ca5100cf",
+        "files": "congressional_tweets/splits_80_20_notest.json (Johnson et al. 2017), dialogue/dev_test.json (Hartmann et al. 2019); codes.json for the code names",
+        "license": "No license file; tweets are public posts by members of Congress (X/Twitter terms apply to the text); cite Johnson et al. 2017 and Hartmann et al. 2019.",
+        "citation": "Johnson, K., Jin, D. & Goldwasser, D. (2017). Leveraging Behavioral and Social Information for Weakly Supervised Collective Classification of Political Discourse on Twitter. ACL 2017; Hartmann, M., Jansen, T., Augenstein, I. & Søgaard, A. (2019). Issue Framing in Online Discussion Fora. NAACL 2019.",
+        "unit": "one tweet (subset tweets) or one forum sentence (subset forum), multi-label, level paragraph",
+        "splits": "official: tweets train/dev (their test split is empty), forum dev/test (no train: a target domain in the paper). A text repeated within or across splits is read once, with its labels united, on the most held-out side.",
+        "caveats": [
+            "Tweets were coded with all 14 MFC frames plus three Twitter frames (15-17), which are read as other; forum sentences with 5 frames only, so their other 10 frames are masked.",
+            "The names of codes 15-17 (Factual, (Self) Promotion, Personal sympathy and support) are recalled from the paper by the raw README, not given in the repository.",
+            "Text is tokenised upstream (spaces around punctuation, 'n't' split, URLs stripped); it is only whitespace-normalised here.",
+            "Forum sentences are debate posts on gun control, death penalty and gay marriage, not news.",
+        ],
+        "sources": [("frames", "issue_framing")],
+    },
+    "npov": {
+        "title": "Biased vs neutral Wikipedia statements (Hube & Fetahu 2019)",
+        "folder": "npov_statements_hube2019",
+        "repo": "ChristophHubeL3S/Neural_Based_Statement_Classification_for_Biased_Language_WSDM2019", "commit": "e727420e71e46c3f4ac6846139e253a7ad376d22",
+        "files": "statements_biased, statements_neutral_cw-hard, statements_neutral_type_balanced (used); statements_neutral_featured (read, not used)",
+        "license": "No license file; cite the paper. The text is Wikipedia sentences (CC BY-SA).",
+        "citation": "Hube, C. & Fetahu, B. (2019). Neural Based Statement Classification for Biased Language. WSDM 2019.",
+        "unit": "one Wikipedia sentence; the label is the file it is in; no word spans",
+        "splits": "no official split: 80/10/10 by hashing the normalised sentence.",
+        "caveats": [
+            "A second, independent bias annotation scheme (Wikipedia NPOV edits + crowd), encyclopedic not news.",
+            "Featured-article sentences are easy negatives that teach a style shortcut (raw README): not used.",
+            "Repeated lines are read once; a sentence in both a biased and a neutral file is dropped.",
+        ],
+        "sources": [("bias", "npov")],
+    },
+    "checkthat": {
+        "title": "CLEF CheckThat! subjectivity in news sentences (English): auxiliary bias signal",
+        "folder": "checkthat_subjectivity_en",
+        "repo": "eduardo-morales/checkthat_2025 (a copy of the organisers' task1 directory)", "commit": "48b4a35d2f1df99851442d22febf894906154082",
+        "files": "train_en.tsv, dev_en.tsv, dev_test_en.tsv (test_en_unlabeled.tsv has no gold and is not in the raw folder)",
+        "license": "CC BY-NC-SA 4.0 (licence file shipped with the English data): non-commercial, share-alike, attribution.",
+        "citation": "Antici, F. et al. (2024). A Corpus for Sentence-level Subjectivity Detection on English News Articles. LREC-COLING 2024; CLEF 2025 CheckThat! Lab Task 1.",
+        "unit": "one news sentence; SUBJ/OBJ read as biased/neutral",
+        "splits": "official: train_en -> train, dev_en -> dev, dev_test_en -> test.",
+        "caveats": [
+            "Subjectivity is not bias: an auxiliary, weak bias label kept apart by its source name.",
+            "The guideline judges quoted speech as objective, which helps against false 'biased' calls on attributed opinion.",
+            "dev is SUBJ-heavy and dev_test OBJ-heavy: calibrate thresholds on dev_test-like priors.",
+            "Read with quoting off; CSV-escaped sentences (wrapped in quotes, inner quotes doubled) are unescaped; repeated rows are read once.",
+        ],
+        "sources": [("bias", "checkthat")],
+    },
 }
 
 LEFT_OUT = {
@@ -206,6 +326,13 @@ def _mapping_lines(task: str, source: str) -> list[str]:
         lines += ["", f"Not frame labels, ignored: {', '.join(f'`{x}`' for x in ign)}. "
                   + m.spec.get("ignore_reason", "")]
     lines += ["", f"known_labels ({task}, {source}): {', '.join(m.known_labels)}"]
+    for code_set, codes in m.spec.get("known_codes", {}).items():
+        known = [lab for lab in m.known_labels if any(lab in m.map[c] for c in codes)]
+        lines += [f"known_labels of subset {code_set} (codes {', '.join(codes)}): {', '.join(known)}"]
+    if m.spec.get("known_reason"):
+        lines += ["", f"Why: {m.spec['known_reason']}"]
+    if m.spec.get("use"):
+        lines += ["", f"Use: {m.spec['use']}. {m.spec.get('use_reason', '')}".rstrip()]
     if m.spec.get("target"):
         lines += [f"Target: {m.spec['target']}"]
     return lines

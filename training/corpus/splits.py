@@ -2,7 +2,8 @@
 
 1. Official splits are kept where the source has them: an official test set stays test (NewsMTSC
    devtest_rw/devtest_mt, UKP test, IBM test, GWStance held-out test, SemEval-2023 dev for
-   techniques); SemEval-2016 keeps train/val/test as train/dev/test.
+   techniques, Park et al. 2021 test); SemEval-2016, VAST, issue_framing and CheckThat! keep their
+   official train/dev/test.
 2. Everything else is split by hashing its group key (the article id; PTC shares SemEval-2023's
    article ids): sha1 -> bucket 0..99 -> train < 80 <= dev < 90 <= test. Adding data never moves
    an existing article. Where the source (or the article family) has an official test set, the
@@ -24,6 +25,9 @@ from .records import SPLIT_RANK, SPLITS, norm_key
 POLICY = {
     "semeval2016": "official",  # tweets: no articles; the official train/val/test are kept
     "ptc": "official_test",  # all PTC articles are SemEval-2023 train articles: follow its policy
+    "vast": "official",  # official train/dev/test (dev/test from a third-party reformat)
+    "issue_framing": "official",  # tweets: official train/dev (test empty); forum sentences: dev/test
+    "checkthat": "official",  # train / dev / dev_test
 }
 
 

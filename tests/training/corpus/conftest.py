@@ -262,6 +262,152 @@ def write_babe(root: Path, label="Biased") -> None:
     ]).to_excel(d / "final_labels_MBIC.xlsx", index=False)
 
 
+VAST_TRAIN_COLS = ["author", "post", "ori_topic", "ori_id", "new_topic", "label", "type_idx", "new_id", "arc_id",
+                   "text", "pos_text", "text_s", "topic", "topic_str", "seen?", "contains_topic?"]
+VAST_POSTS = {
+    "a": "Nuclear plants are the cleanest power we have, and coal mining ruins whole valleys for good.",
+    "b": "Uniforms at school would end the morning fights over clothes in our house.",
+    "c": "Taxes on sugar are sensible, or maybe not, I honestly cannot decide today.",
+    "d": "Wind farms are quiet and cheap, while gas keeps prices swinging every winter.",
+    "e": "The zoo downtown opened a new reptile house this spring with longer hours.",
+}
+
+
+def write_vast(root: Path, dev_columns=("Tweet", "Target 1", "Stance 1", "seen?"), member="vast_train.csv") -> None:
+    import zipfile
+
+    d = root / "vast_zero_shot_stance"
+    rows = [  # (post, new_topic, topic_str, label, type_idx, new_id)
+        ("a", "nuclear power", "nuclear power", "1", "1", "1"),
+        ("a", "coal mining", "coal mining", "0", "3", "2"),
+        ("a", "nuclear power", "school uniforms", "2", "4", "3"),  # synthetic neutral: the topic is topic_str
+        ("b", "School uniforms", "school uniforms", "1", "1", "4"),
+        ("b", "School uniforms", "school uniforms", "1", "3", "5"),  # listed twice, same label: read once
+        ("c", "sugar taxes", "sugar taxes", "0", "1", "6"),
+        ("c", "sugar taxes", "sugar taxes", "1", "3", "7"),  # listed twice with different labels: dropped
+    ]
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(VAST_TRAIN_COLS)
+    for post, topic, tstr, lab, typ, nid in rows:
+        r = dict(author="x", post=VAST_POSTS[post], ori_topic=topic, ori_id=f"A{post}-P", new_topic=topic, label=lab,
+                 type_idx=typ, new_id=nid, arc_id="1", topic_str=tstr, **{"seen?": "1", "contains_topic?": "0"})
+        w.writerow([r.get(c, "") for c in VAST_TRAIN_COLS])
+    d.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(d / "vast_train.zip", "w") as z:
+        z.writestr(member, buf.getvalue())
+    for name, rows in (("vast_dev.csv", [("d", "wind farms", "FAVOR"), ("d", "gas", "AGAINST")]),
+                       ("vast_test.csv", [("e", "zoos", "NONE")])):
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(dev_columns)
+        for post, topic, lab in rows:
+            w.writerow([VAST_POSTS[post], topic, lab, "0"][:len(dev_columns)])
+        _w(d / "devtest_reformatted_pqh" / name, buf.getvalue())
+
+
+EMERGENT_COLS = ["id", "claimHeadline", "articleHeadline", "articleHeadlineStance", "articleId", "claimId"]
+
+
+def write_emergent(root: Path, stance="for", columns=EMERGENT_COLS) -> list[str]:
+    claims = [f"c{pick(lambda i: f'emergent:claim:c{i}', s)}" for s in ("train", "dev", "test")]
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(columns)
+    n = 0
+    for k, claim in enumerate(claims):
+        for st, head in ((stance, f"Giant squid number {k} washes up on a beach, officials confirm"),
+                         ("observing", f"Reports say squid number {k} was found, but nobody has seen it yet"),
+                         ("against", f"Squid number {k} photo is a hoax, says museum")):
+            r = dict(id=str(n), claimHeadline=f"A giant squid number {k} washed up on a beach", articleHeadline=head,
+                     articleHeadlineStance=st, articleId=f"art-{n}", claimId=claim)
+            w.writerow([r.get(c, "") for c in columns])
+            n += 1
+    _w(root / "emergent_headline_stance" / "url-versions-2015-06-14-clean.csv", buf.getvalue())
+    return claims
+
+
+def write_finentity(root: Path, label="Positive") -> None:
+    p1 = "Acme Corp shares rose 3% while Globex slid after a weak outlook."
+    p2 = "Initech said Initech would keep its dividend unchanged."
+    p3 = "Umbrella gained on the deal, though Umbrella bonds fell."
+    ann = lambda text, value, lab, shift=0: {"start": text.index(value) + shift, "end": text.index(value) + len(value) + shift,
+                                              "value": value, "tag": lab, "label": lab}
+    data = [
+        {"content": p1, "annotations": [ann(p1, "Acme Corp", label), ann(p1, "Globex", "Negative", shift=2)]},
+        {"content": p1 + "  ", "annotations": [ann(p1, "Acme Corp", label)]},  # a duplicated passage
+        {"content": p2, "annotations": [ann(p2, "Initech", "Neutral"),
+                                        {"start": 20, "end": 27, "value": "Initech", "tag": "Neutral", "label": "Neutral"}]},
+        {"content": p3, "annotations": [ann(p3, "Umbrella", "Positive"),
+                                        {"start": 36, "end": 44, "value": "Umbrella", "tag": "Negative", "label": "Negative"}]},
+    ]
+    _w(root / "finentity" / "FinEntity.json", json.dumps(data, indent=1))
+
+
+def write_park2021(root: Path, test_line=None) -> None:
+    d = root / "directed_sentiment_news_park2021"
+    test = [
+        "[Ann Lee] blamed [Bob Ray] for the delay and praised Cy Dow.\tAnn Lee\tBob Ray\t3",
+        "[Dee Fo]x met [Eli Gu] on Monday in the capital.\tDee Fo\tEli Gu\t0",
+    ]
+    if test_line:
+        test.append(test_line)
+    _w(d / "test.txt", "\n".join(test) + "\n")
+    _w(d / "train.txt", "\n".join([
+        "[Ann Lee] blamed Bob Ray for the delay and praised [Cy Dow].\tAnn Lee\tCy Dow\t1",  # same sentence as test
+        "[Gus Hal] thanked [Ivy Jo] for the help with the flood.\tGus Hal\tIvy Jo\t1",  # train only: dropped
+    ]) + "\n")
+    _w(d / "valid.txt", "[Kim Lo] attacked [Max Ng] over the budget vote.\tKim Lo\tMax Ng\t4\n")
+
+
+def write_issue_framing(root: Path, tweet_code="12") -> None:
+    d = root / "issue_framing_tweets_forums"
+    _w(d / "codes.json", json.dumps({"1.0": "Economic", "15.0": "Other"}))
+    t1, t2 = "Proud to vote for the bill today ! #vote", "Join us at the town hall on Friday !"
+    t3 = "The ruling protects our rights under the law ."
+    _w(d / "congressional_tweets" / "splits_80_20_notest.json", json.dumps({
+        "train": {"seq": [t1, t2, t3, t1], "label": [[tweet_code, "13"], ["16"], ["5"], [tweet_code, "13"]],
+                  "labelset": [str(i) for i in range(1, 18)]},
+        "dev": {"seq": [t3, "Our troops keep us safe ."], "label": [["7"], ["8", "17"]]},
+        "test": {"seq": [], "label": []},
+    }))
+    _w(d / "dialogue" / "dev_test.json", json.dumps({
+        "train": {"seq": [], "label": [], "task": []},
+        "dev": {"seq": ["Gun laws cost the taxpayers a fortune ."], "label": [["1"]], "task": ["gc"],
+                "labelset": ["1", "13", "5", "6", "7"]},
+        "test": {"seq": ["The death penalty is legal but the courts keep stalling it .", "Vote them out ."],
+                 "label": [["5", "6"], ["13"]], "task": ["dp", "gm"]},
+        "labelset": ["1", "13", "5", "6", "7"],
+    }))
+
+
+def write_npov(root: Path, extra_file=None) -> None:
+    d = root / "npov_statements_hube2019"
+    _w(d / "statements_biased", "The brilliant senator heroically saved the failing town.\n"
+                               "Critics rightly see the so-called reform as a scam.\n"
+                               "The village lies on the river bank.")  # no final newline, as upstream
+    _w(d / "statements_neutral_cw-hard", "The senator proposed a reform of the town budget.\n"
+                                         "The senator proposed a reform of the town budget.\n"
+                                         "The village lies on the river bank.\n")  # also in biased: dropped
+    _w(d / "statements_neutral_type_balanced", "The game sold four million copies in its first year.\n")
+    _w(d / "statements_neutral_featured", "Astatine is produced by bombarding bismuth with alpha particles.\n")
+    if extra_file:
+        _w(d / extra_file, "Some sentence.\n")
+
+
+def write_checkthat(root: Path, columns=("sentence_id", "sentence", "label", "solved_conflict")) -> None:
+    d = root / "checkthat_subjectivity_en"
+    def f(name, rows, cols):
+        _w(d / name, "\n".join(["\t".join(cols)] + ["\t".join(r[:len(cols)]) for r in rows]) + "\n")
+    f("train_en.tsv", [("t1", "Gone are the days when they led the world in recession-busting", "SUBJ", "True"),
+                       ("t2", "The trend is expected to reverse as soon as next month.", "OBJ", "False"),
+                       ("t3", "The trend is expected to reverse as soon as next month.", "OBJ", "False"),
+                       ("t4", '"He said the plan was ""dead on arrival"" on Monday."', "OBJ", "False")], columns)
+    f("dev_en.tsv", [("d1", "What a shameful display of cowardice by the council.", "SUBJ", "False"),
+                     ("d2", "The council met for three hours on Tuesday.", "OBJ")], columns)
+    f("dev_test_en.tsv", [("e1", "The bridge will reopen in May.", "OBJ")], [c for c in columns if c != "solved_conflict"])
+
+
 def write_all(root: Path) -> Path:
     write_newsmtsc(root)
     write_persent(root)
@@ -275,6 +421,13 @@ def write_all(root: Path) -> Path:
     write_ccf(root)
     write_frermann(root)
     write_babe(root)
+    write_vast(root)
+    write_emergent(root)
+    write_finentity(root)
+    write_park2021(root)
+    write_issue_framing(root)
+    write_npov(root)
+    write_checkthat(root)
     return root
 
 

@@ -171,6 +171,195 @@ def test_locate_word_boundaries_case_insensitive():
     assert spans == [[16, 20], [22, 26]] and missing == 1
 
 
+# ------------------------------------------------------------------ readers of the second batch of sets
+def test_vast_reader_official_splits_synthetic_neutrals_and_posts(raw):
+    recs, notes = stance.read_vast(raw.root)
+    pairs = {(r["_official"], r["target"]): r for r in recs}
+    assert pairs[("train", "nuclear power")]["labels"] == ["favor"]
+    assert pairs[("train", "coal mining")]["labels"] == ["against"]  # same post, opposite stance
+    syn = [r for r in recs if r["subset"] == "synthetic_neutral"]
+    assert [(r["target"], r["labels"]) for r in syn] == [("School uniforms", ["neutral"])]  # topic_str, as spelled elsewhere
+    assert pairs[("dev", "wind farms")]["labels"] == ["favor"] and pairs[("dev", "gas")]["labels"] == ["against"]
+    assert pairs[("test", "zoos")]["labels"] == ["neutral"]
+    assert not any(r["target"] == "sugar taxes" for r in recs)  # listed with two labels: dropped
+    assert notes["train: comment-topic pairs listed with different labels (dropped)"] == 1
+    assert notes["train: comment-topic pairs listed more than once (read once)"] == 2
+    post_a = {r["_group"] for r in recs if r["text"].startswith("Nuclear plants")}
+    assert len(post_a) == 1  # one post, one group
+
+
+def test_vast_malformed_files(raw):
+    raw.write_vast(raw.root, dev_columns=("Tweet", "Target 1", "Label", "seen?"))
+    with pytest.raises(FormatError) as e:
+        stance.read_vast(raw.root)
+    assert "vast_dev.csv" in str(e.value) and "Stance 1" in str(e.value) and "'Label'" in str(e.value)
+    raw.write_vast(raw.root, member="other.csv")
+    with pytest.raises(FormatError) as e:
+        stance.read_vast(raw.root)
+    assert "vast_train.zip" in str(e.value) and "other.csv" in str(e.value)
+
+
+def test_emergent_reader_groups_by_claim(raw, tmp_path):
+    recs, _ = stance.read_emergent(raw.root)
+    assert len(recs) == 9
+    assert {r["labels"][0] for r in recs if "hoax" in r["text"]} == {"against"}
+    assert {r["labels"][0] for r in recs if r["text"].startswith("Reports say")} == {"neutral"}
+    assert recs[0]["target"] == "A giant squid number 0 washed up on a beach" and recs[0]["labels"] == ["favor"]
+    assert all(r["_group"].startswith("emergent:claim:") for r in recs)
+    res = build_corpus(raw.root, tmp_path / "b", cards_dir=tmp_path / "c", echo=lambda s: None)
+    st = load_task("stance", res.out)
+    where = defaultdict(set)
+    for split in ("train", "dev", "test"):
+        for row in st[split]:
+            if row["source"] == "emergent":
+                where[row["target"]].add(split)
+    assert len(where) == 3 and all(len(v) == 1 for v in where.values())
+    assert {next(iter(v)) for v in where.values()} == {"train", "dev", "test"}
+    raw.write_emergent(raw.root, stance="maybe")
+    with pytest.raises(UnknownLabel) as e:
+        stance.read_emergent(raw.root)
+    assert "url-versions-2015-06-14-clean.csv" in str(e.value) and "observing" in str(e.value)
+    raw.write_emergent(raw.root, columns=[c if c != "claimId" else "claim" for c in raw.write_emergent.__globals__["EMERGENT_COLS"]])
+    with pytest.raises(FormatError) as e:
+        stance.read_emergent(raw.root)
+    assert "claimId" in str(e.value) and "'claim'" in str(e.value)
+
+
+def test_finentity_reader_entities_offsets_and_duplicates(raw):
+    recs, notes = stance.read_finentity(raw.root)
+    got = {(r["target"], r["labels"][0]) for r in recs}
+    assert got == {("Acme Corp", "favor"), ("Globex", "against"), ("Initech", "neutral")}
+    acme = [r for r in recs if r["target"] in ("Acme Corp", "Globex")]
+    assert len({r["article_id"] for r in acme}) == 1 and len(acme) == 2  # one passage, read once
+    assert notes["duplicated passages (read once)"] == 1
+    assert notes["entity offsets that did not slice to the value (re-located by string search)"] >= 1
+    assert notes["entities named more than once in a passage with one label (one record)"] == 1
+    assert notes["entities named twice in a passage with different labels (skipped)"] == 1
+    assert stance.locate_mention("ab Acme cd Acme", "Acme", 12) == (11, 15)
+    raw.write_finentity(raw.root, label="Bullish")
+    with pytest.raises(UnknownLabel) as e:
+        stance.read_finentity(raw.root)
+    assert "FinEntity.json" in str(e.value) and "Bullish" in str(e.value)
+    (raw.root / "finentity" / "FinEntity.json").write_text('[{"text": "x"}]')
+    with pytest.raises(FormatError) as e:
+        stance.read_finentity(raw.root)
+    assert "FinEntity.json" in str(e.value) and "content" in str(e.value)
+
+
+def test_park2021_is_a_test_only_target_contrast_set(raw, tmp_path):
+    recs, notes = stance.read_park2021(raw.root)
+    assert {r["_official"] for r in recs} == {"test"} and {r["subset"] for r in recs} == {"target_contrast"}
+    one = {r["target"]: r["labels"][0] for r in recs if r["text"].startswith("Ann Lee")}
+    # Bob Ray is blamed (test row), Cy Dow praised (train row of the same sentence, moved to test);
+    # Ann Lee only holds the sentiment: neutral
+    assert one == {"Bob Ray": "against", "Cy Dow": "favor", "Ann Lee": "neutral"}
+    assert {r["id"].rsplit(":", 1)[1] for r in recs if r["text"].startswith("Ann Lee")} == {"target", "holder"}
+    assert {r["text"] for r in recs if r["text"].startswith("Ann Lee")} == {
+        "Ann Lee blamed Bob Ray for the delay and praised Cy Dow."}  # markers removed
+    neutral = {r["target"]: r["labels"][0] for r in recs if r["text"].startswith("Dee Fox")}
+    assert neutral == {"Dee Fox": "neutral", "Eli Gu": "neutral"}  # '[Dee Fo]x' widened to the word
+    assert not any("Gus Hal" in r["text"] or "Kim Lo" in r["text"] for r in recs)
+    assert notes["train.txt rows whose sentence is not in test.txt (attributed sentiment: evaluation only, dropped)"] == 1
+    assert notes["valid.txt rows whose sentence is not in test.txt (attributed sentiment: evaluation only, dropped)"] == 1
+    assert notes["train.txt rows whose sentence is also in test.txt (moved to test with it)"] == 1
+    assert "[" not in "".join(r["text"] for r in recs)
+    res = build_corpus(raw.root, tmp_path / "b", cards_dir=tmp_path / "c", echo=lambda s: None)
+    assert res.counts[("stance", "park2021", "train")] == 0 and res.counts[("stance", "park2021", "dev")] == 0
+    st = load_task("stance", res.out)["test"]
+    assert {s for s, src in zip(st["subset"], st["source"]) if src == "park2021"} == {"target_contrast"}
+    card = (tmp_path / "c" / "park2021.md").read_text()
+    assert "evaluation only" in card and "attributed sentiment" in card and "| test | 5 |" in card
+    raw.write_park2021(raw.root, test_line="[One] marker only here.\tOne\tTwo\t0")
+    with pytest.raises(FormatError) as e:
+        stance.read_park2021(raw.root)
+    assert "test.txt" in str(e.value) and "exactly 2" in str(e.value)
+    raw.write_park2021(raw.root, test_line="[A] and [B].\tA\tB\t7")
+    with pytest.raises(UnknownLabel):
+        stance.read_park2021(raw.root)
+
+
+def test_issue_framing_reader_codes_masks_and_splits(raw):
+    recs, notes = frames.read_issue_framing(raw.root)
+    by_text = {r["text"]: r for r in recs}
+    vote = by_text["Proud to vote for the bill today ! #vote"]
+    assert vote["labels"] == ["public_opinion", "political"] and vote["subset"] == "tweets"
+    assert vote["known_labels"] == list(FRAMES.labels) and vote["level"] == "paragraph"
+    assert by_text["Join us at the town hall on Friday !"]["labels"] == ["other"]  # Twitter frame 16
+    assert by_text["Our troops keep us safe ."]["labels"] == ["security_and_defense", "other"]
+    ruling = by_text["The ruling protects our rights under the law ."]  # in train and dev: kept in dev, labels united
+    assert ruling["_official"] == "dev" and ruling["labels"] == ["legality_constitutionality_jurisprudence", "crime_and_punishment"]
+    assert notes["tweets: repeated texts (read once, labels united)"] == 2
+    forum = [r for r in recs if r["subset"] == "forum"]
+    assert {r["_official"] for r in forum} == {"dev", "test"} and len(forum) == 3
+    assert forum[0]["known_labels"] == ["economic", "legality_constitutionality_jurisprudence",
+                                        "policy_prescription_and_evaluation", "crime_and_punishment", "political"]
+    assert by_text["The death penalty is legal but the courts keep stalling it ."]["labels"] == [
+        "legality_constitutionality_jurisprudence", "policy_prescription_and_evaluation"]
+    assert all(set(r["labels"]) <= set(r["known_labels"]) for r in recs)
+    raw.write_issue_framing(raw.root, tweet_code="18")
+    with pytest.raises(UnknownLabel) as e:
+        frames.read_issue_framing(raw.root)
+    assert "splits_80_20_notest.json" in str(e.value) and "'18'" in str(e.value)
+    raw.write_issue_framing(raw.root)
+    p = raw.root / "issue_framing_tweets_forums" / "dialogue" / "dev_test.json"
+    p.write_text('{"dev": {"seq": ["a"], "labels": [["1"]]}}')
+    with pytest.raises(FormatError) as e:
+        frames.read_issue_framing(raw.root)
+    assert "dev_test.json" in str(e.value) and "'labels'" in str(e.value) and "label" in str(e.value)
+
+
+def test_npov_reader_files_duplicates_and_featured(raw):
+    recs, notes = bias.read_npov(raw.root)
+    got = {r["text"]: r["labels"] for r in recs}
+    assert got == {
+        "The brilliant senator heroically saved the failing town.": ["biased"],
+        "Critics rightly see the so-called reform as a scam.": ["biased"],
+        "The senator proposed a reform of the town budget.": ["neutral"],
+        "The game sold four million copies in its first year.": ["neutral"],
+    }
+    assert all(r["spans"] == [] and r["known_labels"] == ["neutral", "biased"] for r in recs)
+    assert notes["statements_neutral_cw-hard: repeated sentences (read once)"] == 1
+    assert notes["sentences in both a biased and a neutral file (dropped)"] == 1
+    assert sum(n for k, n in notes.items() if k.startswith("statements_neutral_featured: sentences not used")) == 1
+    raw.write_npov(raw.root, extra_file="statements_neutral_new")
+    with pytest.raises(UnknownLabel) as e:
+        bias.read_npov(raw.root)
+    assert "statements_neutral_new" in str(e.value) and "statements_biased" in str(e.value)
+
+
+def test_checkthat_reader_official_splits_and_quoting(raw):
+    recs, notes = bias.read_checkthat(raw.root)
+    by = {r["id"]: r for r in recs}
+    assert by["checkthat:train:t1"]["labels"] == ["biased"] and by["checkthat:train:t2"]["labels"] == ["neutral"]
+    assert "checkthat:train:t3" not in by and notes["train_en.tsv: repeated sentences (read once)"] == 1
+    assert by["checkthat:train:t4"]["text"] == 'He said the plan was "dead on arrival" on Monday.'
+    assert {r["_official"] for r in recs} == {"train", "dev", "test"}
+    assert by["checkthat:test:e1"]["_official"] == "test" and by["checkthat:dev:d2"]["_official"] == "dev"
+    assert notes["sentences whose annotator conflict was adjudicated (solved_conflict, kept)"] == 1
+    raw.write_checkthat(raw.root, columns=("sentence_id", "sentence", "class"))
+    with pytest.raises(FormatError) as e:
+        bias.read_checkthat(raw.root)
+    assert "train_en.tsv" in str(e.value) and "'class'" in str(e.value) and "label" in str(e.value)
+
+
+def test_new_sources_are_registered_and_carded(raw, tmp_path):
+    from training.corpus.sources import SOURCES
+
+    names = {(s.task, s.name) for s in SOURCES}
+    new = {("stance", "vast"), ("stance", "emergent"), ("stance", "finentity"), ("stance", "park2021"),
+           ("frames", "issue_framing"), ("bias", "npov"), ("bias", "checkthat")}
+    assert new <= names
+    res = build_corpus(raw.root, tmp_path / "b", cards_dir=tmp_path / "c", echo=lambda s: None)
+    assert res.exit_code == 0 and not res.errors and not res.missing
+    for task, source in new:
+        assert sum(res.counts[(task, source, sp)] for sp in ("train", "dev", "test")) > 0, source
+        card = (tmp_path / "c" / f"{source}.md").read_text()
+        assert "License and terms" in card and "| total |" in card
+    assert {"vast", "checkthat", "issue_framing"} <= set(
+        s for (t, s, sp) in res.counts if sp == "dev")
+    assert "Proud to vote" not in (tmp_path / "c" / "issue_framing.md").read_text()
+
+
 # ------------------------------------------------------------------ splits
 def test_hash_split_is_deterministic_and_roughly_80_10_10():
     keys = [f"art:{i}" for i in range(5000)]

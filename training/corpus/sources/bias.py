@@ -1,15 +1,17 @@
-"""Bias readers: BABE (SG2), and SG1 / MBIC only for sentences BABE lacks; spans of BABE's biased words."""
+"""Bias readers: BABE (SG2), and SG1 / MBIC only for sentences BABE lacks; spans of BABE's biased words;
+Wikipedia NPOV statements (npov) and CheckThat! subjectivity (checkthat, an auxiliary signal); neither has spans."""
 from __future__ import annotations
 
 import ast
 import csv
+import hashlib
 import re
 from collections import Counter
 from pathlib import Path
 
 from ..errors import FormatError
 from ..mappings import get_mapping
-from ..records import check_columns, clean_text, need_dir, need_file, norm_key, record
+from ..records import check_columns, clean_text, need_dir, need_file, norm_key, read_tsv, record
 
 def _read_excel(path, **kw):
     import warnings
@@ -124,3 +126,106 @@ def read_babe_sg1(root: Path):
 
 def read_mbic(root: Path):
     return _read(root, "mbic", MBIC, (SG2, SG1))
+
+
+def _text_key(text: str) -> str:
+    return hashlib.sha1(norm_key(text).encode("utf-8")).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------- NPOV statements (Hube & Fetahu 2019)
+NPOV_DIR = "npov_statements_hube2019"
+
+
+def read_npov(root: Path):
+    """One Wikipedia sentence per line; the label is the file (mappings.json bias/npov). A file mapped to no
+    label (featured-article sentences) is read and counted, not used. Repeated lines are read once; a
+    sentence in both a biased and a neutral file is dropped. Split by hashing the sentence."""
+    folder = need_dir(root / NPOV_DIR)
+    m = get_mapping(TASK, "npov")
+    found = sorted(p.name for p in folder.glob("statements_*"))
+    unknown = [n for n in found if n not in m.map]
+    if unknown:
+        m.labels(unknown[0], folder / unknown[0])  # UnknownLabel: a statements file the mapping does not name
+    if not found:
+        raise FormatError(folder, sorted(p.name for p in folder.iterdir()), list(m.map), what="statements_* files")
+    notes = Counter()
+    texts: dict[str, dict] = {}
+    for name in m.map:
+        path = folder / name
+        if not path.is_file():
+            notes[f"{name} not found"] += 1
+            continue
+        labels, known = m.convert([name], path)
+        raw = path.read_bytes()
+        try:
+            lines = raw.decode("utf-8").splitlines()
+        except UnicodeDecodeError as e:
+            raise FormatError(path, str(e), "UTF-8 text, one sentence per line", what="encoding") from None
+        for i, line in enumerate(lines):
+            text = clean_text(line)
+            if not text:
+                continue
+            if not labels:
+                notes[f"{name}: sentences not used ({m.reasons.get(name, 'dropped').split(';')[0]})"] += 1
+                continue
+            key = norm_key(text)
+            if key in texts:
+                if texts[key]["labels"] == labels:
+                    notes[f"{name}: repeated sentences (read once)"] += 1
+                else:
+                    texts[key]["conflict"] = True
+                continue
+            texts[key] = {"id": f"npov:{name.removeprefix('statements_')}:{i}", "text": text, "labels": labels,
+                          "known": known, "conflict": False}
+    out = []
+    for key, t in texts.items():
+        if t["conflict"]:
+            notes["sentences in both a biased and a neutral file (dropped)"] += 1
+            continue
+        aid = _text_key(t["text"])
+        out.append(record(id=t["id"], text=t["text"], labels=t["labels"], known_labels=t["known"], source="npov",
+                          article_id=f"npov:{aid}"))
+    return out, notes
+
+
+# ---------------------------------------------------------------- CheckThat! subjectivity (English)
+CHECKTHAT_DIR = "checkthat_subjectivity_en"
+CHECKTHAT_FILES = {"train_en.tsv": "train", "dev_en.tsv": "dev", "dev_test_en.tsv": "test"}
+CHECKTHAT_COLUMNS = ["sentence_id", "sentence", "label"]
+
+
+def unquote_cell(s: str) -> str:
+    """Undo CSV quoting kept by a QUOTE_NONE read: '"He said ""no""."' -> 'He said "no".'"""
+    if len(s) >= 2 and s.startswith('"') and s.endswith('"'):
+        return s[1:-1].replace('""', '"')
+    return s
+
+
+def read_checkthat(root: Path):
+    """Official train / dev / dev_test -> train / dev / test; SUBJ/OBJ as an auxiliary bias signal."""
+    folder = need_dir(root / CHECKTHAT_DIR)
+    m = get_mapping(TASK, "checkthat")
+    out, notes = [], Counter()
+    for name, official in CHECKTHAT_FILES.items():
+        path = folder / name
+        seen: set[str] = set()
+        for row in read_tsv(path, CHECKTHAT_COLUMNS):
+            raw = row["sentence"] or ""
+            text = clean_text(unquote_cell(raw))
+            if text != clean_text(raw):
+                notes["sentences with CSV quoting undone"] += 1
+            labels, known = m.convert([row["label"] or ""], path)
+            if not text or not labels:
+                notes["rows without sentence or label (skipped)"] += 1
+                continue
+            key = norm_key(text)
+            if key in seen:
+                notes[f"{name}: repeated sentences (read once)"] += 1
+                continue
+            seen.add(key)
+            if str(row.get("solved_conflict") or "").strip() == "True":
+                notes["sentences whose annotator conflict was adjudicated (solved_conflict, kept)"] += 1
+            sid = row["sentence_id"].strip()
+            out.append(record(id=f"checkthat:{official}:{sid}", text=text, labels=labels, known_labels=known,
+                              source="checkthat", article_id=f"checkthat:{sid}", official=official))
+    return out, notes

@@ -1,4 +1,5 @@
-"""Frame readers: SemEval-2023 subtask 2 (article bags), GVFC headlines, CCF units (English), Frermann articles."""
+"""Frame readers: SemEval-2023 subtask 2 (article bags), GVFC headlines, CCF units (English), Frermann articles,
+MFC-coded tweets and forum sentences (issue_framing)."""
 from __future__ import annotations
 
 import hashlib
@@ -6,6 +7,8 @@ import json
 import re
 from collections import Counter
 from pathlib import Path
+
+from slant.labels import FRAMES
 
 from ..errors import FormatError
 from ..mappings import get_mapping
@@ -23,6 +26,7 @@ def _read_excel(path, **kw):
 
 
 TASK = "frames"
+FRAME_ORDER = {lab: i for i, lab in enumerate(FRAMES.labels)}
 
 
 # ---------------------------------------------------------------- SemEval-2023 subtask 2
@@ -230,4 +234,79 @@ def read_frermann(root: Path):
                               level="article", source="frermann", article_id=f"frermann:{aid}",
                               paragraph_index=k))
         notes["articles"] += 1
+    return out, notes
+
+
+# ---------------------------------------------------------------- issue framing (tweets + forum sentences)
+ISSUE_DIR = "issue_framing_tweets_forums"
+ISSUE_FILES = {  # subset -> (file, {raw split: official split})
+    "tweets": (Path("congressional_tweets") / "splits_80_20_notest.json", {"train": "train", "dev": "dev", "test": "test"}),
+    "forum": (Path("dialogue") / "dev_test.json", {"train": "train", "dev": "dev", "test": "test"}),
+}
+_RANK = {"train": 0, "dev": 1, "test": 2}
+
+
+def read_issue_framing(root: Path):
+    """MFC-coded congressional tweets (full codebook) and forum sentences (5 frames; the other 10 masked).
+
+    Official splits are kept (tweets: train/dev, the test split is empty; forum: dev/test). Repeated texts
+    are read once (labels united), on the most held-out side they occur on."""
+    folder = need_dir(root / ISSUE_DIR)
+    m = get_mapping(TASK, "issue_framing")
+    notes = Counter()
+    items: dict[tuple[str, str], dict] = {}
+    for subset, (rel, splits) in ISSUE_FILES.items():
+        path = need_file(folder / rel)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise FormatError(path, str(e), "a JSON object {split: {seq, label}}", what="JSON") from None
+        if not isinstance(data, dict) or not any(s in data for s in splits):
+            raise FormatError(path, sorted(data) if isinstance(data, dict) else type(data).__name__,
+                              list(splits), what="splits")
+        codes = m.spec["known_codes"][subset]
+        known = [lab for lab in m.known_labels if any(lab in m.map[c] for c in codes)]
+        for raw_split, part in data.items():
+            if raw_split not in splits:
+                continue  # e.g. the forum file's top-level "labelset"
+            if not isinstance(part, dict) or "seq" not in part or "label" not in part:
+                raise FormatError(path, sorted(part) if isinstance(part, dict) else type(part).__name__,
+                                  ["seq", "label"], what=f"keys of split {raw_split!r}")
+            if len(part["seq"]) != len(part["label"]):
+                raise FormatError(path, f"{len(part['label'])} label lists", f"{len(part['seq'])} (one per seq)",
+                                  what=f"length of split {raw_split!r}")
+            official = splits[raw_split]
+            for i, (seq, raws) in enumerate(zip(part["seq"], part["label"])):
+                raws = [str(c).strip() for c in raws]
+                bad = [c for c in raws if c and c not in codes]
+                if bad:
+                    m.labels(bad[0], path)  # an unknown code: UnknownLabel
+                    raise FormatError(path, bad[0], codes, what=f"{subset} frame code in split {raw_split!r}")
+                labels, _ = m.convert(raws, path)
+                text = clean_text(seq)
+                if not text:
+                    notes[f"{subset}: empty texts (skipped)"] += 1
+                    continue
+                key = (subset, norm_key(text))
+                if key in items:
+                    it = items[key]
+                    notes[f"{subset}: repeated texts (read once, labels united)"] += 1
+                    if it["official"] != official:
+                        notes[f"{subset}: texts in two official splits (kept on the more held-out side)"] += 1
+                    if _RANK[official] > _RANK[it["official"]]:
+                        it["official"] = official
+                    it["labels"] = sorted(set(it["labels"]) | set(labels), key=FRAME_ORDER.__getitem__)
+                    continue
+                items[key] = {"id": f"issue_framing:{subset}:{raw_split}:{i}", "text": text, "labels": labels,
+                              "known": known, "subset": subset,
+                              "official": official}
+    out = []
+    for (subset, nk), it in items.items():
+        aid = hashlib.sha1(nk.encode("utf-8")).hexdigest()[:16]
+        if not it["labels"]:
+            notes[f"{subset}: texts without a frame (skipped)"] += 1
+            continue
+        out.append(record(id=it["id"], text=it["text"], labels=it["labels"], known_labels=it["known"],
+                          source="issue_framing", subset=it["subset"], article_id=f"issue_framing:{aid}",
+                          official=it["official"]))
     return out, notes

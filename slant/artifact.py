@@ -113,6 +113,7 @@ class Artifact:
     max_length: int
     stride: int
     target_max_tokens: int
+    mark_mentions: bool  # stance passes wrap the target's mentions in [ ] (models from 0.2.0 on)
     calibration: Calibration
     metrics: dict
 
@@ -137,6 +138,7 @@ class Artifact:
             max_length=self.max_length,
             stride=self.stride,
             target_max_tokens=self.target_max_tokens,
+            mark_mentions=self.mark_mentions,
         )
 
 
@@ -156,7 +158,7 @@ def _read_json(path: Path) -> dict:
 
 
 def labels_json(name: str, version: str, tasks: dict[str, Task], max_length: int, stride: int,
-                target_max_tokens: int) -> dict:
+                target_max_tokens: int, mark_mentions: bool) -> dict:
     return {
         "name": name,
         "version": version,
@@ -169,6 +171,7 @@ def labels_json(name: str, version: str, tasks: dict[str, Task], max_length: int
         "max_length": max_length,
         "stride": stride,
         "target_max_tokens": target_max_tokens,
+        "mark_mentions": mark_mentions,
     }
 
 
@@ -220,6 +223,8 @@ def load(path: str | Path, *, require_metrics: bool = True) -> Artifact:
         max_length=int(labels["max_length"]),
         stride=int(labels["stride"]),
         target_max_tokens=int(labels["target_max_tokens"]),
+        # Absent in artifacts made before mention marking existed: they read unmarked pairs.
+        mark_mentions=bool(labels.get("mark_mentions", False)),
         calibration=calibration,
         metrics=metrics,
     )

@@ -1,7 +1,8 @@
 """The one tokenization rule, shared by training and serving.
 
 Stance reads a pair, ``[CLS] target [SEP] paragraph [SEP]``; every other task reads the paragraph
-alone, ``[CLS] paragraph [SEP]``. A paragraph longer than one window is cut into overlapping
+alone, ``[CLS] paragraph [SEP]``. With ``mark_mentions``, the target's mentions in the paragraph
+(slant.mentions) are wrapped in ``[`` ... ``]`` tokens, so the model knows which words are the target. A paragraph longer than one window is cut into overlapping
 windows of whole tokens (never truncated); callers merge the windows' predictions.
 """
 from __future__ import annotations
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 from tokenizers import Tokenizer
+
+from slant.mentions import find_mentions
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class Encoder:
         max_length: int = 128,  # tokens per window, specials included; 32..512
         stride: int = 32,  # tokens two neighbouring windows share; 0..max_length/2
         target_max_tokens: int = 32,  # a longer stance target is cut to this many tokens
+        mark_mentions: bool = False,  # wrap the target's mentions in the paragraph in [ ] tokens
     ) -> None:
         if not 8 <= max_length <= 512:
             raise ValueError(f"max_length must be within 8..512, got {max_length}")
@@ -54,6 +58,9 @@ class Encoder:
         self.cls_id = self._special("[CLS]")
         self.sep_id = self._special("[SEP]")
         self.pad_id = self._special("[PAD]")
+        self.mark_mentions = mark_mentions
+        self.open_id = self._special("[")
+        self.close_id = self._special("]")
 
     @classmethod
     def from_file(cls, path: str | Path, **kwargs) -> "Encoder":
@@ -62,7 +69,7 @@ class Encoder:
     def _special(self, token: str) -> int:
         token_id = self.tokenizer.token_to_id(token)
         if token_id is None:
-            raise ValueError(f"tokenizer has no {token} token; expected a BERT WordPiece tokenizer")
+            raise ValueError(f"tokenizer has no {token!r} token; expected a BERT WordPiece tokenizer")
         return token_id
 
     def encode(self, text: str, target: str | None = None) -> list[Window]:
@@ -85,10 +92,33 @@ class Encoder:
                 self.tokenizer.encode_batch(distinct_targets, add_special_tokens=False),
             )
         }
-        return [
-            self._windows(enc.ids, enc.offsets, target_ids[t] if t else None)
-            for enc, t in zip(paragraphs, targets)
+        out = []
+        for text, enc, t in zip(texts, paragraphs, targets):
+            ids, offsets = enc.ids, enc.offsets
+            if t and self.mark_mentions:
+                ids, offsets = self._mark(ids, offsets, find_mentions(text, t))
+            out.append(self._windows(ids, offsets, target_ids[t] if t else None))
+        return out
+
+    def _mark(self, ids, offsets, spans) -> tuple[list[int], list[tuple[int, int]]]:
+        """``[`` before each mention's first token and ``]`` after its last; markers map to no text."""
+        if not spans:
+            return ids, offsets
+        marked_ids, marked_offsets = [], []
+        inside = [
+            next((k for k, (s, e) in enumerate(spans) if start < e and end > s), -1)
+            for start, end in offsets
         ]
+        for i, (token, offset) in enumerate(zip(ids, offsets)):
+            if inside[i] >= 0 and (i == 0 or inside[i - 1] != inside[i]):
+                marked_ids.append(self.open_id)
+                marked_offsets.append(NO_OFFSET)
+            marked_ids.append(token)
+            marked_offsets.append(offset)
+            if inside[i] >= 0 and (i + 1 == len(ids) or inside[i + 1] != inside[i]):
+                marked_ids.append(self.close_id)
+                marked_offsets.append(NO_OFFSET)
+        return marked_ids, marked_offsets
 
     def _windows(self, ids, offsets, target_ids) -> list[Window]:
         if target_ids is not None:

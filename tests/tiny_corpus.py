@@ -66,15 +66,18 @@ def write_tiny_corpus(out: Path, per_split: dict[str, int] | None = None, seed: 
             technique = list(TECHNIQUE_TEXT)[i % 3]
             rows["techniques"].append(_record(i, "techniques", TECHNIQUE_TEXT[technique], [technique],
                                               list(TECHNIQUES.labels), split))
+            # Two bias schemes, as in the real corpus: word spans (BABE) and sentence labels only (NPOV).
             if i % 2:
                 word = rng.choice(LOADED)
                 text = f"The {word} plan of {target} was announced today."
                 start = text.index(word)
+                spans = [[start, start + len(word)]] if i % 4 == 1 else []
                 rows["bias"].append(_record(i, "bias", text, ["biased"], list(BIAS.labels), split,
-                                            spans=[[start, start + len(word)]]))
+                                            spans=spans, source="babe" if spans else "npov"))
             else:
                 rows["bias"].append(_record(i, "bias", f"The plan of {target} was announced today.",
-                                            ["neutral"], list(BIAS.labels), split))
+                                            ["neutral"], list(BIAS.labels), split,
+                                            source="babe" if i % 4 == 0 else "npov"))
         for t in tables:
             tables[t][split] = rows[t]
     for task, splits in tables.items():

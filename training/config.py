@@ -16,6 +16,7 @@ class TrainConfig:
     max_length: int = 128  # tokens per window; 32..512 (cost grows ~linearly below 256)
     stride: int = 32  # tokens shared by neighbouring windows at inference; 0..max_length/2
     target_max_tokens: int = 32  # stance targets are cut to this many tokens
+    mark_mentions: bool = True  # wrap the target's mentions in the paragraph in [ ] (slant.mentions)
     batch_size: int = 16  # passes per optimizer step; 8..64
     steps: int = 3000  # optimizer steps in all; one step is one task's batch
     lr: float = 5e-5  # peak learning rate of the encoder; 1e-5..1e-4
@@ -29,13 +30,17 @@ class TrainConfig:
         default_factory=lambda: {"stance": 0.34, "frames": 0.18, "techniques": 0.26, "bias": 0.22}
     )
     source_cap: int = 12000  # at most this many training examples per source (sampled once, seeded)
+    sources: dict = field(default_factory=dict)  # per task, only these sources, e.g. {"bias": ["babe"]}; absent = all
+    source_caps: dict = field(default_factory=dict)  # per-source overrides of source_cap, e.g. {"ukp": 8000}
     bag_size: int = 8  # paragraphs per article bag for multi-instance frames (max-pooled); 2..32
     bags_per_batch: int = 2  # article bags per frames step
     token_loss_weight: float = 1.0  # weight of the loaded-word token loss beside the bias loss
     eval_every: int = 500  # steps between dev evaluations and checkpoints
     eval_max: int = 600  # dev examples per task at each evaluation (the full dev set at the end)
+    stance_balance: float = 0.5  # stance loss weight per class = (largest class / class count) ** this; 0 = plain, 1 = inverse frequency
     seed: int = 1337
     device: str = "auto"  # auto | cpu | cuda
+    precision: str = "auto"  # auto (bf16 autocast where the CPU or GPU runs bf16 natively) | bf16 | fp32
     threads: int = 0  # torch intra-op threads; 0 = torch's default (all cores)
 
     @classmethod
@@ -59,6 +64,10 @@ class TrainConfig:
             raise ValueError(f"max_length must be within 32..512, got {self.max_length}")
         if self.steps < 1 or self.batch_size < 1:
             raise ValueError("steps and batch_size must be positive")
+        if self.precision not in ("auto", "bf16", "fp32"):
+            raise ValueError(f"precision must be auto, bf16 or fp32, got {self.precision!r}")
+        if not 0 <= self.stance_balance <= 1:
+            raise ValueError(f"stance_balance must be within 0..1, got {self.stance_balance}")
         shares = {k: v for k, v in self.task_shares.items() if v > 0}
         unknown = set(shares) - {"stance", "frames", "techniques", "bias"}
         if unknown or not shares:

@@ -34,6 +34,9 @@ def encode_records(records: dict[str, list], task: Task, encoder: Encoder) -> li
     targets = [t or None for t in records["target"]] if task.input == "pair" else None
     windows = encoder.encode_batch(texts, targets)
     index = task.label2id
+    # Sources that mark loaded words at all; elsewhere a sentence without spans says nothing about
+    # its words (NPOV and subjectivity label whole sentences), so its tokens carry no token loss.
+    span_sources = {src for src, spans in zip(records["source"], records.get("spans", [])) if spans}
     examples = []
     for i, text in enumerate(texts):
         first = windows[i][0]
@@ -50,6 +53,8 @@ def encode_records(records: dict[str, list], task: Task, encoder: Encoder) -> li
         token_labels = None
         if "spans" in records and task.name == "bias":
             token_labels = token_labels_for(first.offsets, records["spans"][i])
+            if records["source"][i] not in span_sources:
+                token_labels[:] = -1.0
         examples.append(
             Example(
                 input_ids=list(first.input_ids),

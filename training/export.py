@@ -3,6 +3,7 @@
 Gates (the export fails and prints the numbers when one is missed):
 - fp32 ONNX vs torch: max absolute logit difference <= 1e-4 on real dev paragraphs;
 - int8 vs fp32: headline F1 drops by at most 1 point on any task (dev data, calibrated thresholds).
+Before export, dev-fitted class offsets are folded into the stance head's bias (shift_stance_head).
 Calibration (temperatures, thresholds) is fitted on dev logits of the int8 graph, the one served.
 """
 from __future__ import annotations
@@ -20,12 +21,12 @@ from slant import artifact as art
 from slant.encode import Window
 from slant.labels import BIAS_TOKENS, TASKS
 from slant.predictor import Predictor, sigmoid
-from training.calibrate import fit_temperature, fit_thresholds, token_threshold
+from training.calibrate import fit_class_offsets, fit_temperature, fit_thresholds, token_threshold
 from training.config import TrainConfig
 from training.examples import Example
 from training.metrics import pool_articles, probabilities, task_scores
-from training.train import (TRAINING, WEIGHTS, collate, load_examples, load_model, make_encoder, save_weights,
-                            tokenizer_path, training_json)
+from training.train import (TRAINING, WEIGHTS, collate, load_examples, load_model, make_encoder, predict_logits,
+                            save_weights, tokenizer_path, training_json)
 
 PARITY_TOLERANCE = 1e-4  # max |logit(fp32 ONNX) - logit(torch)|
 INT8_MAX_DROP = 0.01  # headline F1, absolute
@@ -73,7 +74,8 @@ def write_artifact_files(folder: Path, onnx_path: Path, config: TrainConfig, nam
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(onnx_path, folder / art.MODEL)
     shutil.copyfile(tokenizer_path(config), folder / art.TOKENIZER)
-    labels = art.labels_json(name, version, TASKS, config.max_length, config.stride, config.target_max_tokens)
+    labels = art.labels_json(name, version, TASKS, config.max_length, config.stride,
+                             config.target_max_tokens, config.mark_mentions)
     (folder / art.LABELS).write_text(json.dumps(labels, indent=2) + "\n")
     (folder / art.CALIBRATION).write_text(json.dumps(calibration.to_json(), indent=2) + "\n")
     (folder / art.VERSION).write_text(version + "\n")
@@ -154,6 +156,19 @@ def calibrate(dev: dict[str, list[Example]], logits: dict[str, dict[str, list]],
     return art.Calibration(temperatures, thresholds, untrained or {})
 
 
+def shift_stance_head(model, dev: list[Example], pad_id: int) -> dict[str, float]:
+    """Fold dev-fitted class offsets into the stance head's bias, so the served graph, its
+    calibration and every evaluation decide the same way (fit_class_offsets says why)."""
+    logits = _stack(predict_logits(model, dev, pad_id, torch.device("cpu"))[model.task_names.index("stance")])
+    labels = np.array([int(e.label) for e in dev])
+    offsets = fit_class_offsets(logits, labels, [e.source for e in dev])
+    with torch.no_grad():
+        model.heads["stance"].bias += torch.tensor(offsets, dtype=model.heads["stance"].bias.dtype)
+    shifted = dict(zip(TASKS["stance"].labels, (round(float(o), 2) for o in offsets)))
+    print(f"stance head shifted by dev-fitted offsets {shifted}")
+    return shifted
+
+
 def dev_headlines(dev, logits, calibration: art.Calibration) -> dict[str, float]:
     return {
         name: task_scores(
@@ -175,6 +190,8 @@ def export(checkpoint: str | Path, out: str | Path, name: str, version: str,
     dev = {t: (rng.sample(ex, dev_max) if len(ex) > dev_max else ex) for t, ex in dev.items()}
     out = Path(out)
     report: dict = {}
+    if "stance" in dev:
+        report["stance_offsets"] = shift_stance_head(model, dev["stance"], encoder.pad_id)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         fp32_path, int8_path = tmp / "model.fp32.onnx", tmp / "model.int8.onnx"

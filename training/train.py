@@ -36,6 +36,29 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def use_bf16(precision: str, device: torch.device) -> bool:
+    """bf16 autocast where the hardware computes bf16 natively (AMX or AVX512-BF16 on CPU)."""
+    if precision != "auto":
+        return precision == "bf16"
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def stance_weights(examples: list[Example], balance: float, device: torch.device) -> torch.Tensor | None:
+    """Per-class loss weights, (largest class / class count) ** balance: the neutral-heavy
+    corpus otherwise teaches the head to answer "neutral" when the text takes a side."""
+    if balance <= 0 or not examples:
+        return None
+    counts = np.bincount([int(e.label) for e in examples], minlength=len(TASKS["stance"].labels))
+    weights = (counts.max() / np.maximum(counts, 1)) ** balance
+    return torch.tensor(weights / weights.mean(), dtype=torch.float32, device=device)
+
+
 def tokenizer_path(config: TrainConfig) -> str:
     """tokenizer.json of the base encoder; the tiny test encoder shares MiniLM's vocabulary."""
     base = config.base_model
@@ -49,6 +72,7 @@ def make_encoder(config: TrainConfig) -> Encoder:
         max_length=config.max_length,
         stride=config.stride,
         target_max_tokens=config.target_max_tokens,
+        mark_mentions=config.mark_mentions,
     )
 
 
@@ -65,13 +89,18 @@ def load_examples(config: TrainConfig, encoder: Encoder, splits=("train", "dev")
         out[name] = {}
         for split in splits:
             records = corpus[split][:]
+            if name in config.sources:
+                wanted = set(config.sources[name])
+                keep = [i for i, source in enumerate(records["source"]) if source in wanted]
+                records = {k: [v[i] for i in keep] for k, v in records.items()}
             if split == "train":
                 by_source = defaultdict(list)
                 for i, source in enumerate(records["source"]):
                     by_source[source].append(i)
                 keep = []
-                for idx in by_source.values():
-                    keep.extend(idx if len(idx) <= config.source_cap else rng.sample(idx, config.source_cap))
+                for source, idx in by_source.items():
+                    cap = config.source_caps.get(source, config.source_cap)
+                    keep.extend(idx if len(idx) <= cap else rng.sample(idx, cap))
                 keep.sort()
                 records = {k: [v[i] for i in keep] for k, v in records.items()}
             out[name][split] = encode_records(records, TASKS[name], encoder)
@@ -127,26 +156,27 @@ def collate(examples: list[Example], pad_id: int, device: torch.device) -> dict[
 
 
 def task_loss(model: SlantModel, task: str, batch: list[Example], config: TrainConfig,
-              pad_id: int, device: torch.device) -> torch.Tensor:
+              pad_id: int, device: torch.device, class_weights: torch.Tensor | None = None) -> torch.Tensor:
     outputs = model(**collate(batch, pad_id, device))
-    logits = outputs[model.task_names.index(task)]
+    logits = outputs[model.task_names.index(task)].float()
     kind = TASKS[task].kind
     if kind == "single":
         labels = torch.tensor(np.stack([e.label for e in batch]), device=device)
-        return F.cross_entropy(logits, labels)
+        return F.cross_entropy(logits, labels, weight=class_weights)
     if kind == "binary":
         labels = torch.tensor(np.stack([e.label for e in batch]), device=device)
         loss = F.binary_cross_entropy_with_logits(logits.squeeze(-1), labels)
         if batch[0].token_labels is not None:
-            token_logits = outputs[-1]
+            token_logits = outputs[-1].float()
             token_labels = torch.full(token_logits.shape, -1.0)
             for row, e in enumerate(batch):
                 token_labels[row, : len(e.token_labels)] = torch.tensor(e.token_labels)
             token_labels = token_labels.to(device)
             keep = token_labels >= 0
-            loss = loss + config.token_loss_weight * F.binary_cross_entropy_with_logits(
-                token_logits[keep], token_labels[keep]
-            )
+            if keep.any():  # a batch of sentence-level sources only has no token labels
+                loss = loss + config.token_loss_weight * F.binary_cross_entropy_with_logits(
+                    token_logits[keep], token_labels[keep]
+                )
         return loss
     labels = torch.tensor(np.stack([e.label for e in batch]), device=device)
     known = torch.tensor(np.stack([e.known for e in batch]), device=device)
@@ -157,7 +187,7 @@ def task_loss(model: SlantModel, task: str, batch: list[Example], config: TrainC
 def bag_loss(model: SlantModel, bags: list[list[Example]], pad_id: int, device) -> torch.Tensor:
     """Article labels from paragraph logits, max-pooled over each bag."""
     flat = [e for bag in bags for e in bag]
-    logits = model(**collate(flat, pad_id, device))[model.task_names.index("frames")]
+    logits = model(**collate(flat, pad_id, device))[model.task_names.index("frames")].float()
     pooled, labels, known, start = [], [], [], 0
     for bag in bags:
         pooled.append(logits[start : start + len(bag)].max(dim=0).values)
@@ -254,6 +284,8 @@ def load_model(source: str | Path, device="cpu") -> tuple[SlantModel, dict]:
             state["model"] = {k: torch.from_numpy(v) for k, v in weights_from_onnx(source / "model.onnx").items()}
     else:
         state = torch.load(source, map_location=device, weights_only=False)
+    # Models made before mention marking read unmarked pairs; their retraining must too.
+    state["config"].setdefault("mark_mentions", False)
     encoder = BertModel(BertConfig.from_dict(state["encoder_config"]), add_pooling_layer=False)
     model = SlantModel(encoder, tasks_from_json(state["tasks"]), state["config"]["dropout"])
     # Buffers (position ids) come from the model's own init; every parameter must be found.
@@ -339,6 +371,10 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     shares = np.array([config.task_shares[t] for t in tasks], dtype=float)
     shares /= shares.sum()
     pad_id = encoder.pad_id
+    weights = stance_weights(data["stance"]["train"], config.stance_balance, device) if "stance" in data else None
+    bf16 = use_bf16(config.precision, device)
+    print(f"precision: {'bf16 autocast' if bf16 else 'fp32'}; stance class weights: "
+          f"{None if weights is None else [round(w, 3) for w in weights.tolist()]}")
 
     model.train()
     t_start = time.time()
@@ -346,17 +382,19 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     running = defaultdict(float)
     while step < config.steps:
         task = tasks[int(np.searchsorted(np.cumsum(shares), rng.random()))]
-        if task == "frames":
-            use_bags = streams["frames_bags"] is not None and (
-                streams["frames"] is None or rng.random() < 0.5
-            )
-            loss = (
-                bag_loss(model, next(streams["frames_bags"]), pad_id, device)
-                if use_bags
-                else task_loss(model, task, next(streams["frames"]), config, pad_id, device)
-            )
-        else:
-            loss = task_loss(model, task, next(streams[task]), config, pad_id, device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            if task == "frames":
+                use_bags = streams["frames_bags"] is not None and (
+                    streams["frames"] is None or rng.random() < 0.5
+                )
+                loss = (
+                    bag_loss(model, next(streams["frames_bags"]), pad_id, device)
+                    if use_bags
+                    else task_loss(model, task, next(streams["frames"]), config, pad_id, device)
+                )
+            else:
+                loss = task_loss(model, task, next(streams[task]), config, pad_id, device,
+                                 weights if task == "stance" else None)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
@@ -367,7 +405,8 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
         bar.update(1)
         bar.set_postfix({t: f"{v:.3f}" for t, v in running.items()})
         if step % config.eval_every == 0 or step == config.steps:
-            dev = evaluate_dev(model, data, pad_id, device, config.eval_max, config.seed)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                dev = evaluate_dev(model, data, pad_id, device, config.eval_max, config.seed)
             history.append({"step": step, "seconds": round(time.time() - t_start), "dev": dev})
             tqdm.write(f"step {step}: dev {json.dumps(dev)}")
             save_checkpoint(checkpoint, model, optimizer, scheduler, step, config, history, rng.getstate())

@@ -1,5 +1,6 @@
 """The whole training workflow on tiny data: train -> export (gates) -> evaluate -> serve-side load."""
 import json
+from pathlib import Path
 
 import pytest
 
@@ -88,11 +89,15 @@ def test_artifact_weights_restart_training_where_the_checkpoint_ended(tiny_run):
     from_checkpoint, _ = load_model(tiny_run["checkpoint"])
     from_artifact, state = load_model(tiny_run["artifact"])
     assert state["config"]["base_model"] == "tiny"
+    # Export folds the dev-fitted stance offsets into the head: the one intended difference.
+    report = json.loads(Path(tiny_run["checkpoint"]).with_name("export_report.json").read_text())
+    offsets = torch.tensor([report["stance_offsets"][label] for label in ("favor", "against", "neutral")])
     ids = torch.randint(1000, 2000, (3, 9))
     inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "token_type_ids": torch.zeros_like(ids)}
     with torch.no_grad():
-        for a, b in zip(from_checkpoint(**inputs), from_artifact(**inputs)):
-            assert torch.allclose(a, b, atol=2e-2)  # fp16 storage
+        for name, a, b in zip(from_checkpoint.output_names, from_checkpoint(**inputs), from_artifact(**inputs)):
+            expected = a + offsets if name == "stance" else a
+            assert torch.allclose(expected, b, atol=2e-2)  # fp16 storage
 
 
 def test_labels_without_training_examples_are_never_reported(tiny_artifact):
@@ -121,10 +126,36 @@ def test_an_artifact_without_training_weights_is_rebuilt_from_its_graph(tiny_run
     copy = tmp_path / "artifact"
     shutil.copytree(tiny_run["artifact"], copy)
     (copy / "weights.safetensors").unlink()
-    from_checkpoint, _ = load_model(tiny_run["checkpoint"])
+    from_weights, _ = load_model(tiny_run["artifact"])
     from_graph, _ = load_model(copy)
     ids = torch.randint(1000, 2000, (3, 9))
     inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "token_type_ids": torch.zeros_like(ids)}
     with torch.no_grad():
-        for a, b in zip(from_checkpoint(**inputs), from_graph(**inputs)):
+        for a, b in zip(from_weights(**inputs), from_graph(**inputs)):
             assert torch.allclose(a, b, atol=5e-2)  # int8 weights, dequantized
+
+
+def test_bias_transfer_trains_on_one_scheme_and_scores_the_other(tiny_corpus, tmp_path):
+    from training.transfer import RESULT, bias_transfer
+
+    result = bias_transfer(str(tiny_corpus), str(tmp_path), base_model="tiny", steps=30)
+    assert set(result) == {"babe->npov", "npov->babe"}
+    for row in result.values():
+        for side in ("model", "baseline"):
+            assert 0.0 <= row[side]["roc_auc"] <= 1.0 and 0.0 <= row[side]["in_scheme_roc_auc"] <= 1.0
+    assert json.loads((tmp_path / RESULT).read_text()) == result
+    # Each direction trained on its own scheme only.
+    log = json.loads((tmp_path / "babe" / "train_log.json").read_text())
+    assert log["config"]["sources"] == {"bias": ["babe"]}
+
+
+def test_sentence_level_bias_sources_carry_no_token_labels(tiny_corpus):
+    from training.config import TrainConfig
+    from training.train import load_examples, make_encoder
+
+    config = TrainConfig(data_dir=str(tiny_corpus), base_model="tiny", task_shares={"bias": 1.0})
+    examples = load_examples(config, make_encoder(config))["bias"]["train"]
+    by_source = {s: [e for e in examples if e.source == s] for s in ("babe", "npov")}
+    assert all((e.token_labels == -1).all() for e in by_source["npov"])
+    assert any((e.token_labels == 1).any() for e in by_source["babe"])
+    assert all((e.token_labels >= 0).any() for e in by_source["babe"])

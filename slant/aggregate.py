@@ -8,8 +8,10 @@ def summarize(paragraphs: list[dict], targets: list[str], stance_labels: tuple[s
               frame_labels: tuple[str, ...], technique_labels: tuple[str, ...]) -> dict:
     """The /classify summary.
 
-    - stance per target: paragraph votes per label, and the mean probabilities over the paragraphs
-      that take a side; the label is the side with more paragraphs (ties and no sides: neutral).
+    - stance per target: paragraph votes per label and the mean probabilities over all paragraphs.
+      The label follows those means, so it never contradicts them: "neutral" when no paragraph
+      takes a side toward the target; otherwise the side (favor or against) with the higher mean
+      probability ("neutral" on an exact tie).
     - frames: the share of paragraphs that use each frame.
     - techniques: how many paragraphs use each technique.
     - bias: the mean paragraph bias probability and how many paragraphs are labeled biased.
@@ -24,8 +26,10 @@ def summarize(paragraphs: list[dict], targets: list[str], stance_labels: tuple[s
             label: round(sum(e["scores"][label] for e in entries) / max(n, 1), 4)
             for label in stance_labels
         }
-        favor, against = counts.get("favor", 0), counts.get("against", 0)
-        label = "favor" if favor > against else "against" if against > favor else "neutral"
+        label = "neutral"
+        if counts.get("favor", 0) + counts.get("against", 0) > 0:
+            favor, against = mean.get("favor", 0.0), mean.get("against", 0.0)
+            label = "favor" if favor > against else "against" if against > favor else "neutral"
         stance.append({"target": target, "label": label, "scores": mean, "paragraphs": counts})
     frame_counts = Counter(l for p in paragraphs for l in p["frames"]["labels"])
     technique_counts = Counter(l for p in paragraphs for l in p["techniques"]["labels"])

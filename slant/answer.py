@@ -8,7 +8,9 @@ from __future__ import annotations
 from slant.aggregate import summarize
 from slant.article import Article
 from slant.artifact import Artifact
+from slant.labels import BIAS_TOKENS
 from slant.predictor import Pass, PassScores, build_paragraph
+from slant.targets import name_spans
 
 
 def passes_for(article: Article, targets: list[str]) -> list[Pass]:
@@ -37,12 +39,17 @@ def build_answer(
     n, k = len(article.paragraphs), len(targets)
     if len(scores) != n + n * k:
         raise ValueError(f"expected {n + n * k} pass scores, got {len(scores)}")
+    # Names are looked up only in paragraphs with a candidate loaded word (NER costs time).
+    loaded = artifact.calibration.thresholds[BIAS_TOKENS]["loaded"]
+    candidates = [i for i in range(n) if any(p >= loaded for _, _, p in scores[i].tokens)]
+    names = dict(zip(candidates, name_spans([article.paragraphs[i].text for i in candidates])))
     paragraphs = []
     for i, p in enumerate(article.paragraphs):
         pair_scores = scores[n + i * k : n + (i + 1) * k]
         paragraphs.append(
             build_paragraph(
-                artifact, p.index, p.text, p.start, p.end, scores[i], list(zip(targets, pair_scores))
+                artifact, p.index, p.text, p.start, p.end, scores[i], list(zip(targets, pair_scores)),
+                names.get(i, []),
             )
         )
     tasks = artifact.tasks

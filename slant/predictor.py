@@ -260,8 +260,13 @@ class Predictor:
         return [(s, e, p) for (s, e), p in sorted(best.items())]
 
 
-def loaded_spans(text: str, tokens: list[tuple[int, int, float]], threshold: float) -> list[dict]:
-    """Whole words whose tokens reach the threshold, adjacent words merged into one span."""
+def loaded_spans(text: str, tokens: list[tuple[int, int, float]], threshold: float,
+                 names: list[tuple[int, int]] = ()) -> list[dict]:
+    """Whole words whose tokens reach the threshold, adjacent words merged into one span.
+
+    Words inside ``names`` (character spans of named entities) are never loaded wording: a
+    president's surname in a report about him is a name, not an evaluation.
+    """
     spans: list[dict] = []
     for start, end, p in tokens:
         if p < threshold:
@@ -271,6 +276,8 @@ def loaded_spans(text: str, tokens: list[tuple[int, int, float]], threshold: flo
             start -= 1
         while end < len(text) and text[end].isalnum():
             end += 1
+        if any(start < n_end and end > n_start for n_start, n_end in names):
+            continue
         if spans and start <= spans[-1]["end"] + 1 and not text[spans[-1]["end"]:start].strip():
             spans[-1]["end"] = max(spans[-1]["end"], end)
             spans[-1]["score"] = max(spans[-1]["score"], p)
@@ -290,6 +297,7 @@ def build_paragraph(
     end: int,
     single: PassScores,
     stance: list[tuple[str, PassScores]],
+    names: list[tuple[int, int]] = (),
 ) -> dict:
     """One paragraph entry of the /classify answer, with labels decided by the artifact's thresholds."""
     tasks = artifact.tasks
@@ -312,6 +320,6 @@ def build_paragraph(
     entry["bias"] = {
         "label": biased if single.bias >= thresholds["bias"][biased] else tasks["bias"].labels[0],
         "score": round(single.bias, 4),
-        "spans": loaded_spans(text, single.tokens, thresholds[BIAS_TOKENS]["loaded"]),
+        "spans": loaded_spans(text, single.tokens, thresholds[BIAS_TOKENS]["loaded"], names),
     }
     return entry

@@ -16,9 +16,9 @@ import threading
 from collections import Counter
 from typing import Any, Iterable
 
-from slant.article import DEFAULT_LIMITS, Article, ArticleError, Limits
+from slant.article import DEFAULT_LIMITS, Article, ArticleError, Limits, Paragraph
 
-__all__ = ["find_targets", "normalize_targets", "MAX_TARGET_CHARS", "SPACY_MODELS"]
+__all__ = ["find_targets", "name_spans", "normalize_targets", "MAX_TARGET_CHARS", "SPACY_MODELS"]
 
 log = logging.getLogger(__name__)
 
@@ -244,6 +244,26 @@ def find_targets(article: Article, max_targets: int = 5) -> list[str]:
     else:
         mentions = _fallback_mentions(article)
     return _rank(mentions, max_targets)
+
+
+# Entity types that name someone or something: a loaded-word span is never one of these alone.
+_NAME_LABELS = {"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW"}
+
+
+def name_spans(texts: list[str]) -> list[list[tuple[int, int]]]:
+    """Character spans of the names (spaCy entities, or the capitalised-words fallback) in each text."""
+    if not texts:
+        return []
+    nlp = get_nlp()
+    if nlp is None:
+        return [
+            [(start, start + len(name)) for name, _, start in
+             _fallback_mentions(Article(title=None, text=t, paragraphs=(Paragraph(0, t, 0, len(t)),)))]
+            for t in texts
+        ]
+    with _infer_lock:
+        docs = list(nlp.pipe(texts, batch_size=32))
+    return [[(e.start_char, e.end_char) for e in doc.ents if e.label_ in _NAME_LABELS] for doc in docs]
 
 
 def normalize_targets(targets: list[str], limits: Limits = DEFAULT_LIMITS) -> list[str]:

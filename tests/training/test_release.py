@@ -38,8 +38,10 @@ def test_release_is_complete_and_self_consistent(released):
     assert metrics["model"] == {"name": artifact.name, "version": artifact.version}
     card = (RELEASED / "MODEL_CARD.md").read_text()
     assert artifact.version in card and "research" in card.lower()
-    for row in metrics["targets"]:  # every release target measured, beside its baseline
-        assert row["value"] is not None and row["baseline"] is not None
+    for row in metrics["targets"]:  # every release target measured; test-set rows beside their baseline
+        assert row["value"] is not None, row
+        if row["set"] != "target_contrast":
+            assert row["baseline"] is not None, row
 
 
 def test_release_labels_plain_paragraphs(released):
@@ -81,3 +83,41 @@ def test_release_can_be_retrained_from_its_graph(released):
     with torch.no_grad():
         stance = model(ids, torch.ones_like(ids), torch.tensor([window.token_type_ids]))[0]
     assert TASKS["stance"].labels[int(stance.argmax())] == "against"
+
+
+# Neutral reports about named people, places and organisations: their names are never loaded words.
+NAMED = [
+    "President Trump met Chancellor Merkel in Berlin on Thursday to discuss trade.",
+    "Senator Elizabeth Warren and the Republican National Committee released statements on the vote.",
+    "Biden spoke to reporters at the White House after the Democrats lost the seat in Ohio.",
+]
+
+
+def test_release_contrasts_two_targets_in_one_paragraph(released):
+    artifact, predictor = released
+    article = from_paragraphs(["Mayor Anna Berg was praised for her honest, tireless work, while "
+                               "councillor Tom Reed was condemned for lying to voters and wasting public money."])
+    targets = ["Anna Berg", "Tom Reed"]
+    answer = build_answer(artifact, article, targets, predictor.score(passes_for(article, targets)))
+    berg, reed = answer["paragraphs"][0]["stance"]
+    assert berg["scores"]["favor"] - berg["scores"]["against"] > reed["scores"]["favor"] - reed["scores"]["against"]
+    assert (berg["label"], reed["label"]) == ("favor", "against")
+
+
+def test_release_never_marks_a_bare_name_as_loaded(released):
+    from slant.targets import name_spans
+
+    artifact, predictor = released
+    article = from_paragraphs(NAMED + [LOADED])
+    answer = build_answer(artifact, article, [], predictor.score(passes_for(article, [])))
+    for paragraph, names in zip(answer["paragraphs"], name_spans([p["text"] for p in answer["paragraphs"]])):
+        for span in paragraph["bias"]["spans"]:
+            inside = all(any(s <= a and b <= e for s, e in names) for a, b in _words(span))
+            assert not inside, f"loaded-word span {span['text']!r} is only a name"
+    assert answer["paragraphs"][-1]["bias"]["spans"]  # the loaded paragraph keeps its loaded words
+
+
+def _words(span: dict) -> list[tuple[int, int]]:
+    import re
+
+    return [(span["start"] + m.start(), span["start"] + m.end()) for m in re.finditer(r"\w+", span["text"])]

@@ -10,7 +10,7 @@ from typing import Optional
 from pydantic import BaseModel, ConfigDict, Field
 
 from slant.article import Article, ArticleError, Limits, env_int, parse
-from slant.targets import find_targets, normalize_targets
+from slant.targets import MAX_TARGET_CHARS, find_targets, normalize_targets
 
 SAMPLE_TEXT = (
     "The city council voted 7-2 on Sunday to approve a 40 million dollar flood barrier along the "
@@ -71,9 +71,12 @@ class ArticleIn(BaseModel):
     def resolve_targets(self, article: Article, limits: Limits, max_auto_targets: int) -> list[str]:
         """The user's targets (cleaned, limited) or, when none were given, automatic ones."""
         if self.targets is None:
-            return find_targets(
+            found = find_targets(
                 _head(article, AUTO_TARGET_SCAN_CHARS), max_targets=min(max_auto_targets, limits.max_targets)
             )
+            # An automatic target obeys the user-target limit: a "name" longer than that is an
+            # NER mistake (a run-on span of scraped text), not a target.
+            return [t for t in found if len(t) <= MAX_TARGET_CHARS]
         return normalize_targets(self.targets, limits)
 
 
@@ -101,11 +104,11 @@ class Options(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     max_auto_targets: int = Field(
-        5, ge=0, le=MAX_AUTO_TARGETS,
+        5, ge=0, le=MAX_AUTO_TARGETS, strict=True,
         description="How many targets to find automatically when the article names none (0: no stance)",
     )
     include_text: bool = Field(
-        True, description="Include each paragraph's text in the answer (false: offsets only, smaller answers)"
+        True, strict=True, description="Include each paragraph's text in the answer (false: offsets only, smaller answers)"
     )
 
 

@@ -11,9 +11,12 @@ Two services, two kinds of worker process:
   the answer with ``slant.answer``, exactly as `slant classify` / `slant score` do.
 
 Served: the reader (a web page that shows an article's slant paragraph by paragraph, files in
-``serving/static/``) at ``/``, OpenAPI docs at ``/docs`` and ``/docs.json``, ``/livez``, ``/readyz`` (503 until a real sample
-article has gone through the whole path), ``/metrics`` (Prometheus). Bad input is a 4xx with a JSON
-``{"error": "<what is wrong and how to fix it>"}``; never a 500.
+``serving/static/``) at ``/``, OpenAPI docs at ``/docs`` and ``/docs.json`` (serving/openapi.py), ``/livez``,
+``/readyz`` (serving/health.py: 503 until a real sample article has gone through the whole path, and
+whenever the HTML parse pool is stalled or the model worker does not answer), ``/metrics``
+(Prometheus). Bad input is a 4xx with a JSON ``{"error": "<what is wrong and how to fix it>"}``;
+never a 500 (serving/contract.py). Keys, origins and quotas: serving/access.py; HTML is parsed in
+child processes with a time and memory budget: serving/intake.py.
 
 This module never imports torch, transformers or training (tests/serving/test_no_torch.py checks).
 """
@@ -21,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import json
 import logging
 import os
 import time
@@ -34,6 +36,11 @@ import anyio
 import bentoml
 from starlette.responses import JSONResponse
 
+from serving.access import IDENTITY, AccessGuard, FeedbackQuota
+from serving.contract import RequestGuard, configure_logging
+from serving.health import INSTANCES, ReadyRoute, check_artifact
+from serving.intake import ParsePool, ParseUnavailable
+from serving.openapi import OpenAPIRoute
 from serving.schemas import (
     SAMPLE_ARTICLE,
     Answer,
@@ -47,7 +54,7 @@ from serving.schemas import (
 )
 from slant import store
 from slant.answer import build_answer, passes_for, passes_for_many
-from slant.article import ArticleError, ArticleTooLarge, Limits, env_int
+from slant.article import ArticleError, ArticleTooLarge, Limits, PageTooComplex, env_int
 from slant.artifact import load
 from slant.labels import BIAS_TOKENS
 from slant.predictor import Pass, PassScores, Predictor
@@ -72,10 +79,14 @@ MAX_BATCH_PASSES = env_int("SLANT_MAX_BATCH_PASSES", 256)
 MAX_LATENCY_MS = env_int("SLANT_MAX_LATENCY_MS", 60_000)
 REQUEST_TIMEOUT_S = env_int("SLANT_REQUEST_TIMEOUT_S", 120)
 API_WORKERS = env_int("SLANT_API_WORKERS", 1)
-MAX_BODY_BYTES = env_int("SLANT_MAX_BODY_BYTES", 64 * 1024 * 1024)
 
-# The served artifact, chosen once per process (see slant.store.current_model_dir).
-MODEL_DIR = store.current_model_dir()
+configure_logging()  # one line per refused request, no BentoML traceback for a 4xx
+
+# The served artifact, chosen once per process (see slant.store.current_model_dir), and checked
+# here, at import: `bentoml serve` imports this module in its own process before it starts any
+# worker, so a missing or corrupt artifact stops the server at once, exit status 1, with the
+# artifact's own message, instead of a worker that crashes and is restarted forever.
+MODEL_DIR = check_artifact()
 
 
 class PayloadTooLarge(bentoml.exceptions.InvalidArgument):
@@ -87,7 +98,8 @@ class ModelUnavailable(Exception):
 
 
 def _error(message: str, status: int) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+    headers = {"Allow": "GET, HEAD"} if status == HTTPStatus.METHOD_NOT_ALLOWED else None
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
 def _unavailable(message: str) -> JSONResponse:
@@ -95,141 +107,13 @@ def _unavailable(message: str) -> JSONResponse:
 
 
 def _status_of(error: ArticleError) -> int:
-    """413 for inputs that are too large, 400 for every other bad article."""
+    """422 for pages too complex to parse, 413 for inputs that are too large, 400 for every other
+    bad article."""
+    if isinstance(error, PageTooComplex):
+        return HTTPStatus.UNPROCESSABLE_ENTITY
     if isinstance(error, ArticleTooLarge):
         return HTTPStatus.REQUEST_ENTITY_TOO_LARGE
     return HTTPStatus.BAD_REQUEST
-
-
-_ALLOWED = {
-    "article": "text, html, paragraphs, title, url, targets",
-    "articles": "text, html, paragraphs, title, url, targets",
-    "options": "max_auto_targets, include_text",
-}
-
-
-class RequestGuard:
-    """Pure ASGI middleware in front of the API routes.
-
-    - refuses bodies over SLANT_MAX_BODY_BYTES with 413 before they are read into memory (by the
-      Content-Length header, or while reading a chunked body);
-    - turns BentoML's request-validation 400s (pydantic errors: wrong JSON types, invalid JSON,
-      non-UTF-8 bytes, unknown fields) into ``{"error": "<field>: <problem>; ..."}`` messages that
-      say what to fix, keeping the pydantic details under ``detail``.
-    """
-
-    def __init__(self, app, max_body_bytes: int = MAX_BODY_BYTES) -> None:
-        self.app = app
-        self.max_body_bytes = max_body_bytes
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or scope.get("method") != "POST":
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope.get("headers") or [])
-        length = headers.get(b"content-length")
-        if length is not None:
-            try:
-                too_large = int(length) > self.max_body_bytes
-            except ValueError:
-                too_large = False
-            if too_large:
-                await self._send_json(send, 413, {"error": self._too_large_message()})
-                return
-        # Read the body here (bounded), then replay it to the app.
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body = message.get("body", b"")
-            size += len(body)
-            if size > self.max_body_bytes:
-                await self._send_json(send, 413, {"error": self._too_large_message()})
-                return
-            chunks.append(body)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        replayed = False
-
-        async def replay():
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        start: dict | None = None
-        held: list[bytes] = []
-
-        async def rewrite(message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start" and message["status"] == 400:
-                start = message
-                return
-            if start is None:
-                await send(message)
-                return
-            held.append(message.get("body", b""))
-            if message.get("more_body", False):
-                return
-            payload = self._friendly(b"".join(held))
-            new_headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
-            new_headers.append((b"content-length", str(len(payload)).encode()))
-            await send({**start, "headers": new_headers})
-            await send({"type": "http.response.body", "body": payload, "more_body": False})
-
-        await self.app(scope, replay, rewrite)
-
-    def _too_large_message(self) -> str:
-        return (
-            f"request body is over {self.max_body_bytes:,} bytes; send fewer or shorter articles "
-            "per request, or raise the limit with SLANT_MAX_BODY_BYTES"
-        )
-
-    @staticmethod
-    def _friendly(raw: bytes) -> bytes:
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            return raw
-        if isinstance(data, list) and len(data) == 1 and isinstance(data[0], dict):
-            data = data[0]  # BentoML wraps 4xx BentoMLException bodies in a list
-        if not isinstance(data, dict):
-            return raw
-        detail = data.get("detail")
-        if isinstance(detail, list) and detail and all(isinstance(d, dict) for d in detail):
-            problems = []
-            for d in detail[:10]:
-                path = [str(x) for x in d.get("loc", ())]
-                loc = ".".join(path)
-                msg = d.get("msg", "invalid")
-                if d.get("type") == "json_invalid":
-                    msg += " (send a UTF-8 JSON body with Content-Type: application/json)"
-                elif d.get("type") == "extra_forbidden":
-                    allowed = _ALLOWED.get(path[0] if len(path) <= 2 else "article", "")
-                    msg = f"unknown field; allowed: {allowed}" if allowed else "unknown field"
-                problems.append(f"{loc}: {msg}" if loc else msg)
-            more = f" (and {len(detail) - 10} more)" if len(detail) > 10 else ""
-            data = {
-                "error": "invalid request: " + "; ".join(problems) + more
-                + '. Expected {"article": {"text"|"html"|"paragraphs": ..., "title"?, "url"?, '
-                '"targets"?: [str]}, "options"?: {...}}; see the examples at /docs',
-                "detail": detail,
-            }
-        return json.dumps(data).encode()
-
-    @staticmethod
-    async def _send_json(send, status: int, payload: dict) -> None:
-        body = json.dumps(payload).encode()
-        await send({
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-        })
-        await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 # --------------------------------------------------------------------------------------------
@@ -271,6 +155,11 @@ class SlantModel:
             "path": str(self.model_dir),
             "providers": self.predictor.providers,
         }
+
+    @bentoml.api
+    async def ping(self) -> dict:
+        """Liveness of this worker for the API worker's /readyz (async: answered between batches)."""
+        return {"version": self.artifact.version}
 
     @bentoml.api(batchable=True, max_batch_size=MAX_BATCH_PASSES, max_latency_ms=MAX_LATENCY_MS)
     def score(self, passes: list[PassIn]) -> list[PassOut]:
@@ -408,6 +297,11 @@ class Slant:
         self._warmup_error: str | None = None
         self._prep_limiter: anyio.CapacityLimiter | None = None
         self._batcher = PassBatcher(lambda batch: self.model.to_async.score(batch), MAX_BATCH_PASSES)
+        self._parse_pool: ParsePool | None = ParsePool()  # HTML is parsed in child processes
+        self._parse_limiter = anyio.CapacityLimiter(max(4, 4 * self._parse_pool.size))
+        self._quota = FeedbackQuota()
+        self._model_seen = 0.0  # monotonic time of the model worker's last answer to ping()
+        INSTANCES.append(self)  # for ReadyRoute (one Slant instance per API worker process)
 
     # ---- readiness ------------------------------------------------------------------------
 
@@ -441,8 +335,36 @@ class Slant:
                     return
                 await asyncio.sleep(0.5)
 
-    def __is_ready__(self) -> bool:
-        return self._ready
+    async def __is_ready__(self) -> bool:
+        """Ready = warmed up, the HTML parse pool not stalled, and the model worker answering.
+        Each failing check is logged (at most every 10 s) so a 503 from /readyz can be explained."""
+        reason = await self._not_ready_reason()
+        if reason:
+            now = time.monotonic()
+            if now - getattr(self, "_last_not_ready_log", 0.0) > 10:
+                self._last_not_ready_log = now
+                log.warning("not ready: %s", reason)
+        return reason is None
+
+    async def _not_ready_reason(self) -> str | None:
+        if not self._ready:
+            return f"warming up ({self._warmup_error or 'the model worker is starting'})"
+        if self._parse_pool is not None:
+            stalled = self._parse_pool.stalled()
+            if stalled:
+                return stalled
+        if time.monotonic() - self._model_seen > 1.0:
+            # asyncio.wait, not a cancelling timeout: a call into a worker that is restarting may
+            # not end promptly when cancelled, and the probe must answer either way.
+            task = asyncio.ensure_future(self.model.to_async.ping())
+            done, _ = await asyncio.wait({task}, timeout=3)
+            if not done:
+                task.cancel()
+                return "the model worker does not answer (no reply to a ping within 3 s)"
+            if task.exception() is not None:
+                return f"the model worker does not answer ({type(task.exception()).__name__})"
+            self._model_seen = time.monotonic()
+        return None
 
     # ---- the work -------------------------------------------------------------------------
 
@@ -458,10 +380,24 @@ class Slant:
         outs = await self._batcher.score([PassIn(text=p.text, target=p.target) for p in passes])
         return [_to_scores(o) for o in outs]
 
+    async def _prepare(self, article_in: ArticleIn, options: Options):
+        """(Article, targets): HTML is parsed in the parse pool (a child process with a time and
+        memory budget), text and paragraphs here; targets (NER) in the one preparation thread."""
+        pool = getattr(self, "_parse_pool", None)
+        if article_in.html is None or article_in.text is not None or article_in.paragraphs is not None or pool is None:
+            return await anyio.to_thread.run_sync(prepare, article_in, options, self.limits, limiter=self._limiter())
+        try:
+            article = await anyio.to_thread.run_sync(
+                pool.parse, article_in.html, article_in.title, article_in.url, self.limits,
+                limiter=self._parse_limiter)
+        except ParseUnavailable as e:
+            raise ModelUnavailable(str(e)) from None
+        targets = await anyio.to_thread.run_sync(
+            article_in.resolve_targets, article, self.limits, options.max_auto_targets, limiter=self._limiter())
+        return article, targets
+
     async def _classify_one(self, article_in: ArticleIn, options: Options) -> dict:
-        article, targets = await anyio.to_thread.run_sync(
-            prepare, article_in, options, self.limits, limiter=self._limiter()
-        )
+        article, targets = await self._prepare(article_in, options)
         scores = await self._score_or_503(passes_for(article, targets))
         return finish(build_answer(self.artifact, article, targets, scores), article, options)
 
@@ -504,13 +440,11 @@ class Slant:
         prepared = []
         for i, article_in in enumerate(articles):
             try:
-                prepared.append(
-                    await anyio.to_thread.run_sync(
-                        prepare, article_in, options, self.limits, limiter=self._limiter()
-                    )
-                )
+                prepared.append(await self._prepare(article_in, options))
             except ArticleError as e:
                 return _error(f"articles[{i}]: {e}", _status_of(e))
+            except ModelUnavailable as e:
+                return _unavailable(str(e))
         # All articles' passes in one call: BentoML batches them (with other requests' passes).
         all_passes, spans = passes_for_many(prepared)
         try:
@@ -541,7 +475,7 @@ class Slant:
         One bad item stores nothing and gets a 4xx naming it (``items[2].labels: ...``)."""
         import sqlite3
 
-        from slant.feedback import MAX_ITEMS, FeedbackError, validate_items
+        from slant.feedback import MAX_ITEMS, FeedbackError, StoreFull, validate_items
 
         if items is None:
             return _error('missing "items"; send {"items": [{"task": "stance", "text": "...", "target": "...", '
@@ -551,25 +485,38 @@ class Slant:
         except FeedbackError as e:
             too_many = isinstance(items, list) and len(items) > MAX_ITEMS
             return _error(str(e), HTTPStatus.REQUEST_ENTITY_TOO_LARGE if too_many else HTTPStatus.BAD_REQUEST)
+        principal, client = IDENTITY.get()  # set by AccessGuard for this request
+        identities = [f"client:{client}"] + ([principal] if principal else [])
+        nbytes = sum(len(r.text.encode("utf-8")) + len(r.target.encode("utf-8")) for r in rows)
+        wait = self._quota.charge(identities, len(rows), nbytes)
+        if wait:
+            return JSONResponse(
+                {"error": f"feedback quota reached ({self._quota.rows:,} rows or {self._quota.nbytes:,} bytes "
+                          f"per {self._quota.window_s:,} s per key and per client); nothing was stored, retry "
+                          f"after {wait:.0f} s"},
+                status_code=HTTPStatus.TOO_MANY_REQUESTS, headers={"Retry-After": str(int(wait + 0.999))})
         feedback = self._feedback_store()
         try:
-            ids = await anyio.to_thread.run_sync(feedback.add, rows)
+            ids = await anyio.to_thread.run_sync(lambda: feedback.add(rows, principal=principal))
+        except StoreFull as e:
+            log.error("feedback refused: %s", e)
+            return _error(str(e), HTTPStatus.INSUFFICIENT_STORAGE)
         except (sqlite3.Error, OSError) as e:
             log.error("feedback store %s: %s", feedback.path, e)
-            return _error(f"the feedback store {feedback.path} could not take the corrections ({e}); nothing "
+            return _error("the feedback store could not take the corrections (the server log says why); nothing "
                           "was stored, try again", HTTPStatus.SERVICE_UNAVAILABLE)
         return JSONResponse({"ids": ids, "count": len(ids)})
 
     async def _sync_model(self, path: Path | None = None) -> dict:
         """Make the model worker and this worker serve ``path`` (default: what the store names now)."""
         target = path or await anyio.to_thread.run_sync(store.current_model_dir)
-        before = {"name": self.artifact.name, "version": self.artifact.version, "path": str(self.artifact.path)}
+        before = {"name": self.artifact.name, "version": self.artifact.version}
         if Path(target).resolve() == Path(self.artifact.path).resolve():
             return {"changed": False, "previous": before, "current": before}
         info = await self.model.to_async.reload(path=str(target))
         artifact = await anyio.to_thread.run_sync(load, info["path"])
         self.artifact = artifact  # answers are built with the model worker's artifact from now on
-        now = {"name": artifact.name, "version": artifact.version, "path": str(artifact.path)}
+        now = {"name": artifact.name, "version": artifact.version}
         log.info("serving %s %s from %s (was %s)", artifact.name, artifact.version, artifact.path, before["version"])
         return {"changed": True, "previous": before, "current": now}
 
@@ -580,8 +527,9 @@ class Slant:
         try:
             return JSONResponse(await self._sync_model())
         except Exception as e:  # noqa: BLE001 - a bad artifact must not take the service down
-            return _error(f"reload failed, still serving {self.artifact.version}: {type(e).__name__}: {e}",
-                          HTTPStatus.CONFLICT)
+            log.error("reload failed, still serving %s: %s: %s", self.artifact.version, type(e).__name__, e)
+            return _error(f"reload failed ({type(e).__name__}; the server log has the details), still serving "
+                          f"{self.artifact.version}", HTTPStatus.CONFLICT)
 
     @bentoml.on_startup
     async def _start_model_watch(self) -> None:
@@ -613,18 +561,23 @@ class FeedbackStatsRoute:
         self.app = app
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or scope.get("path", "").rstrip("/") != self.PATH or scope.get("method") == "POST":
+        if scope["type"] != "http" or scope.get("path", "").rstrip("/") != self.PATH:
             await self.app(scope, receive, send)
             return
         from slant.feedback import FeedbackStore
 
         if scope.get("method") not in ("GET", "HEAD"):
             response = _error(f"use GET {self.PATH}", HTTPStatus.METHOD_NOT_ALLOWED)
+            response.headers["Allow"] = "GET, HEAD"
         else:
             try:
-                response = JSONResponse(await anyio.to_thread.run_sync(lambda: FeedbackStore().stats()))
+                stats = await anyio.to_thread.run_sync(lambda: FeedbackStore().stats())
+                stats.pop("path", None)  # no filesystem paths in answers
+                response = JSONResponse(stats)
             except Exception as e:  # noqa: BLE001
-                response = _error(f"feedback store unavailable: {type(e).__name__}: {e}", HTTPStatus.SERVICE_UNAVAILABLE)
+                log.error("feedback stats: %s: %s", type(e).__name__, e)
+                response = _error("the feedback store is unavailable (the server log says why)",
+                                  HTTPStatus.SERVICE_UNAVAILABLE)
         await response(scope, receive, send)
 
 
@@ -692,7 +645,10 @@ class ReaderRoutes:
         return self._docs_html
 
 
-Slant.add_asgi_middleware(RequestGuard)
+Slant.add_asgi_middleware(AccessGuard)  # outermost: keys, origins; nothing is read for a refused request
+Slant.add_asgi_middleware(RequestGuard)  # content type, body size and time, JSON shape, 4xx bodies
+Slant.add_asgi_middleware(ReadyRoute)  # /readyz: warmed up, parse pool moving, model worker answering
+Slant.add_asgi_middleware(OpenAPIRoute)  # /docs.json: the spec, matching what the service does
 Slant.add_asgi_middleware(FeedbackStatsRoute)
 Slant.add_asgi_middleware(ReaderRoutes)
 

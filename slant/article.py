@@ -25,6 +25,7 @@ __all__ = [
     "ArticleError",
     "DEFAULT_LIMITS",
     "Limits",
+    "PageTooComplex",
     "Paragraph",
     "from_html",
     "from_paragraphs",
@@ -51,6 +52,8 @@ _ENV = {
     "max_paragraph_chars": "SLANT_MAX_PARAGRAPH_CHARS",
     "max_targets": "SLANT_MAX_TARGETS",
     "max_html_chars": "SLANT_MAX_HTML_CHARS",
+    "max_html_tags": "SLANT_MAX_HTML_TAGS",
+    "max_html_text_chars": "SLANT_MAX_HTML_TEXT_CHARS",
 }
 
 
@@ -65,6 +68,12 @@ class Limits:
     # Raw HTML is mostly markup, scripts and styles, so it gets its own, larger bound; the text
     # extracted from it must still fit max_chars.
     max_html_chars: int = 5_000_000
+    # Checked on the raw page before it is parsed (a cheap scan, see _precheck_html): a page with
+    # more tags than this is refused as too complex, and one whose visible text (tags, scripts and
+    # styles removed) is over this many characters is refused as too large, before trafilatura and
+    # lxml spend minutes and gigabytes on it.
+    max_html_tags: int = 100_000
+    max_html_text_chars: int = 1_000_000
 
     def __post_init__(self) -> None:
         for name in _ENV:
@@ -588,6 +597,8 @@ def _finish(
 ) -> Article:
     final: list[tuple[int, int]] = []
     for s, e in spans:
+        if not _visible(text[s:e]):  # e.g. a line of zero-width spaces
+            continue
         final.extend(_split_long(text, s, e, limits.max_paragraph_chars))
     if not final:
         raise ArticleError(
@@ -627,9 +638,21 @@ def _check_size(n: int, limit: int, what: str, var: str, attr: str) -> None:
         )
 
 
+# Characters that show nothing: whitespace, control characters, the soft hyphen, zero-width
+# spaces/joiners and direction marks, word joiners and invisible operators, the BOM. A text made
+# only of these is empty. (The OpenAPI spec uses the same class: serving/openapi.py.)
+INVISIBLE = "\\s\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff\ufff9-\ufffb"
+_VISIBLE = re.compile(f"[^{INVISIBLE}]")
+
+
+def _visible(text: str) -> bool:
+    """Whether ``text`` holds a character a reader can see."""
+    return _VISIBLE.search(text) is not None
+
+
 def _check_empty(text: str, what: str) -> None:
-    if not text.strip():
-        raise ArticleError(f"{what} is empty or only whitespace; send the article's text")
+    if not text.strip() or not _visible(text):
+        raise ArticleError(f"{what} is empty or only whitespace (or invisible characters); send the article's text")
 
 
 # --------------------------------------------------------------------------------------------
@@ -701,7 +724,7 @@ def from_paragraphs(
             )
     _check_optional(title, url)
     text = "\n\n".join(paragraphs)
-    if not text.strip():
+    if not text.strip() or not _visible(text):
         raise ArticleError("`paragraphs` is empty or holds only whitespace; send at least one non-empty paragraph")
     _check_size(len(text), limits.max_chars, "article text (paragraphs joined)", "SLANT_MAX_CHARS", "max_chars")
     spans = []
@@ -715,8 +738,59 @@ def from_paragraphs(
     return _finish(text, spans, title, url, limits, "paragraphs")
 
 
-def _html_text(html: str, url: str | None) -> str:
-    """The article body of an HTML page as plain text, paragraphs separated by blank lines."""
+class PageTooComplex(ArticleTooLarge):
+    """A page whose markup would take too long or too much memory to parse (answered with 422)."""
+
+
+_TAG = re.compile(r"<[A-Za-z!/?]")
+_HIDDEN_OPEN = re.compile(r"<(script|style|template|noscript)\b", re.I)
+_ANY_TAG = re.compile(r"<[^<>]*>")  # [^<>], not [^>]: linear even on "<<<<..." without a ">"
+_SPACE = re.compile(r"\s+")
+
+
+def _visible_chars(html: str) -> int:
+    """Characters outside tags, scripts and styles, whitespace not counted. Linear in the page:
+    each hidden block is skipped with one str.find for its end tag."""
+    lower = html.lower()
+    pieces, pos = [], 0
+    while True:
+        m = _HIDDEN_OPEN.search(lower, pos)
+        if m is None:
+            pieces.append(html[pos:])
+            break
+        pieces.append(html[pos:m.start()])
+        end = lower.find("</" + m.group(1).lower(), m.end())
+        if end < 0:
+            break  # an unclosed script hides the rest of the page
+        pos = end  # the end tag itself is removed with the other tags
+    visible = _ANY_TAG.sub(" ", "".join(pieces))
+    return len(visible) - sum(len(w) for w in _SPACE.findall(visible))
+
+
+def _precheck_html(html: str, limits: Limits) -> None:
+    """Refuse, before any parsing, a page that is too complex or holds too much text: counting tags
+    and the characters outside tags is a linear scan (about 0.1 s for 5 MB), where trafilatura and
+    lxml take minutes and gigabytes on a markup bomb."""
+    tags = len(_TAG.findall(html))
+    if tags > limits.max_html_tags:
+        raise PageTooComplex(
+            f"the page is too complex: {tags:,} tags, over the limit of {limits.max_html_tags:,} "
+            "(max_html_tags); send the article's own HTML or its text, or raise the limit with SLANT_MAX_HTML_TAGS"
+        )
+    if len(html) <= limits.max_html_text_chars:
+        return  # cannot hold more text than that
+    n = _visible_chars(html)
+    if n > limits.max_html_text_chars:
+        raise ArticleTooLarge(
+            f"the page holds {n:,} characters of text, over the limit of {limits.max_html_text_chars:,} "
+            "(max_html_text_chars); send a shorter page or the article as `text`, or raise the limit "
+            "with SLANT_MAX_HTML_TEXT_CHARS"
+        )
+
+
+def _html_text(html: str, url: str | None, max_chars: int | None = None) -> str:
+    """The article body of an HTML page as plain text, paragraphs separated by blank lines.
+    With ``max_chars``, stops (ArticleTooLarge) as soon as the text passes it."""
     import trafilatura
     from lxml import etree
 
@@ -738,8 +812,14 @@ def _html_text(html: str, url: str | None) -> str:
             root = None
         if root is not None:
             main = root.find("main")
+            total = 0
             for el in (main if main is not None else root):
-                blocks.extend(_xml_blocks(el))
+                found = _xml_blocks(el)
+                blocks.extend(found)
+                total += sum(len(b) + 2 for b in found)
+                if max_chars is not None and total > max_chars + 2 * len(blocks):
+                    _check_size(total, max_chars, "article text extracted from the HTML (at least)",
+                                "SLANT_MAX_CHARS", "max_chars")
         else:  # pragma: no cover - trafilatura emits well-formed XML
             txt = trafilatura.extract(html, url=url, include_comments=False, favor_recall=True)
             blocks = [ln for ln in (txt or "").split("\n")]
@@ -854,7 +934,8 @@ def from_html(
     _check_optional(title, url)
     _check_empty(html, "article HTML")
     _check_size(len(html), limits.max_html_chars, "article HTML", "SLANT_MAX_HTML_CHARS", "max_html_chars")
-    text = _html_text(html, url)
+    _precheck_html(html, limits)
+    text = _html_text(html, url, limits.max_chars)
     if not text.strip():
         raise ArticleError(
             "no article text found in the HTML: neither the content extractor nor the page's <p> "

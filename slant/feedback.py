@@ -21,7 +21,10 @@ A correction (one row of table ``feedback``):
 ``spans``       bias only, optional: loaded words as ``[[start, end], ...]`` character offsets into
                 ``text`` (0 <= start < end <= len(text)); only with the label ``biased``
 ``article_id``  optional, groups paragraphs of one article
-``annotator``   optional, who labeled it
+``annotator``   optional, who says they labeled it (self-declared: not an identity)
+``principal``   who sent it, as the service authenticated it: ``key:<12 hex>`` for an API key,
+                empty for an unauthenticated (loopback) request; ``cli`` for ``slant feedback
+                import`` without one. Retraining counts votes per principal (training/retrain.py)
 ``text_hash``   SHA-256 of the normalised text (lowercase, punctuation stripped, whitespace
                 collapsed): the key for deduplication and the held-out split in retraining
 ``created_at``  UTC, ISO 8601
@@ -53,11 +56,15 @@ MAX_TARGET_CHARS = 300
 MAX_FIELD_CHARS = 200  # article_id, annotator
 MAX_ITEMS = 1000  # per add() / per POST /feedback
 BUSY_TIMEOUT_MS = 30_000
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# The whole store is capped ($SLANT_FEEDBACK_MAX_ROWS rows, $SLANT_FEEDBACK_MAX_MB megabytes of
+# database file): past either, add() refuses with StoreFull (HTTP 507) and nothing is stored.
+DEFAULT_MAX_ROWS = 1_000_000
+DEFAULT_MAX_MB = 1024
 
 ITEM_FIELDS = ("task", "text", "labels", "label", "target", "spans", "article_id", "annotator")
-# Extra fields an exported line carries; import accepts and ignores them (ids are reassigned).
-EXPORT_ONLY_FIELDS = ("id", "created_at", "text_hash")
+# Extra fields an exported line carries; import accepts them (ids are reassigned; principal kept).
+EXPORT_ONLY_FIELDS = ("id", "created_at", "text_hash", "principal")
 
 _WS = re.compile(r"\s+")
 _NON_WORD = re.compile(r"[^\w\s]|_", re.UNICODE)
@@ -66,6 +73,10 @@ _NON_WORD = re.compile(r"[^\w\s]|_", re.UNICODE)
 class FeedbackError(ValueError):
     """A correction that does not fit the schema; the message names the field, what was found and
     what was expected (``items[3].labels: ...``)."""
+
+
+class StoreFull(FeedbackError):
+    """The store is at its row or size cap; nothing was stored."""
 
 
 class FeedbackImportError(FeedbackError):
@@ -107,6 +118,7 @@ class Correction:
     spans: tuple[tuple[int, int], ...] = ()
     article_id: str = ""
     annotator: str = ""
+    principal: str = ""
     id: int | None = None
     created_at: str = ""
     text_hash: str = field(default="", compare=False)
@@ -258,12 +270,14 @@ CREATE TABLE IF NOT EXISTS feedback (
     spans       TEXT NOT NULL DEFAULT '[]',
     article_id  TEXT NOT NULL DEFAULT '',
     annotator   TEXT NOT NULL DEFAULT '',
-    text_hash   TEXT NOT NULL
+    text_hash   TEXT NOT NULL,
+    principal   TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS feedback_task_hash ON feedback (task, text_hash);
 """
 
-_COLUMNS = ("id", "created_at", "task", "text", "target", "labels", "spans", "article_id", "annotator", "text_hash")
+_COLUMNS = ("id", "created_at", "task", "text", "target", "labels", "spans", "article_id", "annotator", "text_hash",
+            "principal")
 
 
 def _now() -> str:
@@ -274,9 +288,13 @@ class FeedbackStore:
     """The store at ``path`` (default: ``default_path()``). Every call opens its own connection,
     so one store object is safe to share between threads; many processes may write at once."""
 
-    def __init__(self, path: str | Path | None = None):
+    def __init__(self, path: str | Path | None = None, *, max_rows: int | None = None, max_mb: int | None = None):
+        from slant.article import env_int
+
         self.path = Path(path).expanduser() if path else default_path()
         self._ready = False
+        self.max_rows = max_rows if max_rows is not None else env_int("SLANT_FEEDBACK_MAX_ROWS", DEFAULT_MAX_ROWS)
+        self.max_mb = max_mb if max_mb is not None else env_int("SLANT_FEEDBACK_MAX_MB", DEFAULT_MAX_MB)
 
     # ---- connections ----------------------------------------------------------------------
 
@@ -295,6 +313,9 @@ class FeedbackStore:
                     for statement in _SCHEMA.split(";"):
                         if statement.strip():
                             con.execute(statement)
+                    columns = {r[1] for r in con.execute("PRAGMA table_info(feedback)")}
+                    if "principal" not in columns:  # a version-1 store
+                        con.execute("ALTER TABLE feedback ADD COLUMN principal TEXT NOT NULL DEFAULT ''")
                     con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                     con.execute("COMMIT")
                 except BaseException:
@@ -309,10 +330,11 @@ class FeedbackStore:
 
     # ---- writing --------------------------------------------------------------------------
 
-    def add(self, items: Iterable[dict | Correction]) -> list[int]:
+    def add(self, items: Iterable[dict | Correction], *, principal: str | None = None) -> list[int]:
         """Validate, then store all items in one transaction; returns their ids (after COMMIT).
+        ``principal`` (who sent them, as authenticated) replaces the items' own.
 
-        Raises FeedbackError (nothing stored) when any item is bad.
+        Raises FeedbackError (nothing stored) when any item is bad, StoreFull at the store's cap.
         """
         items = list(items)
         if not items:
@@ -320,7 +342,24 @@ class FeedbackStore:
         if len(items) > MAX_ITEMS:
             raise FeedbackError(f"items: found {len(items):,} corrections; expected at most {MAX_ITEMS:,} per batch (split it)")
         rows = [it if isinstance(it, Correction) else validate(it, f"items[{i}].") for i, it in enumerate(items)]
+        if principal is not None:
+            from dataclasses import replace
+
+            rows = [replace(r, principal=principal) for r in rows]
         return self._insert(rows)
+
+    def _check_capacity(self, con: sqlite3.Connection, new_rows: int) -> None:
+        n = int(con.execute("SELECT count(*) FROM feedback").fetchone()[0])
+        if n + new_rows > self.max_rows:
+            raise StoreFull(f"the feedback store is full ({n:,} rows, cap {self.max_rows:,}, SLANT_FEEDBACK_MAX_ROWS); "
+                            "nothing was stored. Its operator can export and prune it, or raise the cap")
+        pages, page_size = con.execute("PRAGMA page_count").fetchone()[0], con.execute("PRAGMA page_size").fetchone()[0]
+        wal = self.path.with_name(self.path.name + "-wal")
+        size = pages * page_size + (wal.stat().st_size if wal.exists() else 0)
+        if size > self.max_mb * 1024 * 1024:
+            raise StoreFull(f"the feedback store is full ({size / 1e6:,.0f} MB, cap {self.max_mb:,} MB, "
+                            "SLANT_FEEDBACK_MAX_MB); nothing was stored. Its operator can export and prune it, "
+                            "or raise the cap")
 
     def _insert(self, rows: list[Correction], created: list[str] | None = None) -> list[int]:
         if not rows:
@@ -329,16 +368,17 @@ class FeedbackStore:
         try:
             con.execute("BEGIN IMMEDIATE")
             try:
+                self._check_capacity(con, len(rows))
                 ids = []
                 for i, r in enumerate(rows):
                     cur = con.execute(
-                        "INSERT INTO feedback (created_at, task, text, target, labels, spans, article_id, annotator, text_hash)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "INSERT INTO feedback (created_at, task, text, target, labels, spans, article_id, annotator,"
+                        " text_hash, principal) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (
                             (created[i] if created and created[i] else None) or r.created_at or _now(),
                             r.task, r.text, r.target, json.dumps(list(r.labels)),
                             json.dumps([list(s) for s in r.spans]), r.article_id, r.annotator,
-                            r.text_hash or text_hash(r.text),
+                            r.text_hash or text_hash(r.text), r.principal,
                         ),
                     )
                     ids.append(int(cur.lastrowid))
@@ -370,7 +410,7 @@ class FeedbackStore:
             Correction(
                 id=r[0], created_at=r[1], task=r[2], text=r[3], target=r[4],
                 labels=tuple(json.loads(r[5])), spans=tuple(tuple(s) for s in json.loads(r[6])),
-                article_id=r[7], annotator=r[8], text_hash=r[9],
+                article_id=r[7], annotator=r[8], text_hash=r[9], principal=r[10],
             )
             for r in found
         ]
@@ -457,6 +497,12 @@ class FeedbackStore:
                     continue
                 try:
                     row = validate(obj, allow=EXPORT_ONLY_FIELDS)
+                    principal = obj.get("principal", "cli")  # an exported row keeps its own
+                    if not isinstance(principal, str) or len(principal) > MAX_FIELD_CHARS:
+                        raise FeedbackError(f"principal: found {_short(principal)}; expected a short string")
+                    from dataclasses import replace
+
+                    row = replace(row, principal=principal)
                     created = obj.get("created_at") if isinstance(obj, dict) else None
                     if created is not None:
                         if not isinstance(created, str):

@@ -1,13 +1,19 @@
 """`slant retrain`: fine-tune the served model on the feedback store, gate it, store it, promote it.
 
-1. Snapshot the feedback store (``slant.feedback``); per task, the latest correction of each
-   paragraph (task, normalised text, normalised target) wins.
+1. Snapshot the feedback store (``slant.feedback``) and apply the agreement rule
+   (:func:`select_corrections`) to every paragraph (task, normalised text, normalised target):
+   each *principal* (an API key, or ``cli`` for imports) votes with its latest label, and every
+   unauthenticated row (self-declared annotator names included) counts together as ONE voter,
+   which abstains when those rows disagree among themselves. A label trains only with a strict
+   majority of the votes; otherwise the paragraph is dropped and reported.
 2. Split the feedback deterministically by a hash of the normalised text: ``holdout`` of it (default
    20%) goes to the ``test`` split as source ``feedback``; the rest to ``train``, repeated
    ``feedback_weight`` times (default 3) so the sampler sees it that much more often.
-3. Merge with the base corpus into a new build folder (same format) in the work folder: base rows
-   of any split whose normalised text (+ target) matches a correction are dropped, so the
-   correction's label wins and the fixed test sets never hold a text the candidate trained on.
+3. Merge with the base corpus into a new build folder (same format) in the work folder. Feedback
+   never edits or removes dev or test rows: a correction whose normalised text matches a dev or test
+   row of its task is dropped (from training and from the held-out set) and reported, so the fixed
+   test splits stay whole and the candidate never trains on them. Base *train* rows with the same
+   text (+ target) as a kept correction are dropped, so the correction's label wins there.
    Tasks without feedback are linked, not copied.
 4. Fine-tune from the current model (``init_checkpoint`` = the current artifact folder: its
    ``training.json`` rebuilds the model, its ``model.onnx`` gives the served weights), with the current model's own config (max
@@ -15,7 +21,8 @@
    a new version ``<base version>.ft<UTC timestamp>``; evaluate.
 5. The gate: evaluate a copy of the current model on exactly the same test data (the fixed test
    splits after step 3, plus the held-out feedback) and compare headline scores per task and
-   source. Any drop larger than ``tolerance`` refuses the candidate. The comparison table is printed
+   source. Any drop larger than ``tolerance`` refuses the candidate, and so does a fixed test
+   source the candidate was not scored on: the fixed test splits are always part of the gate. The comparison table is printed
    either way and stored with the candidate (``retrain.json``).
 6. Save the candidate into the BentoML model store as ``slant:<version>`` (always; a refused one can
    still be promoted by hand), and promote it when it passed. The first retrain also copies the
@@ -99,6 +106,52 @@ def latest_corrections(rows: list[Correction]) -> dict[str, list[Correction]]:
     return out
 
 
+ANONYMOUS = "anonymous"  # every unauthenticated row, whatever its self-declared annotator
+
+
+def _voter(r: Correction) -> str:
+    return r.principal or ANONYMOUS
+
+
+def select_corrections(rows: list[Correction]) -> tuple[dict[str, list[Correction]], list[dict]]:
+    """The agreement rule. Per paragraph: each principal's latest label is one vote; the
+    unauthenticated rows together are one vote (none when they disagree among themselves); the
+    label with more than half of the votes trains (its latest row is kept). Returns (kept per task,
+    dropped: [{task, text, target, reason, votes}])."""
+    groups: dict[tuple, list[Correction]] = defaultdict(list)
+    for r in sorted(rows, key=lambda r: r.id or 0):
+        groups[row_key(r.task, r.text, r.target)].append(r)
+    kept: dict[str, list[Correction]] = defaultdict(list)
+    dropped: list[dict] = []
+    for key, group in groups.items():
+        latest: dict[str, Correction] = {}
+        anonymous_labels = set()
+        for r in group:
+            latest[_voter(r)] = r
+            if _voter(r) == ANONYMOUS:
+                anonymous_labels.add(r.labels)
+        votes: dict[tuple, int] = defaultdict(int)
+        for voter, r in latest.items():
+            if voter == ANONYMOUS and len(anonymous_labels) > 1:
+                continue  # unauthenticated rows that contradict each other: no vote
+            votes[r.labels] += 1
+        total = sum(votes.values())
+        shown = {"|".join(k) or "(none)": v for k, v in votes.items()}
+        if total == 0:
+            dropped.append({"task": key[0], "text": group[-1].text, "target": group[-1].target, "votes": shown,
+                            "reason": f"unauthenticated labels disagree ({len(anonymous_labels)} different labels "
+                                      f"in {len(group)} rows) and no API-key holder labeled it"})
+            continue
+        label, n = max(votes.items(), key=lambda kv: kv[1])
+        if 2 * n <= total:
+            dropped.append({"task": key[0], "text": group[-1].text, "target": group[-1].target, "votes": shown,
+                            "reason": f"no majority among {total} voters"})
+            continue
+        winner = max((r for v, r in latest.items() if r.labels == label), key=lambda r: r.id or 0)
+        kept[key[0]].append(winner)
+    return kept, dropped
+
+
 def feedback_record(r: Correction, split: str, repeat: int = 0) -> dict:
     task = TASKS[r.task]
     return {
@@ -119,7 +172,8 @@ def feedback_record(r: Correction, split: str, repeat: int = 0) -> dict:
 
 def merge_corpus(base_dir: str | Path, out_dir: str | Path, corrections: dict[str, list[Correction]],
                  weight: int, holdout: float) -> dict:
-    """Write the merged build folder; returns counts per task."""
+    """Write the merged build folder; returns counts per task (``protected``: corrections dropped
+    because their text is a dev or test text). Dev and test splits are copied unchanged."""
     from datasets import Dataset, DatasetDict, concatenate_datasets
 
     from training.corpus import load_task
@@ -134,6 +188,9 @@ def merge_corpus(base_dir: str | Path, out_dir: str | Path, corrections: dict[st
             os.symlink(Path(base_dir).resolve() / task, out_dir / task)
             report[task] = {"feedback": 0}
             continue
+        fixed_texts = {normalise(text) for split in base if split != "train" for text in base[split]["text"]}
+        protected = [r for r in rows if normalise(r.text) in fixed_texts]
+        rows = [r for r in rows if normalise(r.text) not in fixed_texts]
         keys = {row_key(task, r.text, r.target) for r in rows}
         splits, dropped = {}, {}
         held = [r for r in rows if is_heldout(r.text, holdout)]
@@ -141,7 +198,7 @@ def merge_corpus(base_dir: str | Path, out_dir: str | Path, corrections: dict[st
         for split in base:
             ds = base[split]
             keep = [i for i, (text, target) in enumerate(zip(ds["text"], ds["target"]))
-                    if row_key(task, text, target) not in keys]
+                    if split != "train" or row_key(task, text, target) not in keys]
             dropped[split] = len(ds) - len(keep)
             ds = ds.select(keep) if dropped[split] else ds
             extra = []
@@ -162,8 +219,8 @@ def merge_corpus(base_dir: str | Path, out_dir: str | Path, corrections: dict[st
             if not quiet_before:
                 enable_progress_bars()
         report[task] = {
-            "feedback": len(rows), "train": len(train_rows), "heldout": len(held),
-            "base_rows_dropped": dropped,
+            "feedback": len(rows) + len(protected), "train": len(train_rows), "heldout": len(held),
+            "base_rows_dropped": dropped, "protected": len(protected),
         }
     return report
 
@@ -282,8 +339,12 @@ def retrain(options: RetrainOptions, echo=print) -> dict:
              "is promoted; unset it to serve the store's promoted model")
     feedback = FeedbackStore(options.feedback_db)
     rows = feedback.rows()
-    corrections = latest_corrections(rows)
+    corrections, conflicts = select_corrections(rows)
     n = sum(len(v) for v in corrections.values())
+    for d in conflicts[:10]:
+        echo(f"  dropped ({d['task']}): {d['text'][:60]!r}: {d['reason']}; votes {d['votes']}")
+    if len(conflicts) > 10:
+        echo(f"  ... and {len(conflicts) - 10} more paragraph(s) dropped for conflicting labels")
     if n < options.min_feedback:
         raise RetrainError(
             f"{feedback.path} holds {n} correction(s), fewer than {options.min_feedback}; send some with "
@@ -293,8 +354,9 @@ def retrain(options: RetrainOptions, echo=print) -> dict:
     if store.has_version(version):
         raise RetrainError(f"{store.model_tag(version)} is already in the store; pass another --version")
     echo(f"current model: {current.name} {current.version} ({current_dir})")
-    echo(f"feedback: {len(rows)} row(s) in {feedback.path}, {n} distinct paragraph(s) after dedup "
-         f"(latest label wins)")
+    echo(f"feedback: {len(rows)} row(s) in {feedback.path}, {n} paragraph(s) with an agreed label "
+         f"(each API key's latest label is a vote, unauthenticated rows together one vote; a strict majority "
+         f"wins), {len(conflicts)} dropped for conflicting labels")
 
     own_tmp = options.work_dir is None
     work = Path(options.work_dir or tempfile.mkdtemp(prefix="slant-retrain-"))
@@ -306,7 +368,9 @@ def retrain(options: RetrainOptions, echo=print) -> dict:
         for task, m in merged.items():
             if m["feedback"]:
                 echo(f"  {task}: {m['feedback']} correction(s): {m['train']} to train (x{options.feedback_weight}), "
-                     f"{m['heldout']} held out; base rows replaced: {m['base_rows_dropped']}")
+                     f"{m['heldout']} held out; {m['protected']} dropped because their text is a dev/test text "
+                     f"(the fixed splits are never changed); base train rows replaced: "
+                     f"{m['base_rows_dropped'].get('train', 0)}")
 
         # 4: fine-tune from the current model with its own config
         from training.train import load_model
@@ -351,7 +415,9 @@ def retrain(options: RetrainOptions, echo=print) -> dict:
             "version": version,
             "base": {"name": current.name, "version": current.version, "path": str(current_dir)},
             "feedback": {"db": str(feedback.path), "rows": len(rows), "paragraphs": n,
-                         "max_id": max((r.id or 0 for r in rows), default=0), "merge": merged},
+                         "max_id": max((r.id or 0 for r in rows), default=0), "merge": merged,
+                         "dropped": {"conflicting_labels": conflicts[:1000],
+                                     "dev_or_test_text": {t: m.get("protected", 0) for t, m in merged.items()}}},
             "options": {k: v for k, v in vars(options).items()},
             "train_seconds": round(train_seconds, 1),
             "comparison": table,

@@ -82,3 +82,16 @@ def test_the_ideal_server_replay_queues_first_come_first_served():
     replay = fifo_replay([(0.5, 1.0), (0.0, 1.0), (3.0, 1.0)])
     assert replay["p50"] == pytest.approx(1.0) and replay["p99"] == pytest.approx(1.49, abs=0.01)
     assert replay["busy_share"] == pytest.approx(3 / 4)
+
+
+def test_soak_quick(tiny_artifact, tmp_path):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "BENTOML_DO_NOT_TRACK": "true",
+           "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)}
+    proc = subprocess.run([sys.executable, str(REPO / "bench" / "soak.py"), "--quick", "--model", str(tiny_artifact),
+                           "--out", str(tmp_path)], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, f"soak.py failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+    report = json.loads((tmp_path / "soak.json").read_text())
+    assert report["errors"] == 0 and report["requests"] > 0 and report["server_log_tracebacks"] == 0
+    roles = {m["role"] for m in report["memory"].values()}
+    assert {"arbiter", "API worker", "model worker", "parse worker"} <= roles
+    assert "<!-- BEGIN soak -->" in (tmp_path / "RESULTS.md").read_text()

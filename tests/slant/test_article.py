@@ -476,3 +476,64 @@ def test_fuzz_offsets_always_exact():
         check_offsets(a)
         assert all(len(p.text) <= limits.max_paragraph_chars for p in a.paragraphs)
     assert built > 2000
+
+
+# ---- hostile pages (issue #15): refused before the expensive parse -------------------------------
+
+
+def test_markup_bomb_is_refused_by_the_tag_precheck_at_once():
+    import time
+
+    from slant.article import PageTooComplex
+
+    bomb = "<html><body>" + "<div><div><div><span>x</span></div></div></div>\n" * 102083 + "</body></html>"
+    started = time.monotonic()
+    with pytest.raises(PageTooComplex, match="SLANT_MAX_HTML_TAGS"):
+        from_html(bomb)
+    assert time.monotonic() - started < 2
+
+
+def test_page_with_too_much_text_is_refused_before_extraction():
+    import time
+
+    from slant.article import ArticleTooLarge
+
+    page = "<html><body>" + ("<p>" + "Lorem ipsum dolor sit amet, consectetur elit. " * 2000 + "</p>\n") * 50 + "</body></html>"
+    assert 4_000_000 < len(page) < Limits().max_html_chars
+    started = time.monotonic()
+    with pytest.raises(ArticleTooLarge, match="SLANT_MAX_HTML_TEXT_CHARS|SLANT_MAX_CHARS"):
+        from_html(page)
+    assert time.monotonic() - started < 2
+
+
+def test_extraction_stops_at_the_char_limit():
+    from slant.article import ArticleTooLarge
+
+    page = "<html><body><article>" + "<p>A sentence of the article body, repeated.</p>" * 400 + "</article></body></html>"
+    with pytest.raises(ArticleTooLarge, match="SLANT_MAX_CHARS"):
+        from_html(page, limits=Limits(max_chars=2_000))
+
+
+@pytest.mark.parametrize("text", ["\u200b\u200c\u200d", "\ufeff \u2060\n\n\u200b", "\u00ad\u200b"])
+def test_invisible_only_text_is_empty(text):
+    with pytest.raises(ArticleError, match="empty"):
+        from_text(text)
+    with pytest.raises(ArticleError, match="empty"):
+        from_paragraphs([text])
+
+
+def test_invisible_paragraphs_are_dropped():
+    a = from_text("Real words here.\n\n\u200b\u200b\n\nMore words.")
+    assert [p.text for p in a.paragraphs] == ["Real words here.", "More words."]
+
+
+@pytest.mark.parametrize("page", ["<script>" * 600_000, "<" * 4_900_000, "<a " * 1_600_000, "word " * 980_000])
+def test_the_precheck_is_linear_on_pathological_pages(page):
+    import time
+
+    from slant.article import ArticleTooLarge
+
+    started = time.monotonic()
+    with pytest.raises(ArticleTooLarge):  # PageTooComplex is one too
+        from_html(page)
+    assert time.monotonic() - started < 3

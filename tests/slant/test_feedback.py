@@ -258,3 +258,51 @@ def test_many_writer_processes_lose_nothing_acknowledged_even_when_one_is_killed
     assert (writers - 1) * batches * 5 + victim_batches * 5 <= total_rows <= (writers - 1) * batches * 5 + (victim_batches + 1) * 5
     print(f"\n{writers} writers x {batches} batches x 5 rows; killed w0 after {victim_batches} acknowledged batches; "
           f"{len(acknowledged)} acknowledged ids, {total_rows} rows stored, integrity ok")
+
+
+# ---- issue #15: who sent a row, and a capped store ----------------------------------------------
+
+
+def test_principal_is_stored_and_survives_export_import(store, tmp_path):
+    store.add(GOOD[:2], principal="key:abc123")
+    store.add(GOOD[2:3])
+    assert [r.principal for r in store.rows()] == ["key:abc123", "key:abc123", ""]
+    store.export_jsonl(tmp_path / "out.jsonl")
+    other = FeedbackStore(tmp_path / "other.sqlite3")
+    other.import_jsonl(tmp_path / "out.jsonl")
+    assert [r.principal for r in other.rows()] == ["key:abc123", "key:abc123", ""]
+    (tmp_path / "plain.jsonl").write_text(json.dumps(GOOD[0]) + "\n")
+    other.import_jsonl(tmp_path / "plain.jsonl")
+    assert other.rows()[-1].principal == "cli"  # an operator's import without one
+
+
+def test_store_cap_refuses_and_stores_nothing(tmp_path):
+    from slant.feedback import StoreFull
+
+    capped = FeedbackStore(tmp_path / "cap.sqlite3", max_rows=3)
+    capped.add(GOOD[:2])
+    with pytest.raises(StoreFull, match="SLANT_FEEDBACK_MAX_ROWS"):
+        capped.add(GOOD[2:4])
+    assert capped.count() == 2
+    tiny = FeedbackStore(tmp_path / "mb.sqlite3", max_mb=1)
+    big = [{"task": "frames", "text": f"{i} " + "x" * 9000, "labels": []} for i in range(200)]
+    with pytest.raises(StoreFull, match="SLANT_FEEDBACK_MAX_MB"):
+        for chunk in range(0, 200, 20):
+            tiny.add(big[chunk:chunk + 20])
+    assert tiny.count() < 200
+
+
+def test_a_version_1_store_gains_the_principal_column(tmp_path):
+    path = tmp_path / "v1.sqlite3"
+    con = sqlite3.connect(path)
+    con.executescript("""
+        CREATE TABLE feedback (id INTEGER PRIMARY KEY AUTOINCREMENT, created_at TEXT NOT NULL, task TEXT NOT NULL,
+            text TEXT NOT NULL, target TEXT NOT NULL DEFAULT '', labels TEXT NOT NULL, spans TEXT NOT NULL DEFAULT '[]',
+            article_id TEXT NOT NULL DEFAULT '', annotator TEXT NOT NULL DEFAULT '', text_hash TEXT NOT NULL);
+        INSERT INTO feedback (created_at, task, text, labels, text_hash) VALUES ('2026-01-01T00:00:00+00:00', 'frames', 'Old row.', '[]', 'h');
+    """)
+    con.commit()
+    con.close()
+    store = FeedbackStore(path)
+    store.add([GOOD[1]], principal="key:x")
+    assert [(r.text, r.principal) for r in store.rows()] == [("Old row.", ""), ("Taxes will rise.", "key:x")]

@@ -1,0 +1,259 @@
+"""Who may call what: API keys, loopback-only writes, the CORS allow-list and feedback quotas.
+
+``AccessGuard`` is the outermost ASGI middleware of the API service, so nothing is read or parsed
+for a request it refuses:
+
+- **keys**: ``SLANT_API_KEYS`` (comma-separated) and/or ``SLANT_API_KEY_FILE`` (one key per line,
+  ``#`` comments), sent as ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``. Writes
+  (``POST /feedback``, ``/admin/*``, and ``GET /feedback/stats``) need one; scoring needs one only
+  with ``SLANT_REQUIRE_KEY_FOR_SCORING=1``. No key or a wrong key: 401. Keys are compared in
+  constant time and never logged; a request's *principal* is ``key:<first 12 hex of SHA-256>``.
+- **no key configured**: writes are accepted only from loopback clients (the ASGI ``client``
+  address; ``X-Forwarded-For`` is ignored), so ``make serve`` keeps working locally; any other
+  client gets 403. A reverse proxy on the same host makes every client look local: configure keys.
+- **origins**: a request with an ``Origin`` header that is neither this server itself nor listed
+  in ``SLANT_CORS_ORIGINS`` (comma-separated, e.g. ``https://news.example.org``) is refused with 403
+  (this stops cross-site form posts); listed origins get CORS headers and preflight answers.
+- **quotas** (``FeedbackQuota``): rows and bytes of feedback per principal *and* per client
+  address in a sliding window; over it, 429 with ``Retry-After``.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import logging
+import os
+import threading
+import time
+from collections import deque
+from contextvars import ContextVar
+from http import HTTPStatus
+from pathlib import Path
+
+log = logging.getLogger("slant.serving.access")
+
+PRINCIPAL_KEY = "slant.principal"  # scope key: "key:<id>" or "" (unauthenticated, loopback)
+CLIENT_KEY = "slant.client"  # scope key: the client address
+# (principal, client address) of the request being handled: set here, read by the API methods
+# (the same asyncio task runs the middleware and the endpoint).
+IDENTITY: ContextVar[tuple[str, str]] = ContextVar("slant_identity", default=("", "-"))
+WRITE_PREFIXES = ("/feedback", "/admin/")
+SCORING_PATHS = ("/classify", "/classify_batch")
+
+
+def _truthy(var: str) -> bool:
+    return os.environ.get(var, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def load_keys() -> list[str]:
+    """Keys from SLANT_API_KEYS and SLANT_API_KEY_FILE (a missing file is a startup error)."""
+    keys = [k.strip() for k in os.environ.get("SLANT_API_KEYS", "").split(",") if k.strip()]
+    path = os.environ.get("SLANT_API_KEY_FILE", "").strip()
+    if path:
+        try:
+            text = Path(path).expanduser().read_text(encoding="utf-8")
+        except OSError as e:
+            raise RuntimeError(f"SLANT_API_KEY_FILE cannot be read ({e.strerror}); fix or unset it") from None
+        keys += [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+    short = [k for k in keys if len(k) < 16]
+    if short:
+        raise RuntimeError(f"{len(short)} API key(s) are shorter than 16 characters; use long random keys "
+                           "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(24))'`)")
+    return keys
+
+
+def key_id(key: str) -> str:
+    return "key:" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
+
+
+def is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback
+
+
+def _headers(scope) -> dict[bytes, bytes]:
+    return {k.lower(): v for k, v in scope.get("headers") or []}
+
+
+async def send_error(send, status: int, message: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    body = json.dumps({"error": message}).encode()
+    await send({
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                    *(headers or [])],
+    })
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def reject_line(scope, status: int, message: str) -> None:
+    """The one log line of a refused request (no traceback, no key, message cut to 200 chars)."""
+    client = (scope.get("client") or ("-", 0))[0]
+    log.info("refused %s %s from %s: %d %s", scope.get("method"), scope.get("path"), client, status,
+             message[:200].replace("\n", " "))
+
+
+class AccessGuard:
+    def __init__(self, app) -> None:
+        self.app = app
+        self.keys = [k.encode("utf-8") for k in load_keys()]
+        self.ids = {k: key_id(k.decode("utf-8")) for k in self.keys}
+        self.require_key_for_scoring = _truthy("SLANT_REQUIRE_KEY_FOR_SCORING")
+        self.origins = {o.strip().rstrip("/") for o in os.environ.get("SLANT_CORS_ORIGINS", "").split(",") if o.strip()}
+
+    # ---- helpers ---------------------------------------------------------------------------
+
+    def _same_origin(self, scope, origin: str, headers: dict) -> bool:
+        host = headers.get(b"host", b"").decode("latin-1")
+        scheme = scope.get("scheme", "http")
+        return bool(host) and origin in (f"{scheme}://{host}", f"http://{host}", f"https://{host}")
+
+    def _presented_key(self, headers: dict) -> bytes | None:
+        auth = headers.get(b"authorization", b"")
+        if auth[:7].lower() == b"bearer ":
+            return auth[7:].strip()
+        key = headers.get(b"x-api-key")
+        return key.strip() if key is not None else None
+
+    def _match(self, presented: bytes) -> str | None:
+        found = None
+        for k in self.keys:  # every key compared, in constant time each
+            if hmac.compare_digest(k, presented):
+                found = self.ids[k]
+        return found
+
+    def _cors_headers(self, origin: str) -> list[tuple[bytes, bytes]]:
+        return [(b"access-control-allow-origin", origin.encode("latin-1")), (b"vary", b"Origin")]
+
+    # ---- the guard -------------------------------------------------------------------------
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = _headers(scope)
+        path = scope.get("path", "")
+        method = scope.get("method", "GET")
+        origin = headers.get(b"origin", b"").decode("latin-1").rstrip("/")
+        cross = bool(origin) and not self._same_origin(scope, origin, headers)
+        allowed_origin = cross and origin in self.origins
+        client = (scope.get("client") or (None, 0))[0]
+        scope[CLIENT_KEY] = client or "-"
+
+        async def refuse(status: int, message: str, extra=None) -> None:
+            reject_line(scope, status, message)
+            await send_error(send, status, message, extra)
+
+        if method == "OPTIONS" and origin:
+            if cross and not allowed_origin:
+                await refuse(HTTPStatus.FORBIDDEN, f"origin {origin} is not allowed; list it in SLANT_CORS_ORIGINS")
+                return
+            await send({"type": "http.response.start", "status": 204, "headers": [
+                *self._cors_headers(origin),
+                (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
+                (b"access-control-allow-headers", b"Content-Type, Authorization, X-API-Key"),
+                (b"access-control-max-age", b"600"), (b"content-length", b"0")]})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        if cross and not allowed_origin and method not in ("GET", "HEAD"):
+            await refuse(HTTPStatus.FORBIDDEN,
+                         f"cross-origin request from {origin[:100]} refused; the server accepts requests from "
+                         "itself and from the origins listed in SLANT_CORS_ORIGINS")
+            return
+
+        write = method == "POST" and path.startswith(WRITE_PREFIXES) or path.rstrip("/") == "/feedback/stats"
+        scoring = method == "POST" and path.rstrip("/") in SCORING_PATHS
+        principal = ""
+        if write or (scoring and self.require_key_for_scoring):
+            presented = self._presented_key(headers)
+            if self.keys:
+                if not presented:
+                    await refuse(HTTPStatus.UNAUTHORIZED,
+                                 "an API key is required: send it as `Authorization: Bearer <key>` or `X-API-Key: <key>`",
+                                 [(b"www-authenticate", b'Bearer realm="slant"')])
+                    return
+                principal = self._match(presented) or ""
+                if not principal:
+                    await refuse(HTTPStatus.UNAUTHORIZED, "the API key was not accepted; check it and send it again",
+                                 [(b"www-authenticate", b'Bearer realm="slant", error="invalid_token"')])
+                    return
+            elif not is_loopback(client):
+                await refuse(HTTPStatus.FORBIDDEN,
+                             "this server has no API keys configured, so it accepts writes only from its own "
+                             "machine; ask its operator to set SLANT_API_KEYS and send the key")
+                return
+        scope[PRINCIPAL_KEY] = principal
+        IDENTITY.set((principal, client or "-"))
+
+        if not allowed_origin:
+            await self.app(scope, receive, send)
+            return
+
+        async def with_cors(message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *self._cors_headers(origin)]}
+            await send(message)
+
+        await self.app(scope, receive, with_cors)
+
+
+class FeedbackQuota:
+    """Rows and bytes of feedback per identity in a sliding window (one per API worker process).
+
+    ``charge(identities, rows, nbytes)`` records the request against every identity and returns 0,
+    or, when any identity would go over a limit, records nothing and returns the seconds until
+    enough of the window has passed (for ``Retry-After``)."""
+
+    MAX_IDENTITIES = 100_000
+
+    def __init__(self, rows: int | None = None, nbytes: int | None = None, window_s: float | None = None) -> None:
+        from slant.article import env_int
+
+        self.rows = rows if rows is not None else env_int("SLANT_FEEDBACK_QUOTA_ROWS", 5_000)
+        self.nbytes = nbytes if nbytes is not None else env_int("SLANT_FEEDBACK_QUOTA_BYTES", 5_000_000)
+        self.window_s = window_s if window_s is not None else env_int("SLANT_FEEDBACK_QUOTA_WINDOW_S", 3600)
+        self._log: dict[str, deque] = {}
+        self._lock = threading.Lock()
+
+    def _usage(self, ident: str, now: float) -> tuple[int, int, deque]:
+        q = self._log.setdefault(ident, deque())
+        while q and q[0][0] <= now - self.window_s:
+            q.popleft()
+        return sum(r for _, r, _ in q), sum(b for _, _, b in q), q
+
+    def charge(self, identities: list[str], rows: int, nbytes: int) -> float:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._log) > self.MAX_IDENTITIES:
+                for ident in [i for i, q in self._log.items() if not q or q[-1][0] <= now - self.window_s]:
+                    del self._log[ident]
+            wait = 0.0
+            queues = []
+            for ident in identities:
+                used_rows, used_bytes, q = self._usage(ident, now)
+                queues.append(q)
+                if used_rows + rows > self.rows or used_bytes + nbytes > self.nbytes:
+                    if rows > self.rows or nbytes > self.nbytes or not q:
+                        wait = max(wait, self.window_s)
+                    else:  # when enough old entries leave the window
+                        freed_rows, freed_bytes = used_rows, used_bytes
+                        for t, r, b in q:
+                            freed_rows -= r
+                            freed_bytes -= b
+                            if freed_rows + rows <= self.rows and freed_bytes + nbytes <= self.nbytes:
+                                wait = max(wait, t + self.window_s - now)
+                                break
+            if wait > 0:
+                return max(1.0, wait)
+            for q in queues:
+                q.append((now, rows, nbytes))
+            return 0.0

@@ -8,10 +8,12 @@ def summarize(paragraphs: list[dict], targets: list[str], stance_labels: tuple[s
               frame_labels: tuple[str, ...], technique_labels: tuple[str, ...]) -> dict:
     """The /classify summary.
 
-    - stance per target: paragraph votes per label and the mean probabilities over all paragraphs.
-      The label follows those means, so it never contradicts them: "neutral" when no paragraph
-      takes a side toward the target; otherwise the side (favor or against) with the higher mean
-      probability ("neutral" on an exact tie).
+    - stance per target: paragraph votes per label, and mean probabilities over the paragraphs
+      that take a side toward the target (over all paragraphs when none does). The label follows
+      those means, so it never contradicts them: "neutral" when no paragraph takes a side;
+      otherwise the side (favor or against) with the higher mean ("neutral" on an exact tie).
+      Paragraphs that take no side are left out of the means: their leaning scores would otherwise
+      outvote the one paragraph that attacks or praises the target.
     - frames: the share of paragraphs that use each frame.
     - techniques: how many paragraphs use each technique.
     - bias: the mean paragraph bias probability and how many paragraphs are labeled biased.
@@ -22,12 +24,14 @@ def summarize(paragraphs: list[dict], targets: list[str], stance_labels: tuple[s
         entries = [p["stance"][i] for p in paragraphs]
         votes = Counter(e["label"] for e in entries)
         counts = {label: votes.get(label, 0) for label in stance_labels}
+        sided = [e for e in entries if e["label"] in ("favor", "against")]
+        pool = sided or entries
         mean = {
-            label: round(sum(e["scores"][label] for e in entries) / max(n, 1), 4)
+            label: round(sum(e["scores"][label] for e in pool) / max(len(pool), 1), 4)
             for label in stance_labels
         }
         label = "neutral"
-        if counts.get("favor", 0) + counts.get("against", 0) > 0:
+        if sided:
             favor, against = mean.get("favor", 0.0), mean.get("against", 0.0)
             label = "favor" if favor > against else "against" if against > favor else "neutral"
         stance.append({"target": target, "label": label, "scores": mean, "paragraphs": counts})

@@ -722,6 +722,11 @@ def from_paragraphs(
             raise ArticleError(
                 f"`paragraphs[{i}]` must be a string, got {type(p).__name__}; send a list of strings"
             )
+    if len(paragraphs) > limits.max_paragraphs:  # the list as sent, empty items included
+        raise ArticleTooLarge(
+            f"`paragraphs` holds {len(paragraphs):,} items, over the limit of {limits.max_paragraphs:,}; "
+            "send a shorter article or raise the limit with SLANT_MAX_PARAGRAPHS"
+        )
     _check_optional(title, url)
     text = "\n\n".join(paragraphs)
     if not text.strip() or not _visible(text):

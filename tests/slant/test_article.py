@@ -537,3 +537,12 @@ def test_the_precheck_is_linear_on_pathological_pages(page):
     with pytest.raises(ArticleTooLarge):  # PageTooComplex is one too
         from_html(page)
     assert time.monotonic() - started < 3
+
+
+def test_a_paragraph_list_longer_than_the_limit_is_refused_even_with_empty_items():
+    from slant.article import ArticleTooLarge, Limits, from_paragraphs
+
+    limits = Limits(max_paragraphs=3)
+    with pytest.raises(ArticleTooLarge, match="holds 4 items, over the limit of 3"):
+        from_paragraphs(["One.", "", "", "Two."], limits=limits)
+    assert len(from_paragraphs(["One.", "", "Two."], limits=limits).paragraphs) == 2

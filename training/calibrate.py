@@ -39,12 +39,15 @@ def _macro_f1(y: np.ndarray, pred: np.ndarray, classes: int) -> float:
     return float(np.mean([_f1(y == c, pred == c) for c in present]))
 
 
-def fit_class_offsets(logits: np.ndarray, labels: np.ndarray, groups: list[str]) -> np.ndarray:
+def fit_class_offsets(logits: np.ndarray, labels: np.ndarray, groups: list[str],
+                      min_gain: float = 0.005) -> np.ndarray:
     """Logit offsets for a single-label head (the last class fixed at 0) that maximise dev
     macro-F1, averaged over ``groups`` (sources) so that the largest source does not decide alone.
 
     Training data and news differ in how often each class occurs; the offsets move the decision
-    toward the mix on dev, chosen by a grid (two passes of coordinate search), not by eye.
+    toward the mix on dev, chosen by a grid (two passes of coordinate search), not by eye. An
+    offset that gains less than ``min_gain`` over none stays at 0: on a 3,000-pair dev sample a
+    +0.6 favor offset "gained" on dev and cost 1-3 points on every news test set.
     """
     classes = logits.shape[1]
     members = {g: np.array([i for i, x in enumerate(groups) if x == g]) for g in sorted(set(groups))}
@@ -61,7 +64,10 @@ def fit_class_offsets(logits: np.ndarray, labels: np.ndarray, groups: list[str])
                 trial = best.copy()
                 trial[c] = value
                 trials.append((score(trial), -abs(value), value))
-            best[c] = max(trials)[2]
+            gain, _, value = max(trials)
+            unchanged = best.copy()
+            unchanged[c] = 0.0
+            best[c] = value if gain - score(unchanged) >= min_gain else 0.0
     return best
 
 

@@ -186,12 +186,12 @@ def export(checkpoint: str | Path, out: str | Path, name: str, version: str,
     config = TrainConfig.from_dict({**state["config"], **({"data_dir": data_dir} if data_dir else {})})
     encoder = make_encoder(config)
     dev = {t: s["dev"] for t, s in load_examples(config, encoder, splits=("dev",)).items()}
-    rng = random.Random(config.seed)
-    dev = {t: (rng.sample(ex, dev_max) if len(ex) > dev_max else ex) for t, ex in dev.items()}
     out = Path(out)
     report: dict = {}
-    if "stance" in dev:
+    if "stance" in dev:  # the whole stance dev split: a sample's offsets did not hold on test
         report["stance_offsets"] = shift_stance_head(model, dev["stance"], encoder.pad_id)
+    rng = random.Random(config.seed)
+    dev = {t: (rng.sample(ex, dev_max) if len(ex) > dev_max else ex) for t, ex in dev.items()}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         fp32_path, int8_path = tmp / "model.fp32.onnx", tmp / "model.int8.onnx"

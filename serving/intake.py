@@ -275,22 +275,17 @@ class ParsePool:
                     f"the page is too complex: parsing it took more than {self.timeout_s:g} s "
                     "(SLANT_PARSE_TIMEOUT_S); send the article's own HTML or its text") from None
             except (EOFError, OSError, pickle.UnpicklingError, struct.error):
-                code = worker.proc.poll()
                 log.warning("HTML parse worker %d died (exit %s) on a %s-char page after %.1f s",
-                            worker.pid, code, f"{len(html):,}", time.monotonic() - started)
+                            worker.pid, worker.proc.poll(), f"{len(html):,}", time.monotonic() - started)
                 self._replace(worker)
-                worker = None
-                raise art.PageTooComplex(
-                    f"the page is too complex: parsing it needed more than {self.memory_mb:,} MB "
-                    "(SLANT_PARSE_MEMORY_MB); send the article's own HTML or its text") from None
+                worker = None  # not back into the pool (see finally)
+                raise self._memory_error() from None
             if result[0] == "memory":
                 log.warning("HTML parse hit the %d MB cap (%s chars); parse worker %d restarted",
                             self.memory_mb, f"{len(html):,}", worker.pid)
                 self._replace(worker)
                 worker = None
-                raise art.PageTooComplex(
-                    f"the page is too complex: parsing it needed more than {self.memory_mb:,} MB "
-                    "(SLANT_PARSE_MEMORY_MB); send the article's own HTML or its text")
+                raise self._memory_error()
             if result[0] == "error":
                 cls = getattr(art, result[1], art.ArticleError)
                 if not (isinstance(cls, type) and issubclass(cls, art.ArticleError)):
@@ -303,6 +298,11 @@ class ParsePool:
                 if worker is not None:
                     self._idle.append(worker)
                     self._cond.notify()
+
+    def _memory_error(self) -> art.PageTooComplex:
+        return art.PageTooComplex(
+            f"the page is too complex: parsing it needed more than {self.memory_mb:,} MB "
+            "(SLANT_PARSE_MEMORY_MB); send the article's own HTML or its text")
 
     def _replace(self, worker: _Worker) -> None:
         worker.kill()

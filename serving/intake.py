@@ -299,8 +299,10 @@ class ParsePool:
                     self._idle.append(worker)
                     self._cond.notify()
 
-    def _memory_error(self) -> art.PageTooComplex:
-        return art.PageTooComplex(
+    def _memory_error(self) -> Exception:
+        from slant.article import PageTooComplex
+
+        return PageTooComplex(
             f"the page is too complex: parsing it needed more than {self.memory_mb:,} MB "
             "(SLANT_PARSE_MEMORY_MB); send the article's own HTML or its text")
 

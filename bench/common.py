@@ -22,6 +22,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # `python bench/x.py` puts bench/, not the repo, on the path
     sys.path.insert(0, str(REPO))
 
+from training.machine import cpu_flags, cpu_model  # noqa: E402 - needs the repo on the path
+
 DEFAULT_DATA_DIR = REPO.parent / "shared" / "data"
 DEFAULT_MODEL = REPO / "models" / "slant-base"
 RESULTS = "RESULTS.md"
@@ -219,26 +221,6 @@ def encoder_flops(tokens: int, *, layers: int, hidden: int, intermediate: int, h
 # ------------------------------------------------------------------------------------------------
 # The machine
 # ------------------------------------------------------------------------------------------------
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def cpu_flags() -> set[str]:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
 
 
 def usable_cores() -> int:

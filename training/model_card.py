@@ -2,24 +2,16 @@
 card can never quote figures of another model file."""
 from __future__ import annotations
 
-import platform
 from pathlib import Path
 
 from training.corpus.cards import CARDS
+from training.machine import cpu_model
 
 
 def _hardware() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     import os
 
-    return f"{cpu}, {os.cpu_count()} cores"
+    return f"{cpu_model()}, {os.cpu_count()} cores"
 
 
 def _fmt(value: float | None) -> str:
@@ -93,12 +85,11 @@ def render(metrics: dict) -> str:
         *targets_table(metrics),
         *derived_tables(metrics),
     ]
-    fmt = _fmt
     lines += ["", "Every test set, headline measure (stance and bias macro-F1, frames and techniques micro-F1):", "",
               "| task | source | n | Slant | baseline |", "|---|---|---|---|---|"]
     for task, tm in metrics["tasks"].items():
         for key, e in tm["sources"].items():
-            lines.append(f"| {task} | {key} | {e['n']} | {e['headline']:.3f} | {fmt(e.get('baseline', {}).get('headline'))} |")
+            lines.append(f"| {task} | {key} | {e['n']} | {e['headline']:.3f} | {_fmt(e.get('baseline', {}).get('headline'))} |")
     lines += ["", "Calibration: expected calibration error on test, before → after the temperatures in "
               "`calibration.json`: " + "; ".join(
                   f"{t} {tm['ece']['before']:.3f} → {tm['ece']['after']:.3f}" for t, tm in metrics["tasks"].items()) + ".",

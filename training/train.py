@@ -24,6 +24,7 @@ from slant.encode import Encoder
 from slant.labels import TASKS, schemas_json
 from training.config import TrainConfig
 from training.examples import Example, encode_records
+from training.machine import cpu_flags
 from training.metrics import task_scores
 from training.model import SlantModel, base_encoder_path, build_encoder
 
@@ -42,11 +43,7 @@ def use_bf16(precision: str, device: torch.device) -> bool:
         return precision == "bf16"
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
+    return bool(cpu_flags() & {"amx_bf16", "avx512_bf16"})
 
 
 def stance_weights(examples: list[Example], balance: float, device: torch.device) -> torch.Tensor | None:

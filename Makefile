@@ -48,7 +48,7 @@ screenshot: $(VENV)/.serve-installed
 
 # The release workflow, one declared chain: corpus -> training -> export -> cross-scheme bias
 # check -> evaluation, beside the committed release re-evaluated on the same test sets. Rebuilds
-# models/slant-base from ../shared/data (or SLANT_DATA_DIR); about an hour on 2 cores with bf16 (AMX).
+# models/slant-base from ../shared/data (or SLANT_DATA_DIR); about 90 minutes on 2 cores with bf16 (AMX).
 RELEASE_VERSION ?= 0.2.0
 PREVIOUS := runs/previous/models/slant-base
 .PHONY: release

@@ -147,12 +147,12 @@ def _spacy_mentions(nlp: Any, article: Article) -> list[tuple[str, str, int]]:
         starts = [-1, *[p.start for p in article.paragraphs]]
     else:
         starts = [p.start for p in article.paragraphs]
-    with _infer_lock:  # spaCy does not promise that one pipeline may run in many threads at once
-        docs = list(nlp.pipe(texts, batch_size=32))
-    for start, doc in zip(starts, docs):
-        for ent in doc.ents:
-            if ent.label_ in _LABELS:
-                out.append((ent.text, ent.label_, start + ent.start_char))
+    # The lock: spaCy does not promise that one pipeline may run in many threads at once.
+    # memory_zone: the strings a request adds to the vocabulary are freed when it ends; without it
+    # a long-running server's vocabulary grows with every new word it reads.
+    with _infer_lock, nlp.memory_zone():
+        for start, doc in zip(starts, nlp.pipe(texts, batch_size=32)):
+            out.extend((e.text, e.label_, start + e.start_char) for e in doc.ents if e.label_ in _LABELS)
     return out
 
 
@@ -261,9 +261,9 @@ def name_spans(texts: list[str]) -> list[list[tuple[int, int]]]:
              _fallback_mentions(Article(title=None, text=t, paragraphs=(Paragraph(0, t, 0, len(t)),)))]
             for t in texts
         ]
-    with _infer_lock:
-        docs = list(nlp.pipe(texts, batch_size=32))
-    return [[(e.start_char, e.end_char) for e in doc.ents if e.label_ in _NAME_LABELS] for doc in docs]
+    with _infer_lock, nlp.memory_zone():  # as in _spacy_mentions
+        return [[(e.start_char, e.end_char) for e in doc.ents if e.label_ in _NAME_LABELS]
+                for doc in nlp.pipe(texts, batch_size=32)]
 
 
 def normalize_targets(targets: list[str], limits: Limits = DEFAULT_LIMITS) -> list[str]:

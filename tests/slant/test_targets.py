@@ -60,6 +60,18 @@ def test_spacy_targets():
 
 
 @needs_model
+def test_spacy_vocabulary_does_not_grow_with_requests():
+    # A server reads new words all day; the strings each request adds must be freed after it.
+    nlp = T.get_nlp()
+    T.name_spans(["Angela Merkel visited Paris on Monday."])
+    before = len(nlp.vocab.strings)
+    words = [f"Zorblax{i} Quintavian{i}" for i in range(300)]
+    T.name_spans([f"{w} met the Flurbington{i} delegation." for i, w in enumerate(words)])
+    T.find_targets(from_text("\n\n".join(f"{w} spoke in Vexmoor{i}." for i, w in enumerate(words))))
+    assert len(nlp.vocab.strings) == before
+
+
+@needs_model
 def test_spacy_pipeline_is_loaded_once_without_parser():
     nlp = T.get_nlp()
     assert nlp is not None

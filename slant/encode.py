@@ -1,7 +1,8 @@
 """The one tokenization rule, shared by training and serving.
 
 Stance reads a pair, ``[CLS] target [SEP] paragraph [SEP]``; every other task reads the paragraph
-alone, ``[CLS] paragraph [SEP]``. With ``mark_mentions``, the target's mentions in the paragraph
+alone, ``[CLS] paragraph [SEP]``. The special tokens are the tokenizer's own (BERT's above; MPNet
+reads ``<s> target </s></s> paragraph </s>``), taken from its post-processor. With ``mark_mentions``, the target's mentions in the paragraph
 (slant.mentions) are wrapped in ``[`` ... ``]`` tokens, so the model knows which words are the target. A paragraph longer than one window is cut into overlapping
 windows of whole tokens (never truncated); callers merge the windows' predictions.
 """
@@ -34,6 +35,38 @@ class Window:
 NO_OFFSET = (-1, -1)
 
 
+@dataclass(frozen=True)
+class Template:
+    """Special tokens around the body: ``prefix [first middle] body suffix``; body_type: its type id."""
+
+    prefix: tuple[int, ...]
+    middle: tuple[int, ...]
+    suffix: tuple[int, ...]
+    body_type: int
+
+
+def _templates(tokenizer: Tokenizer) -> tuple[Template, Template]:
+    """(single, pair) templates, read off the tokenizer's own special tokens around "a" and "a b"."""
+
+    def runs(encoding) -> list[tuple[int, ...]]:
+        groups, current = [], []
+        for token, special in zip(encoding.ids, encoding.special_tokens_mask):
+            if special:
+                current.append(token)
+            else:
+                groups.append(tuple(current))
+                current = []
+        return [*groups, tuple(current)]
+
+    single = tokenizer.encode("a", add_special_tokens=True)
+    pair = tokenizer.encode("a", "b", add_special_tokens=True)
+    s, p = runs(single), runs(pair)
+    if len(s) != 2 or len(p) != 3 or not s[0]:
+        raise ValueError(f"tokenizer wraps text as {single.tokens} and pairs as {pair.tokens}; "
+                         "expected a start token, a separator and an end token (BERT or MPNet)")
+    return (Template(s[0], (), s[1], 0), Template(p[0], p[1], p[2], pair.type_ids[-1]))
+
+
 class Encoder:
     """Turns paragraphs (and stance targets) into windows of at most ``max_length`` tokens."""
 
@@ -50,14 +83,14 @@ class Encoder:
         if not 0 <= stride <= max_length // 2:
             raise ValueError(f"stride must be within 0..{max_length // 2}, got {stride}")
         self.tokenizer = tokenizer
+        padding = tokenizer.padding  # read before no_padding(); MPNet pads with <pad>, not [PAD]
         self.tokenizer.no_truncation()
         self.tokenizer.no_padding()
         self.max_length = max_length
         self.stride = stride
         self.target_max_tokens = target_max_tokens
-        self.cls_id = self._special("[CLS]")
-        self.sep_id = self._special("[SEP]")
-        self.pad_id = self._special("[PAD]")
+        self.pad_id = padding["pad_id"] if padding else self._special("[PAD]")
+        self.single, self.pair = _templates(tokenizer)
         self.mark_mentions = mark_mentions
         self.open_id = self._special("[")
         self.close_id = self._special("]")
@@ -69,7 +102,7 @@ class Encoder:
     def _special(self, token: str) -> int:
         token_id = self.tokenizer.token_to_id(token)
         if token_id is None:
-            raise ValueError(f"tokenizer has no {token!r} token; expected a BERT WordPiece tokenizer")
+            raise ValueError(f"tokenizer has no {token!r} token; expected a WordPiece tokenizer (BERT or MPNet)")
         return token_id
 
     def encode(self, text: str, target: str | None = None) -> list[Window]:
@@ -122,12 +155,13 @@ class Encoder:
 
     def _windows(self, ids, offsets, target_ids) -> list[Window]:
         if target_ids is not None:
-            prefix = [self.cls_id, *target_ids, self.sep_id]
+            t = self.pair
+            prefix = [*t.prefix, *target_ids, *t.middle]
             prefix_types = [0] * len(prefix)
-            body_type = 1
         else:
-            prefix, prefix_types, body_type = [self.cls_id], [0], 0
-        room = self.max_length - len(prefix) - 1
+            t = self.single
+            prefix, prefix_types = list(t.prefix), [0] * len(t.prefix)
+        room = self.max_length - len(prefix) - len(t.suffix)
         step = max(1, room - self.stride)
         windows = []
         start = 0
@@ -136,12 +170,12 @@ class Encoder:
             body_offsets = offsets[start : start + room]
             windows.append(
                 Window(
-                    input_ids=(*prefix, *body, self.sep_id),
-                    token_type_ids=(*prefix_types, *[body_type] * (len(body) + 1)),
+                    input_ids=(*prefix, *body, *t.suffix),
+                    token_type_ids=(*prefix_types, *[t.body_type] * (len(body) + len(t.suffix))),
                     offsets=(
                         *[NO_OFFSET] * len(prefix),
                         *(tuple(o) for o in body_offsets),
-                        NO_OFFSET,
+                        *[NO_OFFSET] * len(t.suffix),
                     ),
                 )
             )

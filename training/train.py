@@ -26,7 +26,8 @@ from training.config import TrainConfig
 from training.examples import Example, encode_records
 from training.machine import cpu_flags
 from training.metrics import task_scores
-from training.model import SlantModel, base_encoder_path, build_encoder
+from training.base_models import MINILM, TINY, base_model_path
+from training.model import SlantModel, build_encoder, encoder_from_config
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -58,9 +59,8 @@ def stance_weights(examples: list[Example], balance: float, device: torch.device
 
 def tokenizer_path(config: TrainConfig) -> str:
     """tokenizer.json of the base encoder; the tiny test encoder shares MiniLM's vocabulary."""
-    base = config.base_model
-    folder = base if Path(base).is_dir() else base_encoder_path()
-    return str(Path(folder) / "tokenizer.json")
+    base = MINILM if config.base_model == TINY else config.base_model
+    return str(Path(base_model_path(base)) / "tokenizer.json")
 
 
 def make_encoder(config: TrainConfig) -> Encoder:
@@ -259,8 +259,6 @@ def load_model(source: str | Path, device="cpu") -> tuple[SlantModel, dict]:
     released model in git leaves them out for size), else ``model.onnx``'s, dequantized where the
     graph is int8 (the served weights).
     """
-    from transformers import BertConfig, BertModel
-
     from slant.labels import tasks_from_json
 
     source = Path(source)
@@ -283,8 +281,7 @@ def load_model(source: str | Path, device="cpu") -> tuple[SlantModel, dict]:
         state = torch.load(source, map_location=device, weights_only=False)
     # Models made before mention marking read unmarked pairs; their retraining must too.
     state["config"].setdefault("mark_mentions", False)
-    encoder = BertModel(BertConfig.from_dict(state["encoder_config"]), add_pooling_layer=False)
-    model = SlantModel(encoder, tasks_from_json(state["tasks"]), state["config"]["dropout"])
+    model = SlantModel(encoder_from_config(state["encoder_config"]), tasks_from_json(state["tasks"]), state["config"]["dropout"])
     # Buffers (position ids) come from the model's own init; every parameter must be found.
     missing, unexpected = model.load_state_dict(state["model"], strict=False)
     lost = [k for k in missing if k in dict(model.named_parameters())]

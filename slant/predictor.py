@@ -125,6 +125,15 @@ def plan_batches(lengths: list[int], cap: int, workers: int) -> list[tuple[int, 
     return spans
 
 
+def session_options() -> ort.SessionOptions:
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Memory patterns are cached per input shape; batch x length shapes vary without end, so the
+    # cache grew a server's memory for good (3,000 random shapes: +4.5 MB with it, flat without).
+    options.enable_mem_pattern = False
+    return options
+
+
 class Predictor:
     def __init__(
         self,
@@ -136,12 +145,11 @@ class Predictor:
     ) -> None:
         self.artifact = artifact
         self.encoder = artifact.encoder()
-        options = ort.SessionOptions()
+        options = session_options()
         threads = threads or int(os.environ.get("SLANT_THREADS", "0")) or None
         if threads:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.providers = choose_providers(device or os.environ.get("SLANT_DEVICE", "auto"))
         cpu = self.providers[0] == "CPUExecutionProvider"
         self.session = ort.InferenceSession(
@@ -160,9 +168,8 @@ class Predictor:
         self.batch_tokens = batch_tokens or (256 if cpu else 4096)
         self._pool = self._session1 = None
         if self.workers > 1:
-            single = ort.SessionOptions()
+            single = session_options()
             single.intra_op_num_threads = single.inter_op_num_threads = 1
-            single.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             self._session1 = ort.InferenceSession(str(artifact.model_path), sess_options=single, providers=self.providers)
             self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="slant-ort")
         self._check_graph()

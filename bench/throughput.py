@@ -39,7 +39,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import common  # noqa: E402
-from slant.predictor import sigmoid  # noqa: E402
+from slant.activations import sigmoid  # noqa: E402
 
 TARGET_INT8_VS_TORCH = 3.0
 

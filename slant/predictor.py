@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import onnxruntime as ort
 
+from slant.activations import sigmoid, softmax
 from slant.artifact import INPUT_NAMES, Artifact, ArtifactError
 from slant.encode import NO_OFFSET, Window
 from slant.labels import BIAS_TOKENS
@@ -66,15 +67,6 @@ def _cpu_count() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-def softmax(x: np.ndarray) -> np.ndarray:
-    e = np.exp(x - x.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 def _pack(lengths: list[int], cap: int) -> list[tuple[int, int]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from slant.labels import Task
-from slant.predictor import sigmoid
+from slant.activations import sigmoid
 
 TEMPERATURES = np.exp(np.linspace(np.log(0.25), np.log(8.0), 61))
 THRESHOLDS = np.round(np.arange(0.05, 0.96, 0.01), 2)

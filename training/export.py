@@ -20,7 +20,8 @@ import torch
 from slant import artifact as art
 from slant.encode import Window
 from slant.labels import BIAS_TOKENS, TASKS
-from slant.predictor import Predictor, sigmoid
+from slant.activations import sigmoid
+from slant.predictor import Predictor
 from training.calibrate import fit_class_offsets, fit_temperature, fit_thresholds, token_threshold
 from training.config import TrainConfig
 from training.examples import Example

@@ -39,7 +39,6 @@ import json
 import os
 import re
 import shutil
-import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -449,13 +448,3 @@ def retrain(options: RetrainOptions, echo=print) -> dict:
             shutil.rmtree(work, ignore_errors=True)
         elif options.keep_work_dir:
             echo(f"work folder kept: {work}")
-
-
-def main(argv=None) -> int:  # python -m training.retrain (the CLI is `slant retrain`)
-    from slant.cli import main as cli
-
-    return cli(["retrain", *(argv if argv is not None else sys.argv[1:])])
-
-
-if __name__ == "__main__":
-    sys.exit(main())

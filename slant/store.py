@@ -28,10 +28,8 @@ class ModelNotFound(RuntimeError):
 
 
 def bentoml_home() -> Path:
-    """The BentoML home folder ($BENTOML_HOME, default ~/bentoml)."""
-    from bentoml._internal.configuration.containers import BentoMLContainer
-
-    return Path(BentoMLContainer.bentoml_home.get())
+    """The BentoML home folder: $BENTOML_HOME, default ~/bentoml (BentoML's documented rule)."""
+    return Path(os.environ.get("BENTOML_HOME") or Path.home() / "bentoml").expanduser()
 
 
 def pointer_path() -> Path:

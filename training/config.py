@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 
 
 @dataclass
@@ -54,10 +52,6 @@ class TrainConfig:
         config = cls(**values)
         config.check()
         return config
-
-    @classmethod
-    def from_file(cls, path: str | Path) -> "TrainConfig":
-        return cls.from_dict(json.loads(Path(path).read_text()))
 
     def check(self) -> None:
         if not 32 <= self.max_length <= 512:

@@ -129,8 +129,7 @@ class Artifact:
         """Width of a head's output: labels for single/multi heads, 1 for binary and token heads."""
         if head == BIAS_TOKENS:
             return 1
-        task = self.tasks[head]
-        return 1 if task.kind == "binary" else len(task.labels)
+        return self.tasks[head].width
 
     def encoder(self) -> Encoder:
         return Encoder.from_file(

@@ -21,6 +21,11 @@ class Task:
     input: Literal["pair", "single"]  # pair = (target, paragraph); single = paragraph alone
 
     @property
+    def width(self) -> int:
+        """Outputs of the task's head: one logit for a binary task, one per label otherwise."""
+        return 1 if self.kind == "binary" else len(self.labels)
+
+    @property
     def label2id(self) -> dict[str, int]:
         return {label: i for i, label in enumerate(self.labels)}
 

@@ -27,10 +27,6 @@ def encoder_from_config(values: dict) -> PreTrainedModel:
     return AutoModel.from_config(config, add_pooling_layer=False)
 
 
-def head_width(task: Task) -> int:
-    return 1 if task.kind == "binary" else len(task.labels)
-
-
 class SlantModel(nn.Module):
     """Outputs, in order: one logit row per task (``tasks`` order), then per-token loaded-word logits."""
 
@@ -42,7 +38,7 @@ class SlantModel(nn.Module):
         # BERT reads segment ids; MPNet has none (the graph keeps the input either way).
         self.reads_token_types = "token_type_ids" in inspect.signature(encoder.forward).parameters
         self.dropout = nn.Dropout(dropout)
-        self.heads = nn.ModuleDict({name: nn.Linear(hidden, head_width(t)) for name, t in tasks.items()})
+        self.heads = nn.ModuleDict({name: nn.Linear(hidden, t.width) for name, t in tasks.items()})
         self.token_head = nn.Linear(hidden, 1)
 
     @property

@@ -3,7 +3,7 @@ import torch
 
 from slant.labels import TASKS
 from training.base_models import MINILM, minilm_path
-from training.model import TINY_ENCODER as TINY, SlantModel, build_encoder, head_width
+from training.model import TINY_ENCODER as TINY, SlantModel, build_encoder
 
 
 def _embed(encoder, tokenizer, texts):
@@ -35,7 +35,7 @@ def test_heads_follow_the_label_schemas():
     outputs = model(ids, torch.ones_like(ids), torch.zeros_like(ids))
     assert model.output_names == ["stance", "frames", "techniques", "bias", "bias_tokens"]
     for name, out in zip(model.output_names, outputs):
-        expected = (2, 7) if name == "bias_tokens" else (2, head_width(TASKS[name]))
+        expected = (2, 7) if name == "bias_tokens" else (2, TASKS[name].width)
         assert tuple(out.shape) == expected, name
 
 

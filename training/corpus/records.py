@@ -73,6 +73,16 @@ def check_columns(path: Path | str, found: Iterable[str], required: Iterable[str
         raise FormatError(path, found, list(required), what=f"columns (missing {missing})")
 
 
+def read_excel(path, **kw):
+    import warnings
+
+    import pandas as pd
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # openpyxl: "Unknown extension is not supported"
+        return pd.read_excel(path, **kw)
+
+
 def read_tsv(path: Path, required: Iterable[str]) -> list[dict]:
     need_file(path)
     with path.open(encoding="utf-8", newline="") as f:

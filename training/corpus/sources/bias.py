@@ -11,16 +11,7 @@ from pathlib import Path
 
 from ..errors import FormatError
 from ..mappings import get_mapping
-from ..records import check_columns, clean_text, need_dir, need_file, norm_key, read_tsv, record
-
-def _read_excel(path, **kw):
-    import warnings
-
-    import pandas as pd
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # openpyxl: "Unknown extension is not supported"
-        return pd.read_excel(path, **kw)
+from ..records import check_columns, clean_text, need_dir, need_file, norm_key, read_excel, read_tsv, record
 
 
 TASK = "bias"
@@ -70,8 +61,7 @@ def locate(text: str, words: list[str]) -> tuple[list[list[int]], int]:
 def read_table(path: Path) -> list[dict]:
     need_file(path)
     if path.suffix == ".xlsx":
-
-        df = _read_excel(path, dtype=str)
+        df = read_excel(path, dtype=str)
         check_columns(path, df.columns, BABE_COLUMNS)
         return df.where(df.notna(), None).to_dict("records")
     with path.open(encoding="utf-8-sig", newline="") as f:

@@ -12,17 +12,8 @@ from slant.labels import FRAMES
 
 from ..errors import FormatError
 from ..mappings import get_mapping
-from ..records import check_columns, clean_text, need_dir, need_file, norm_key, record
+from ..records import check_columns, clean_text, need_dir, need_file, norm_key, read_excel, record
 from .techniques import SEMEVAL_DIR, read_tab_rows, semeval_group
-
-def _read_excel(path, **kw):
-    import warnings
-
-    import pandas as pd
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # openpyxl: "Unknown extension is not supported"
-        return pd.read_excel(path, **kw)
 
 
 TASK = "frames"
@@ -68,7 +59,7 @@ def _code(v) -> str:
 def read_gvfc(root: Path):
     folder = need_dir(root / "gvfc")
     path = need_file(folder / "GVFC_headlines_and_annotations.xlsx")
-    df = _read_excel(path)
+    df = read_excel(path)
     check_columns(path, df.columns, GVFC_COLUMNS)
     m = get_mapping(TASK, "gvfc")
     out, notes = [], Counter()

@@ -17,6 +17,7 @@ from slant.labels import Task
 from slant.predictor import Pass, Predictor
 from training.calibrate import calibration_points, expected_calibration_error
 from training.config import TrainConfig
+from training.sampling import capped_indices
 from training.examples import Example, encode_records
 from training.metrics import report_from_probs
 from training.target_contrast import CONTRAST_SETS, contrast_scores
@@ -143,7 +144,7 @@ def plot_reliability(task: Task, points: dict[str, tuple], path: Path, bins: int
 
 
 def evaluate(artifact_dir: str | Path, data_dir: str = "datasets/build", report_dir: str | Path | None = None,
-             baseline: bool = True, train_cap: int = 12000, run_dir: str | Path | None = None,
+             baseline: bool = True, run_dir: str | Path | None = None,
              transfer: str | Path | None = None, previous: str | Path | None = None) -> dict:
     from training.corpus import load_task
 
@@ -153,7 +154,10 @@ def evaluate(artifact_dir: str | Path, data_dir: str = "datasets/build", report_
     encoder = artifact.encoder()
     report_dir = Path(report_dir or folder / "report")
     report_dir.mkdir(parents=True, exist_ok=True)
-    config = TrainConfig()
+    # The baseline learns from the sample the model was trained on (its own config's caps and seed).
+    trained = folder / "training.json"
+    config = (TrainConfig.from_dict(json.loads(trained.read_text())["config"]) if trained.exists()
+              else TrainConfig())
     metrics: dict = {
         "model_sha256": art.sha256(folder / art.MODEL),
         "model": {"name": artifact.name, "version": artifact.version},
@@ -177,15 +181,8 @@ def evaluate(artifact_dir: str | Path, data_dir: str = "datasets/build", report_
         thresholds = artifact.calibration.thresholds.get(name)
         base = None
         if baseline:
-            rng = np.random.default_rng(config.seed)
             train_records = corpus["train"][:]
-            by_source = defaultdict(list)
-            for i, s in enumerate(train_records["source"]):
-                by_source[s].append(i)
-            keep = sorted(
-                j for idx in by_source.values()
-                for j in (idx if len(idx) <= train_cap else rng.choice(idx, train_cap, replace=False).tolist())
-            )
+            keep = capped_indices(train_records["source"], name, config)
             train_records = {k: [v[i] for i in keep] for k, v in train_records.items()}
             base = baseline_probs(task, encode_records(train_records, task, encoder), test)
         groups = defaultdict(list)

@@ -27,6 +27,7 @@ from training.examples import Example, encode_records
 from training.machine import cpu_flags
 from training.metrics import task_scores
 from training.base_models import MINILM, TINY, base_model_path
+from training.sampling import capped_indices
 from training.model import SlantModel, build_encoder, encoder_from_config
 
 CHECKPOINT = "checkpoint.pt"
@@ -77,7 +78,6 @@ def load_examples(config: TrainConfig, encoder: Encoder, splits=("train", "dev")
     """{task: {split: [Example]}} for the tasks with a positive share; train capped per source."""
     from training.corpus import load_task
 
-    rng = random.Random(config.seed)
     out: dict[str, dict[str, list[Example]]] = {}
     for name, share in config.task_shares.items():
         if share <= 0:
@@ -91,14 +91,7 @@ def load_examples(config: TrainConfig, encoder: Encoder, splits=("train", "dev")
                 keep = [i for i, source in enumerate(records["source"]) if source in wanted]
                 records = {k: [v[i] for i in keep] for k, v in records.items()}
             if split == "train":
-                by_source = defaultdict(list)
-                for i, source in enumerate(records["source"]):
-                    by_source[source].append(i)
-                keep = []
-                for source, idx in by_source.items():
-                    cap = config.source_caps.get(source, config.source_cap)
-                    keep.extend(idx if len(idx) <= cap else rng.sample(idx, cap))
-                keep.sort()
+                keep = capped_indices(records["source"], name, config)
                 records = {k: [v[i] for i in keep] for k, v in records.items()}
             out[name][split] = encode_records(records, TASKS[name], encoder)
     return out

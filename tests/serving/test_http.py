@@ -9,7 +9,7 @@ from slant.labels import FRAMES, TECHNIQUES
 
 MAX_BODY = 300_000
 
-# Small limits make the 413 cases cheap; the defaults are documented in README.md.
+# Small limits make the 413 cases cheap; docs/api.md documents the defaults.
 @pytest.fixture(scope="module")
 def server_env():
     return {

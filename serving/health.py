@@ -1,61 +1,85 @@
-"""Startup and readiness.
+"""Readiness of the API worker.
 
-- ``check_artifact()`` runs when ``serving.service`` is imported: `bentoml serve` imports it in its
-  own process before it starts any worker, so a missing or corrupt artifact stops the server at
-  once (exit status 1, the artifact's own message on stderr) instead of a model worker that
-  crashes and is restarted by the arbiter forever.
-- ``ReadyRoute`` answers ``GET /readyz`` from ``Slant._not_ready_reason()`` with a hard time bound.
+``Readiness`` says why this API worker cannot answer yet, or None when it can: not warmed up (a
+real sample article has not yet gone through the whole path), the HTML parse pool stalled, or the
+model worker not answering a ping. ``ReadyRoute`` answers ``GET /readyz`` from it with a hard time
+bound.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import sys
 import time
 from http import HTTPStatus
-from pathlib import Path
+from typing import Awaitable, Callable
 
 from starlette.responses import JSONResponse
 
-from slant import store
-from slant.artifact import ArtifactError, load
+from serving.error_answers import error, unavailable
+from serving.intake import ParsePool
 
 log = logging.getLogger("slant.serving")
 
-
-def check_artifact() -> Path:
-    """The artifact folder to serve, checked; SystemExit(1) with a one-line message otherwise."""
-    try:
-        model_dir = store.current_model_dir()
-        load(model_dir)
-    except (store.ModelNotFound, ArtifactError, OSError, ValueError) as e:
-        print(f"slant: cannot serve the model: {e}", file=sys.stderr, flush=True)
-        raise SystemExit(1) from None
-    # The onnxruntime session too, once, in a child process (a graph can pass the checksum in
-    # metrics.json and still not load), but not again in every worker.
-    marker = f"{model_dir.resolve()}:{(model_dir / 'model.onnx').stat().st_mtime_ns}"
-    if os.environ.get("SLANT_ARTIFACT_CHECKED") != marker:
-        import subprocess
-
-        code = ("import sys; from slant.artifact import load; from slant.predictor import Predictor; "
-                "Predictor(load(sys.argv[1]), device='cpu')")
-        r = subprocess.run([sys.executable, "-c", code, str(model_dir)], capture_output=True, text=True,
-                           cwd=Path(__file__).resolve().parents[1], timeout=300)
-        if r.returncode != 0:
-            last = (r.stderr.strip().splitlines() or ["(no message)"])[-1]
-            print(f"slant: cannot serve the model in {model_dir}: onnxruntime cannot load it: {last}",
-                  file=sys.stderr, flush=True)
-            raise SystemExit(1)
-        os.environ["SLANT_ARTIFACT_CHECKED"] = marker
-    return model_dir
+WARMUP_DEADLINE_S = 600
+READINESS: list[Readiness] = []  # this API worker process's (one Slant instance per process)
 
 
-INSTANCES: list = []  # the Slant instance of this API worker process
+class Readiness:
+    def __init__(self, ping: Callable[[], Awaitable], parse_pool: ParsePool | None) -> None:
+        self.warm = False
+        self.warmup_error: str | None = None
+        self._ping = ping  # the model worker's ping endpoint
+        self._parse_pool = parse_pool
+        self._model_seen = 0.0  # monotonic time of the model worker's last answer to a ping
+        self._last_log = 0.0
+        READINESS.append(self)
+
+    async def warm_up(self, attempt: Callable[[], Awaitable]) -> None:
+        """``attempt`` (a real sample article through the whole path) again and again until it
+        succeeds, then ``warm``; gives up after 10 minutes. The model worker may still be starting."""
+        deadline = time.monotonic() + WARMUP_DEADLINE_S
+        while True:
+            try:
+                await attempt()
+                self.warm = True
+                return
+            except Exception as e:  # noqa: BLE001 - keep trying until the model worker is up
+                self.warmup_error = f"{type(e).__name__}: {e}"
+                if time.monotonic() > deadline:
+                    log.error("warm-up failed for 10 minutes, last error: %s", self.warmup_error)
+                    return
+                await asyncio.sleep(0.5)
+
+    async def not_ready_reason(self) -> str | None:
+        if not self.warm:
+            return f"warming up ({self.warmup_error or 'the model worker is starting'})"
+        if self._parse_pool is not None:
+            stalled = self._parse_pool.stalled()
+            if stalled:
+                return stalled
+        if time.monotonic() - self._model_seen > 1.0:
+            # asyncio.wait, not a cancelling timeout: a call into a worker that is restarting may
+            # not end promptly when cancelled, and the probe must answer either way.
+            task = asyncio.ensure_future(self._ping())
+            done, _ = await asyncio.wait({task}, timeout=3)
+            if not done:
+                task.cancel()
+                return "the model worker does not answer (no reply to a ping within 3 s)"
+            if task.exception() is not None:
+                return f"the model worker does not answer ({type(task.exception()).__name__})"
+            self._model_seen = time.monotonic()
+        return None
+
+    def log_not_ready(self, reason: str) -> None:
+        """At most one line every 10 s, so that a 503 from /readyz can be explained."""
+        now = time.monotonic()
+        if now - self._last_log > 10:
+            self._last_log = now
+            log.warning("not ready: %s", reason)
 
 
 class ReadyRoute:
-    """GET /readyz answered here, from ``Slant._not_ready_reason`` with a hard 5 s bound: 200, or
+    """GET /readyz answered here, from ``Readiness.not_ready_reason`` with a hard 5 s bound: 200, or
     503 with ``{"error": why}``. (BentoML's own probe also asks the model worker's /readyz and can
     hang for a minute on a worker that is being restarted.)"""
 
@@ -63,14 +87,14 @@ class ReadyRoute:
         self.app = app
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or scope.get("path") != "/readyz" or not INSTANCES:
+        if scope["type"] != "http" or scope.get("path") != "/readyz" or not READINESS:
             await self.app(scope, receive, send)
             return
         if scope.get("method") not in ("GET", "HEAD"):
-            await JSONResponse({"error": "use GET /readyz"}, status_code=HTTPStatus.METHOD_NOT_ALLOWED,
-                               headers={"Allow": "GET, HEAD"})(scope, receive, send)
+            await error("use GET /readyz", HTTPStatus.METHOD_NOT_ALLOWED)(scope, receive, send)
             return
-        task = asyncio.ensure_future(INSTANCES[-1]._not_ready_reason())
+        readiness = READINESS[-1]
+        task = asyncio.ensure_future(readiness.not_ready_reason())
         done, _ = await asyncio.wait({task}, timeout=5)
         if not done:
             task.cancel()
@@ -78,16 +102,8 @@ class ReadyRoute:
         else:
             reason = task.exception() and f"readiness check failed ({type(task.exception()).__name__})" or task.result()
         if reason:
-            now = time.monotonic()
-            if now - ReadyRoute._last_log > 10:
-                ReadyRoute._last_log = now
-                log.warning("not ready: %s", reason)
-            response = JSONResponse({"error": f"not ready: {reason}"}, status_code=HTTPStatus.SERVICE_UNAVAILABLE,
-                                    headers={"Retry-After": "5"})
+            readiness.log_not_ready(reason)
+            response = unavailable(f"not ready: {reason}")
         else:
             response = JSONResponse({"ready": True})
         await response(scope, receive, send)
-
-    _last_log = 0.0
-
-

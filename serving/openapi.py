@@ -16,7 +16,8 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from serving.schemas import Answer, ArticleIn, ErrorOut, Options
+from serving.schemas import Answer
+from slant.requests import ArticleIn, Options
 
 REF = "#/components/schemas/{model}"
 
@@ -72,7 +73,8 @@ class ReloadRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ErrorBody(ErrorOut):
+class ErrorBody(BaseModel):
+    error: str = Field(description="What is wrong and how to fix it")
     detail: Optional[list[dict[str, Any]]] = Field(
         None, description="Request-validation errors only: pydantic's list of {loc, msg, type}")
 
@@ -125,8 +127,9 @@ def _error_response(status: int) -> dict:
 
 def _tighten(schemas: dict) -> None:
     """What JSON Schema can say about the content rules (the rest is in docs/fuzzing.md)."""
-    from serving.schemas import MAX_TITLE_CHARS, max_batch_articles
+    from serving.schemas import max_batch_articles
     from slant.article import INVISIBLE, Limits
+    from slant.requests import MAX_TITLE_CHARS
     from slant.targets import MAX_TARGET_CHARS
 
     limits = Limits.from_env()

@@ -322,7 +322,7 @@ def models_rollback() -> None:
 
 # ---------------------------------------------------------------------------------------------
 # classify / score: the serving-side commands (no server, no torch). They build answers exactly
-# as the HTTP service does: serving.schemas (request models, prepare, finish) + slant.answer.
+# as the HTTP service does: slant.requests (request models, prepare, finish) + slant.answer.
 # ---------------------------------------------------------------------------------------------
 
 _HTML_START = None  # compiled lazily
@@ -399,9 +399,9 @@ def classify(file, title, url, targets, fmt, max_auto_targets, no_text, model) -
 
     from pydantic import ValidationError
 
-    from serving.schemas import ArticleIn, Options, finish, prepare
     from slant.answer import build_answer, passes_for
     from slant.article import ArticleError
+    from slant.requests import ArticleIn, Options, finish, prepare
 
     raw = file.read()
     try:
@@ -488,9 +488,9 @@ def score(input_path, out_path, resume, force, batch, max_auto_targets, no_text,
     from pydantic import ValidationError
     from tqdm import tqdm
 
-    from serving.schemas import ArticleIn, Options, finish, prepare
     from slant.answer import build_answer, passes_for_many
     from slant.article import ArticleError
+    from slant.requests import ArticleIn, Options, finish, prepare
 
     done = 0
     if os.path.exists(out_path) and os.path.getsize(out_path) > 0:

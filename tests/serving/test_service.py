@@ -1,15 +1,23 @@
-"""Service paths a live server cannot reach on demand: the model worker failing mid-request."""
+"""serving/service.py: what a live server cannot reach on demand (the model worker failing
+mid-request), and a bare import with no model anywhere."""
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
+from slant.requests import ArticleIn, Options
+
+REPO = Path(__file__).resolve().parents[2]
+
 
 @pytest.fixture
-def slant(serving_artifact, monkeypatch):
-    monkeypatch.setenv("SLANT_MODEL", str(serving_artifact))
+def slant(serving_artifact):
     import serving.service as svc
     from slant.article import Limits
     from slant.artifact import load
@@ -20,8 +28,6 @@ def slant(serving_artifact, monkeypatch):
 
 
 def test_model_worker_failure_is_503_with_retry_after(slant):
-    from serving.schemas import ArticleIn, Options
-
     cls, obj = slant
 
     async def broken(passes):
@@ -36,3 +42,13 @@ def test_model_worker_failure_is_503_with_retry_after(slant):
         assert response.status_code == 503
         assert response.headers["retry-after"] == "5"
         assert "retry" in json.loads(response.body)["error"]
+
+
+def test_import_needs_no_model(tmp_path):
+    """The model is resolved when `bentoml serve` starts (serving/served_model.py), not at import."""
+    env = {**os.environ, "SLANT_MODEL": str(tmp_path / "no-such-model"), "HF_HUB_OFFLINE": "1",
+           "BENTOML_DO_NOT_TRACK": "true"}
+    env.pop("SLANT_SERVED_MODEL_DIR", None)
+    r = subprocess.run([sys.executable, "-c", "import serving.service; print('ok')"], cwd=REPO, env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stdout + r.stderr

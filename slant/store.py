@@ -17,6 +17,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from slant.files import replaced_atomically
+
 MODEL_NAME = "slant"
 POINTER_FILE = "slant-current"
 ENV_MODEL = "SLANT_MODEL"
@@ -143,28 +145,10 @@ def read_pointer() -> dict:
 
 def _write_pointer(data: dict) -> None:
     import json
-    import tempfile
 
-    path = pointer_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{POINTER_FILE}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(json.dumps({"current": data["current"], "history": data["history"][-HISTORY_MAX:]}, indent=1) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:  # make the rename itself durable
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
+    with replaced_atomically(pointer_path(), durable=True) as tmp:
+        tmp.write_text(json.dumps({"current": data["current"], "history": data["history"][-HISTORY_MAX:]},
+                                  indent=1) + "\n", encoding="utf-8")
 
 
 class _PointerLock:

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from slant.files import replaced_atomically
 from slant.encode import Encoder
 from slant.labels import TASKS, schemas_json
 from training.config import TrainConfig
@@ -222,22 +223,19 @@ def evaluate_dev(model, data, pad_id, device, limit: int | None, seed: int) -> d
 
 def save_checkpoint(path: Path, model, optimizer, scheduler, step: int, config: TrainConfig,
                     history: list, rng_state) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(
-        {
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "step": step,
-            "config": config.to_dict(),
-            "encoder_config": model.encoder.config.to_dict(),
-            "tasks": schemas_json(),
-            "history": history,
-            "rng": rng_state,
-        },
-        tmp,
-    )
-    tmp.replace(path)  # atomic: a kill mid-save leaves the previous checkpoint whole
+    state = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "step": step,
+        "config": config.to_dict(),
+        "encoder_config": model.encoder.config.to_dict(),
+        "tasks": schemas_json(),
+        "history": history,
+        "rng": rng_state,
+    }
+    with replaced_atomically(path) as tmp:  # a kill mid-save leaves the previous checkpoint whole
+        torch.save(state, tmp)
 
 
 TRAINING = "training.json"  # in an artifact: what rebuilds its torch model

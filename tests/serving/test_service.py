@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from slant.predictor import Pass
 from slant.requests import ArticleIn, Options
 
 REPO = Path(__file__).resolve().parents[2]
@@ -19,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def slant(serving_artifact):
     import serving.service as svc
-    from slant.article import Limits
+    from slant.intake import Limits
     from slant.artifact import load
 
     obj = object.__new__(svc.Slant.inner)  # no BentoML runtime: the API methods' own code only
@@ -52,3 +53,19 @@ def test_import_needs_no_model(tmp_path):
     r = subprocess.run([sys.executable, "-c", "import serving.service; print('ok')"], cwd=REPO, env=env,
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stdout + r.stderr
+
+
+def test_the_model_worker_sends_only_tokens_that_can_become_spans(serving_artifact):
+    import serving.service as svc
+    from serving.model_reload import LiveModel
+    from serving.schemas import PassIn
+
+    worker = object.__new__(svc.SlantModel.inner)
+    worker.live = LiveModel.load(serving_artifact)
+    text = "Critics said the council recklessly squandered taxpayers' money on a vanity project."
+    full = worker.live.predictor.score([Pass(text), Pass(text, "the council")])
+    outs = svc.SlantModel.inner.score.func(worker, [PassIn(text=text), PassIn(text=text, target="the council")])
+    assert sum(len(o.tokens) for o in outs) < sum(len(s.tokens) for s in full)  # some were dropped
+    for out, scores in zip(outs, full):
+        assert out.stance == scores.stance and out.bias == scores.bias
+        assert out.tokens == [t for t in scores.tokens if t[2] >= worker.live.loaded_threshold]

@@ -41,17 +41,16 @@ import re
 import shutil
 import tempfile
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from slant import artifact as art
 from slant import store
-from slant.feedback import Correction, FeedbackStore, normalise
-from slant.labels import TASKS
+from slant.feedback import FeedbackStore
+from training.feedback_corpus import FEEDBACK_SOURCE, merge_corpus, select_corrections
+from training.gate import compare, headlines, render_table
 
-FEEDBACK_SOURCE = "feedback"
 
 
 class RetrainError(RuntimeError):
@@ -77,211 +76,7 @@ class RetrainOptions:
     min_feedback: int = 1  # refuse to retrain with fewer corrections than this
 
 
-# ---------------------------------------------------------------------------------------------
-# Feedback -> corpus
-# ---------------------------------------------------------------------------------------------
 
-
-def row_key(task: str, text: str, target: str) -> tuple[str, str, str]:
-    """What makes two rows 'the same paragraph' for deduplication."""
-    return task, normalise(text), normalise(target) if TASKS[task].input == "pair" else ""
-
-
-def is_heldout(text: str, holdout: float) -> bool:
-    """Deterministic: the same paragraph is held out (or not) in every retrain, whatever its target."""
-    from slant.feedback import text_hash
-
-    return int(text_hash(text)[:8], 16) / 0x100000000 < holdout
-
-
-def latest_corrections(rows: list[Correction]) -> dict[str, list[Correction]]:
-    """Per task, one correction per paragraph: the latest (highest id)."""
-    latest: dict[tuple, Correction] = {}
-    for r in sorted(rows, key=lambda r: r.id or 0):
-        latest[row_key(r.task, r.text, r.target)] = r
-    out: dict[str, list[Correction]] = defaultdict(list)
-    for r in latest.values():
-        out[r.task].append(r)
-    return out
-
-
-ANONYMOUS = "anonymous"  # every unauthenticated row, whatever its self-declared annotator
-
-
-def _voter(r: Correction) -> str:
-    return r.principal or ANONYMOUS
-
-
-def select_corrections(rows: list[Correction]) -> tuple[dict[str, list[Correction]], list[dict]]:
-    """The agreement rule. Per paragraph: each principal's latest label is one vote; the
-    unauthenticated rows together are one vote (none when they disagree among themselves); the
-    label with more than half of the votes trains (its latest row is kept). Returns (kept per task,
-    dropped: [{task, text, target, reason, votes}])."""
-    groups: dict[tuple, list[Correction]] = defaultdict(list)
-    for r in sorted(rows, key=lambda r: r.id or 0):
-        groups[row_key(r.task, r.text, r.target)].append(r)
-    kept: dict[str, list[Correction]] = defaultdict(list)
-    dropped: list[dict] = []
-    for key, group in groups.items():
-        latest: dict[str, Correction] = {}
-        anonymous_labels = set()
-        for r in group:
-            latest[_voter(r)] = r
-            if _voter(r) == ANONYMOUS:
-                anonymous_labels.add(r.labels)
-        votes: dict[tuple, int] = defaultdict(int)
-        for voter, r in latest.items():
-            if voter == ANONYMOUS and len(anonymous_labels) > 1:
-                continue  # unauthenticated rows that contradict each other: no vote
-            votes[r.labels] += 1
-        total = sum(votes.values())
-        shown = {"|".join(k) or "(none)": v for k, v in votes.items()}
-        if total == 0:
-            dropped.append({"task": key[0], "text": group[-1].text, "target": group[-1].target, "votes": shown,
-                            "reason": f"unauthenticated labels disagree ({len(anonymous_labels)} different labels "
-                                      f"in {len(group)} rows) and no API-key holder labeled it"})
-            continue
-        label, n = max(votes.items(), key=lambda kv: kv[1])
-        if 2 * n <= total:
-            dropped.append({"task": key[0], "text": group[-1].text, "target": group[-1].target, "votes": shown,
-                            "reason": f"no majority among {total} voters"})
-            continue
-        winner = max((r for v, r in latest.items() if r.labels == label), key=lambda r: r.id or 0)
-        kept[key[0]].append(winner)
-    return kept, dropped
-
-
-def feedback_record(r: Correction, split: str, repeat: int = 0) -> dict:
-    task = TASKS[r.task]
-    return {
-        "id": f"{FEEDBACK_SOURCE}:{r.task}:{r.id}" + (f":r{repeat}" if repeat else ""),
-        "text": r.text,
-        "target": r.target,
-        "labels": list(r.labels),
-        "known_labels": list(task.labels),  # the annotator judged every label of the task
-        "level": "paragraph",
-        "source": FEEDBACK_SOURCE,
-        "subset": "",
-        "article_id": r.article_id or f"{FEEDBACK_SOURCE}:{r.id}",
-        "paragraph_index": -1,
-        "split": split,
-        "spans": [list(s) for s in r.spans],
-    }
-
-
-def merge_corpus(base_dir: str | Path, out_dir: str | Path, corrections: dict[str, list[Correction]],
-                 weight: int, holdout: float) -> dict:
-    """Write the merged build folder; returns counts per task (``protected``: corrections dropped
-    because their text is a dev or test text). Dev and test splits are copied unchanged."""
-    from datasets import Dataset, DatasetDict, concatenate_datasets
-
-    from training.corpus import load_task
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    report = {}
-    for task in TASKS:
-        base = load_task(task, base_dir)  # raises CorpusNotBuilt with the fix
-        rows = corrections.get(task, [])
-        if not rows:
-            os.symlink(Path(base_dir).resolve() / task, out_dir / task)
-            report[task] = {"feedback": 0}
-            continue
-        fixed_texts = {normalise(text) for split in base if split != "train" for text in base[split]["text"]}
-        protected = [r for r in rows if normalise(r.text) in fixed_texts]
-        rows = [r for r in rows if normalise(r.text) not in fixed_texts]
-        keys = {row_key(task, r.text, r.target) for r in rows}
-        splits, dropped = {}, {}
-        held = [r for r in rows if is_heldout(r.text, holdout)]
-        train_rows = [r for r in rows if not is_heldout(r.text, holdout)]
-        for split in base:
-            ds = base[split]
-            keep = [i for i, (text, target) in enumerate(zip(ds["text"], ds["target"]))
-                    if split != "train" or row_key(task, text, target) not in keys]
-            dropped[split] = len(ds) - len(keep)
-            ds = ds.select(keep) if dropped[split] else ds
-            extra = []
-            if split == "train":
-                extra = [feedback_record(r, "train", k) for r in train_rows for k in range(max(1, weight))]
-            elif split == "test":
-                extra = [feedback_record(r, "test") for r in held]
-            if extra:
-                ds = concatenate_datasets([ds, Dataset.from_list(extra, features=ds.features)])
-            splits[split] = ds
-        from datasets.utils.tqdm import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
-
-        quiet_before = are_progress_bars_disabled()
-        disable_progress_bars()  # one bar per shard and split is noise beside the training bar
-        try:
-            DatasetDict(splits).save_to_disk(str(out_dir / task))
-        finally:
-            if not quiet_before:
-                enable_progress_bars()
-        report[task] = {
-            "feedback": len(rows) + len(protected), "train": len(train_rows), "heldout": len(held),
-            "base_rows_dropped": dropped, "protected": len(protected),
-        }
-    return report
-
-
-# ---------------------------------------------------------------------------------------------
-# The gate
-# ---------------------------------------------------------------------------------------------
-
-
-def headlines(metrics: dict) -> dict[tuple[str, str], tuple[float, int]]:
-    """{(task, source): (headline, n)} from a metrics.json."""
-    out = {}
-    for task, tm in metrics.get("tasks", {}).items():
-        for key, entry in tm.get("sources", {}).items():
-            n = entry.get("n")
-            if n is None:
-                levels = entry.get("levels") or {}
-                n = sum(v.get("n", 0) for v in levels.values()) if levels else None
-            out[(task, key)] = (float(entry["headline"]), n)
-    return out
-
-
-def compare(current: dict, candidate: dict, tolerance: float) -> tuple[bool, list[dict]]:
-    """Per task and source: current vs candidate headline. Passes when no score drops by more than
-    ``tolerance``; a source the candidate lacks counts as a regression."""
-    cur, cand = headlines(current), headlines(candidate)
-    rows = []
-    for key in sorted(set(cur) | set(cand)):
-        c = cur.get(key)
-        n = cand.get(key)
-        if c is None:
-            rows.append({"task": key[0], "source": key[1], "n": n[1], "current": None, "candidate": n[0],
-                         "delta": None, "ok": True})
-            continue
-        if n is None:
-            rows.append({"task": key[0], "source": key[1], "n": c[1], "current": c[0], "candidate": None,
-                         "delta": None, "ok": False})
-            continue
-        delta = n[0] - c[0]
-        rows.append({"task": key[0], "source": key[1], "n": n[1], "current": c[0], "candidate": n[0],
-                     "delta": delta, "ok": delta >= -tolerance - 1e-12})
-    return all(r["ok"] for r in rows), rows
-
-
-def render_table(rows: list[dict], tolerance: float) -> str:
-    def f(v):
-        return "—" if v is None else f"{v:.4f}"
-
-    width = max([len(f"{r['task']}/{r['source']}") for r in rows] + [14])
-    lines = [f"{'task/source':<{width}}  {'n':>6}  {'current':>8}  {'candidate':>9}  {'delta':>8}  verdict",
-             "-" * (width + 52)]
-    for r in rows:
-        delta = "—" if r["delta"] is None else f"{r['delta']:+.4f}"
-        verdict = "ok" if r["ok"] else f"REGRESSION (> {tolerance:g})"
-        lines.append(f"{r['task'] + '/' + r['source']:<{width}}  {str(r['n'] if r['n'] is not None else '—'):>6}  "
-                     f"{f(r['current']):>8}  {f(r['candidate']):>9}  {delta:>8}  {verdict}")
-    return "\n".join(lines)
-
-
-# ---------------------------------------------------------------------------------------------
-# The loop
-# ---------------------------------------------------------------------------------------------
 
 
 def new_version(base_version: str, now: datetime | None = None) -> str:
@@ -316,16 +111,9 @@ def _ensure_current_in_store(current_dir: Path, current: art.Artifact, echo) -> 
     return tag
 
 
-def retrain(options: RetrainOptions, echo=print) -> dict:
-    """Run the loop; returns a report (also written as retrain.json into the candidate)."""
-    import torch  # noqa: F401 - fail early, with the message below, on a serving-only install
+def _current_model(options: RetrainOptions, echo) -> tuple[Path, art.Artifact]:
+    from training.train import TRAINING
 
-    from training.config import TrainConfig
-    from training.evaluate import evaluate
-    from training.export import ExportGateError, export
-    from training.train import TRAINING, train
-
-    t0 = time.time()
     current_dir = Path(options.model_dir) if options.model_dir else store.current_model_dir()
     current = art.load(current_dir)
     if not (current_dir / TRAINING).is_file():
@@ -336,6 +124,11 @@ def retrain(options: RetrainOptions, echo=print) -> dict:
     if os.environ.get(store.ENV_MODEL, "").strip():
         echo(f"note: ${store.ENV_MODEL} is set, so the service serves {os.environ[store.ENV_MODEL]} whatever "
              "is promoted; unset it to serve the store's promoted model")
+    return current_dir, current
+
+
+def _agreed_corrections(options: RetrainOptions, echo) -> tuple[FeedbackStore, list, dict, list[dict]]:
+    """(store, its rows, the corrections that train per task, the paragraphs dropped for conflicts)."""
     feedback = FeedbackStore(options.feedback_db)
     rows = feedback.rows()
     corrections, conflicts = select_corrections(rows)
@@ -349,6 +142,76 @@ def retrain(options: RetrainOptions, echo=print) -> dict:
             f"{feedback.path} holds {n} correction(s), fewer than {options.min_feedback}; send some with "
             "POST /feedback or `slant feedback import`"
         )
+    return feedback, rows, corrections, conflicts
+
+
+def _fine_tune(current_dir: Path, corpus_dir: Path, work: Path, options: RetrainOptions, echo) -> tuple[Path, float]:
+    """Fine-tune from the current model with its own config; (checkpoint, seconds)."""
+    from training.config import TrainConfig
+    from training.train import load_model, train
+
+    _, state = load_model(current_dir)
+    values = dict(state["config"])
+    values.update(
+        data_dir=str(corpus_dir), out_dir=str(work / "run"), init_checkpoint=str(current_dir),
+        steps=options.steps, lr=options.lr, head_lr=options.head_lr,
+        eval_every=max(options.steps, 1),
+    )
+    values.update(options.overrides)
+    config = TrainConfig.from_dict(values)
+    echo(f"fine-tuning {config.steps} steps (lr {config.lr:g}, heads {config.head_lr:g}) in {work}")
+    started = time.time()
+    return train(config), time.time() - started
+
+
+def _gate(current_dir: Path, current: art.Artifact, candidate_dir: Path, corpus_dir: Path, work: Path,
+          options: RetrainOptions, echo) -> tuple[bool, list[dict]]:
+    """Both models evaluated on the same data; (passed, comparison rows)."""
+    from training.evaluate import evaluate
+
+    candidate_metrics = evaluate(candidate_dir, str(corpus_dir), baseline=False, run_dir=work / "run")
+    current_metrics = evaluate(_copy_artifact(current_dir, work / "current"), str(corpus_dir), baseline=False)
+    stored = headlines(current.metrics)
+    moved = [k for k, (v, _) in headlines(current_metrics).items()
+             if k in stored and abs(stored[k][0] - v) > 1e-6 and k[1] != FEEDBACK_SOURCE]
+    if moved:
+        echo(f"note: the current model scores differently on {len(moved)} test set(s) than its metrics.json says "
+             f"(the corpus changed since it was evaluated, or corrections replaced test rows): "
+             f"{', '.join('/'.join(k) for k in moved[:5])}; the gate compares both models on today's data")
+    passed, table = compare(current_metrics, candidate_metrics, options.tolerance)
+    echo("")
+    echo(render_table(table, options.tolerance))
+    echo("")
+    return passed, table
+
+
+def _store_and_promote(current_dir: Path, current: art.Artifact, candidate_dir: Path, version: str, passed: bool,
+                       rows: int, options: RetrainOptions, echo) -> tuple[str, bool]:
+    """The candidate goes into the store always, and becomes the served model when the gate passed."""
+    _ensure_current_in_store(current_dir, current, echo)
+    tag = store.save_artifact(candidate_dir, version, metadata={
+        "base_version": current.version, "gate_passed": passed, "feedback_rows": rows})
+    if passed and options.promote:
+        store.promote(version)
+        echo(f"PROMOTED {tag}: no task regressed by more than {options.tolerance:g}. Running services switch "
+             f"within SLANT_RELOAD_INTERVAL_S (or now: POST /admin/reload).")
+        return tag, True
+    why = "the gate refused it (see REGRESSION above)" if not passed else "--no-promote was given"
+    echo(f"NOT promoted: {tag} is stored but {why}; the served model stays "
+         f"{store.read_pointer()['current']}. Promote by hand with `slant models promote {version}`.")
+    return tag, False
+
+
+def retrain(options: RetrainOptions, echo=print) -> dict:
+    """Run the loop; returns a report (also written as retrain.json into the candidate)."""
+    import torch  # noqa: F401 - fail early, with the message below, on a serving-only install
+
+    from training.export import ExportGateError, export
+
+    t0 = time.time()
+    current_dir, current = _current_model(options, echo)
+    feedback, rows, corrections, conflicts = _agreed_corrections(options, echo)
+    n = sum(len(v) for v in corrections.values())
     version = options.version or new_version(current.version)
     if store.has_version(version):
         raise RetrainError(f"{store.model_tag(version)} is already in the store; pass another --version")
@@ -361,7 +224,6 @@ def retrain(options: RetrainOptions, echo=print) -> dict:
     work = Path(options.work_dir or tempfile.mkdtemp(prefix="slant-retrain-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        # 1-3: the merged corpus
         corpus_dir = work / "corpus"
         merged = merge_corpus(options.data_dir, corpus_dir, corrections, options.feedback_weight, options.holdout)
         for task, m in merged.items():
@@ -370,46 +232,13 @@ def retrain(options: RetrainOptions, echo=print) -> dict:
                      f"{m['heldout']} held out; {m['protected']} dropped because their text is a dev/test text "
                      f"(the fixed splits are never changed); base train rows replaced: "
                      f"{m['base_rows_dropped'].get('train', 0)}")
-
-        # 4: fine-tune from the current model with its own config
-        from training.train import load_model
-
-        _, state = load_model(current_dir)
-        values = dict(state["config"])
-        values.update(
-            data_dir=str(corpus_dir), out_dir=str(work / "run"), init_checkpoint=str(current_dir),
-            steps=options.steps, lr=options.lr, head_lr=options.head_lr,
-            eval_every=max(options.steps, 1),
-        )
-        values.update(options.overrides)
-        config = TrainConfig.from_dict(values)
-        echo(f"fine-tuning {config.steps} steps (lr {config.lr:g}, heads {config.head_lr:g}) in {work}")
-        t_train = time.time()
-        checkpoint = train(config)
-        train_seconds = time.time() - t_train
-
+        checkpoint, train_seconds = _fine_tune(current_dir, corpus_dir, work, options, echo)
         candidate_dir = work / "candidate"
         try:
             export(checkpoint, candidate_dir, current.name, version, str(corpus_dir))
         except ExportGateError as e:
             raise RetrainError(f"the candidate failed an export gate, nothing was stored: {e}") from None
-        candidate_metrics = evaluate(candidate_dir, str(corpus_dir), baseline=False, run_dir=work / "run")
-
-        # 5: the gate, both models on the same data
-        baseline_dir = _copy_artifact(current_dir, work / "current")
-        current_metrics = evaluate(baseline_dir, str(corpus_dir), baseline=False)
-        stored = headlines(current.metrics)
-        moved = [k for k, (v, _) in headlines(current_metrics).items()
-                 if k in stored and abs(stored[k][0] - v) > 1e-6 and k[1] != FEEDBACK_SOURCE]
-        if moved:
-            echo(f"note: the current model scores differently on {len(moved)} test set(s) than its metrics.json says "
-                 f"(the corpus changed since it was evaluated, or corrections replaced test rows): "
-                 f"{', '.join('/'.join(k) for k in moved[:5])}; the gate compares both models on today's data")
-        passed, table = compare(current_metrics, candidate_metrics, options.tolerance)
-        echo("")
-        echo(render_table(table, options.tolerance))
-        echo("")
-
+        passed, table = _gate(current_dir, current, candidate_dir, corpus_dir, work, options, echo)
         report = {
             "version": version,
             "base": {"name": current.name, "version": current.version, "path": str(current_dir)},
@@ -417,30 +246,15 @@ def retrain(options: RetrainOptions, echo=print) -> dict:
                          "max_id": max((r.id or 0 for r in rows), default=0), "merge": merged,
                          "dropped": {"conflicting_labels": conflicts[:1000],
                                      "dev_or_test_text": {t: m.get("protected", 0) for t, m in merged.items()}}},
-            "options": {k: v for k, v in vars(options).items()},
+            "options": dict(vars(options)),
             "train_seconds": round(train_seconds, 1),
             "comparison": table,
             "passed": passed,
             "tolerance": options.tolerance,
         }
         (candidate_dir / "retrain.json").write_text(json.dumps(report, indent=1) + "\n")
-
-        # 6: into the store; promote when the gate passed
-        _ensure_current_in_store(current_dir, current, echo)
-        tag = store.save_artifact(candidate_dir, version, metadata={
-            "base_version": current.version, "gate_passed": passed, "feedback_rows": len(rows)})
-        report["tag"] = tag
-        if passed and options.promote:
-            store.promote(version)
-            report["promoted"] = True
-            echo(f"PROMOTED {tag}: no task regressed by more than {options.tolerance:g}. Running services switch "
-                 f"within SLANT_RELOAD_INTERVAL_S (or now: POST /admin/reload).")
-        else:
-            report["promoted"] = False
-            why = ("the gate refused it (see REGRESSION above)" if not passed
-                   else "--no-promote was given")
-            echo(f"NOT promoted: {tag} is stored but {why}; the served model stays "
-                 f"{store.read_pointer()['current']}. Promote by hand with `slant models promote {version}`.")
+        report["tag"], report["promoted"] = _store_and_promote(
+            current_dir, current, candidate_dir, version, passed, len(rows), options, echo)
         report["seconds"] = round(time.time() - t0, 1)
         return report
     finally:

@@ -1,0 +1,53 @@
+"""The regression gate of `slant retrain`: headline scores per task and source, current model vs
+candidate, on the same test data."""
+from __future__ import annotations
+
+
+def headlines(metrics: dict) -> dict[tuple[str, str], tuple[float, int]]:
+    """{(task, source): (headline, n)} from a metrics.json."""
+    out = {}
+    for task, tm in metrics.get("tasks", {}).items():
+        for key, entry in tm.get("sources", {}).items():
+            n = entry.get("n")
+            if n is None:
+                levels = entry.get("levels") or {}
+                n = sum(v.get("n", 0) for v in levels.values()) if levels else None
+            out[(task, key)] = (float(entry["headline"]), n)
+    return out
+
+
+def compare(current: dict, candidate: dict, tolerance: float) -> tuple[bool, list[dict]]:
+    """Per task and source: current vs candidate headline. Passes when no score drops by more than
+    ``tolerance``; a source the candidate lacks counts as a regression."""
+    cur, cand = headlines(current), headlines(candidate)
+    rows = []
+    for key in sorted(set(cur) | set(cand)):
+        c = cur.get(key)
+        n = cand.get(key)
+        if c is None:
+            rows.append({"task": key[0], "source": key[1], "n": n[1], "current": None, "candidate": n[0],
+                         "delta": None, "ok": True})
+            continue
+        if n is None:
+            rows.append({"task": key[0], "source": key[1], "n": c[1], "current": c[0], "candidate": None,
+                         "delta": None, "ok": False})
+            continue
+        delta = n[0] - c[0]
+        rows.append({"task": key[0], "source": key[1], "n": n[1], "current": c[0], "candidate": n[0],
+                     "delta": delta, "ok": delta >= -tolerance - 1e-12})
+    return all(r["ok"] for r in rows), rows
+
+
+def render_table(rows: list[dict], tolerance: float) -> str:
+    def f(v):
+        return "—" if v is None else f"{v:.4f}"
+
+    width = max([len(f"{r['task']}/{r['source']}") for r in rows] + [14])
+    lines = [f"{'task/source':<{width}}  {'n':>6}  {'current':>8}  {'candidate':>9}  {'delta':>8}  verdict",
+             "-" * (width + 52)]
+    for r in rows:
+        delta = "—" if r["delta"] is None else f"{r['delta']:+.4f}"
+        verdict = "ok" if r["ok"] else f"REGRESSION (> {tolerance:g})"
+        lines.append(f"{r['task'] + '/' + r['source']:<{width}}  {str(r['n'] if r['n'] is not None else '—'):>6}  "
+                     f"{f(r['current']):>8}  {f(r['candidate']):>9}  {delta:>8}  {verdict}")
+    return "\n".join(lines)

@@ -22,8 +22,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-import json
-import logging
 import os
 import threading
 import time
@@ -32,7 +30,7 @@ from contextvars import ContextVar
 from http import HTTPStatus
 from pathlib import Path
 
-log = logging.getLogger("slant.serving.access")
+from serving.refusals import Refused, refuse
 
 PRINCIPAL_KEY = "slant.principal"  # scope key: "key:<id>" or "" (unauthenticated, loopback)
 CLIENT_KEY = "slant.client"  # scope key: the client address
@@ -84,24 +82,6 @@ def _headers(scope) -> dict[bytes, bytes]:
     return {k.lower(): v for k, v in scope.get("headers") or []}
 
 
-async def send_error(send, status: int, message: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    body = json.dumps({"error": message}).encode()
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                    *(headers or [])],
-    })
-    await send({"type": "http.response.body", "body": body, "more_body": False})
-
-
-def reject_line(scope, status: int, message: str) -> None:
-    """The one log line of a refused request (no traceback, no key, message cut to 200 chars)."""
-    client = (scope.get("client") or ("-", 0))[0]
-    log.info("refused %s %s from %s: %d %s", scope.get("method"), scope.get("path"), client, status,
-             message[:200].replace("\n", " "))
-
-
 class AccessGuard:
     def __init__(self, app) -> None:
         self.app = app
@@ -141,69 +121,74 @@ class AccessGuard:
             await self.app(scope, receive, send)
             return
         headers = _headers(scope)
-        path = scope.get("path", "")
-        method = scope.get("method", "GET")
         origin = headers.get(b"origin", b"").decode("latin-1").rstrip("/")
         cross = bool(origin) and not self._same_origin(scope, origin, headers)
         allowed_origin = cross and origin in self.origins
         client = (scope.get("client") or (None, 0))[0]
         scope[CLIENT_KEY] = client or "-"
-
-        async def refuse(status: int, message: str, extra=None) -> None:
-            reject_line(scope, status, message)
-            await send_error(send, status, message, extra)
-
-        if method == "OPTIONS" and origin:
-            if cross and not allowed_origin:
-                await refuse(HTTPStatus.FORBIDDEN, f"origin {origin} is not allowed; list it in SLANT_CORS_ORIGINS")
+        method = scope.get("method", "GET")
+        try:
+            if method == "OPTIONS" and origin:
+                await self._preflight(send, origin, refused=cross and not allowed_origin)
                 return
-            await send({"type": "http.response.start", "status": 204, "headers": [
-                *self._cors_headers(origin),
-                (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
-                (b"access-control-allow-headers", b"Content-Type, Authorization, X-API-Key"),
-                (b"access-control-max-age", b"600"), (b"content-length", b"0")]})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            if cross and not allowed_origin and method not in ("GET", "HEAD"):
+                raise Refused(HTTPStatus.FORBIDDEN,
+                              f"cross-origin request from {origin[:100]} refused; the server accepts requests from "
+                              "itself and from the origins listed in SLANT_CORS_ORIGINS")
+            principal = self._principal(scope, headers, client)
+        except Refused as r:
+            await refuse(scope, send, r)
             return
-        if cross and not allowed_origin and method not in ("GET", "HEAD"):
-            await refuse(HTTPStatus.FORBIDDEN,
-                         f"cross-origin request from {origin[:100]} refused; the server accepts requests from "
-                         "itself and from the origins listed in SLANT_CORS_ORIGINS")
-            return
-
-        write = method == "POST" and path.startswith(WRITE_PREFIXES) or path.rstrip("/") == "/feedback/stats"
-        scoring = method == "POST" and path.rstrip("/") in SCORING_PATHS
-        principal = ""
-        if write or (scoring and self.require_key_for_scoring):
-            presented = self._presented_key(headers)
-            if self.keys:
-                if not presented:
-                    await refuse(HTTPStatus.UNAUTHORIZED,
-                                 "an API key is required: send it as `Authorization: Bearer <key>` or `X-API-Key: <key>`",
-                                 [(b"www-authenticate", b'Bearer realm="slant"')])
-                    return
-                principal = self._match(presented) or ""
-                if not principal:
-                    await refuse(HTTPStatus.UNAUTHORIZED, "the API key was not accepted; check it and send it again",
-                                 [(b"www-authenticate", b'Bearer realm="slant", error="invalid_token"')])
-                    return
-            elif not is_loopback(client):
-                await refuse(HTTPStatus.FORBIDDEN,
-                             "this server has no API keys configured, so it accepts writes only from its own "
-                             "machine; ask its operator to set SLANT_API_KEYS and send the key")
-                return
         scope[PRINCIPAL_KEY] = principal
         IDENTITY.set((principal, client or "-"))
+        await self.app(scope, receive, CorsHeaders(send, self._cors_headers(origin)) if allowed_origin else send)
 
-        if not allowed_origin:
-            await self.app(scope, receive, send)
-            return
+    async def _preflight(self, send, origin: str, refused: bool) -> None:
+        if refused:
+            raise Refused(HTTPStatus.FORBIDDEN, f"origin {origin} is not allowed; list it in SLANT_CORS_ORIGINS")
+        await send({"type": "http.response.start", "status": 204, "headers": [
+            *self._cors_headers(origin),
+            (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
+            (b"access-control-allow-headers", b"Content-Type, Authorization, X-API-Key"),
+            (b"access-control-max-age", b"600"), (b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-        async def with_cors(message) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), *self._cors_headers(origin)]}
-            await send(message)
+    def _principal(self, scope, headers: dict, client: str | None) -> str:
+        """Who sends a request that needs a key: ``key:<id>``, or "" when none is needed or a
+        loopback client writes to a server without keys. Raises Refused otherwise."""
+        path, method = scope.get("path", ""), scope.get("method", "GET")
+        write = method == "POST" and path.startswith(WRITE_PREFIXES) or path.rstrip("/") == "/feedback/stats"
+        scoring = method == "POST" and path.rstrip("/") in SCORING_PATHS
+        if not (write or (scoring and self.require_key_for_scoring)):
+            return ""
+        presented = self._presented_key(headers)
+        if self.keys:
+            if not presented:
+                raise Refused(HTTPStatus.UNAUTHORIZED,
+                              "an API key is required: send it as `Authorization: Bearer <key>` or `X-API-Key: <key>`",
+                              [(b"www-authenticate", b'Bearer realm="slant"')])
+            principal = self._match(presented)
+            if not principal:
+                raise Refused(HTTPStatus.UNAUTHORIZED, "the API key was not accepted; check it and send it again",
+                              [(b"www-authenticate", b'Bearer realm="slant", error="invalid_token"')])
+            return principal
+        if not is_loopback(client):
+            raise Refused(HTTPStatus.FORBIDDEN,
+                          "this server has no API keys configured, so it accepts writes only from its own "
+                          "machine; ask its operator to set SLANT_API_KEYS and send the key")
+        return ""
 
-        await self.app(scope, receive, with_cors)
+
+class CorsHeaders:
+    """A ``send`` that adds the CORS headers of an allowed origin to the answer."""
+
+    def __init__(self, send, headers: list[tuple[bytes, bytes]]) -> None:
+        self.send, self.headers = send, headers
+
+    async def __call__(self, message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), *self.headers]}
+        await self.send(message)
 
 
 class FeedbackQuota:
@@ -216,7 +201,7 @@ class FeedbackQuota:
     MAX_IDENTITIES = 100_000
 
     def __init__(self, rows: int | None = None, nbytes: int | None = None, window_s: float | None = None) -> None:
-        from slant.article import env_int
+        from slant.intake import env_int
 
         self.rows = rows if rows is not None else env_int("SLANT_FEEDBACK_QUOTA_ROWS", 5_000)
         self.nbytes = nbytes if nbytes is not None else env_int("SLANT_FEEDBACK_QUOTA_BYTES", 5_000_000)

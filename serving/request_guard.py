@@ -22,8 +22,8 @@ from http import HTTPStatus
 
 import anyio
 
-from serving.access import reject_line, send_error
-from slant.article import env_int
+from serving.refusals import Refused, refuse, reject_line
+from slant.intake import env_int
 
 MAX_BODY_BYTES = env_int("SLANT_MAX_BODY_BYTES", 64 * 1024 * 1024)
 BODY_TIMEOUT_S = env_int("SLANT_BODY_TIMEOUT_S", 30)
@@ -46,14 +46,6 @@ _EXPECTED = {
     "/feedback": '{"items": [{"task", "text", "label" | "labels", "target"?, "spans"?, "article_id"?, "annotator"?}]}',
     "/admin/reload": "an empty body or {}",
 }
-
-
-class Refused(Exception):
-    """A request the guard answers itself, with ``status`` and ``{"error": message}``."""
-
-    def __init__(self, status: int, message: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.headers = status, message, headers
 
 
 def _is_json(content_type: bytes) -> bool:
@@ -83,8 +75,7 @@ class RequestGuard:
                 return
             self._check_body(path, body, headers.get(b"content-type", b""))
         except Refused as r:
-            reject_line(scope, r.status, r.message)
-            await send_error(send, r.status, r.message, r.headers)
+            await refuse(scope, send, r)
             return
         await self.app(scope, BodyReplay(body, receive), ErrorRewriter(scope, send, path))
 

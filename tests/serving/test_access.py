@@ -14,12 +14,14 @@ from serving.access import IDENTITY, AccessGuard, FeedbackQuota, is_loopback, ke
 KEY = "unit-test-key-0123456789"
 
 
-def call(guard_env, monkeypatch, *, path="/feedback", method="POST", client=("203.0.113.7", 5555), headers=()):
+def messages(guard_env, monkeypatch, *, path="/feedback", method="POST", client=("203.0.113.7", 5555), headers=(),
+             seen=None) -> list[dict]:
+    """What the guard (with the app behind it) sends for one request."""
     for var in ("SLANT_API_KEYS", "SLANT_API_KEY_FILE", "SLANT_REQUIRE_KEY_FOR_SCORING", "SLANT_CORS_ORIGINS"):
         monkeypatch.delenv(var, raising=False)
     for var, value in guard_env.items():
         monkeypatch.setenv(var, value)
-    seen = {}
+    seen = {} if seen is None else seen
 
     async def app(scope, receive, send):
         seen["identity"] = IDENTITY.get()
@@ -38,6 +40,12 @@ def call(guard_env, monkeypatch, *, path="/feedback", method="POST", client=("20
         sent.append(message)
 
     asyncio.run(guard(scope, receive, send))
+    return sent
+
+
+def call(guard_env, monkeypatch, **request):
+    seen: dict = {}
+    sent = messages(guard_env, monkeypatch, seen=seen, **request)
     status = sent[0]["status"]
     body = b"".join(m.get("body", b"") for m in sent[1:])
     return status, (json.loads(body) if status != 200 else None), seen.get("identity")
@@ -90,6 +98,18 @@ def test_cross_origin_writes_are_refused(monkeypatch):
     assert call({}, monkeypatch, client=("127.0.0.1", 1), headers=same)[0] == 200
     env = {"SLANT_CORS_ORIGINS": "https://ok.example"}
     assert call(env, monkeypatch, client=("127.0.0.1", 1), headers=[("origin", "https://ok.example")])[0] == 200
+
+
+def test_listed_origins_get_cors_headers_and_preflight_answers(monkeypatch):
+    env = {"SLANT_CORS_ORIGINS": "https://ok.example"}
+    sent = messages(env, monkeypatch, path="/classify", headers=[("origin", "https://ok.example")])
+    assert (b"access-control-allow-origin", b"https://ok.example") in sent[0]["headers"]
+    sent = messages(env, monkeypatch, method="OPTIONS", headers=[("origin", "https://ok.example")])
+    assert sent[0]["status"] == 204 and (b"access-control-allow-origin", b"https://ok.example") in sent[0]["headers"]
+    sent = messages(env, monkeypatch, method="OPTIONS", headers=[("origin", "https://evil.example")])
+    assert sent[0]["status"] == 403
+    sent = messages({}, monkeypatch, path="/classify", headers=[("origin", "http://slant.example:3000")])
+    assert not any(k == b"access-control-allow-origin" for k, _ in sent[0]["headers"])  # same origin: none needed
 
 
 def test_quota_per_identity():

@@ -1,19 +1,18 @@
-"""The model this server serves: resolved and checked once, at startup, in one place.
+"""The model this server serves, checked once at startup, before any worker exists.
+
+Which artifact folder is served has one answer, ``slant.store.current_model_dir()``: $SLANT_MODEL,
+else the BentoML store's promoted ``slant``, else models/slant-base. Both kinds of worker load it
+when they start (a worker restarted after `slant models promote` starts on the promoted model, the
+one the API worker switched to), and a hot reload switches to it.
 
 ``check_served_model()`` is the Slant service's deployment hook: `bentoml serve` runs it in its own
-process before it starts any worker. It picks the artifact folder (``slant.store.current_model_dir``:
-$SLANT_MODEL, the BentoML store's promoted ``slant``, or models/slant-base), loads it, and opens its
-onnxruntime session once in a child process (a graph can pass the checksum in metrics.json and
-still not load). A missing or corrupt artifact stops the server there, at once, exit status 1 with
-the artifact's own message, instead of a worker that crashes and is restarted forever.
-
-The folder it chose goes to the workers in ``$SLANT_SERVED_MODEL_DIR`` (they inherit the
-environment of the `bentoml serve` process): ``served_model_dir()`` reads it, so both kinds of
-worker start on exactly the artifact that was checked. It is a hand-over, not a setting.
+process before it starts any worker. It loads the artifact and opens its onnxruntime session once,
+in a child process (a graph can pass the checksum in metrics.json and still not load). A missing or
+corrupt artifact stops the server there, at once, exit status 1 with the artifact's own message,
+instead of a worker that crashes and is restarted forever.
 """
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,13 +20,12 @@ from pathlib import Path
 from slant import store
 from slant.artifact import ArtifactError, load
 
-SERVED_MODEL_ENV = "SLANT_SERVED_MODEL_DIR"
 REPO = Path(__file__).resolve().parents[1]
 
 
 def check_served_model() -> Path:
-    """The artifact folder to serve, checked and handed to the workers; SystemExit(1) with a
-    one-line message when it cannot be served."""
+    """The artifact folder to serve, checked; SystemExit(1) with a one-line message when it cannot
+    be served."""
     try:
         model_dir = store.current_model_dir()
         load(model_dir)
@@ -35,7 +33,6 @@ def check_served_model() -> Path:
         print(f"slant: cannot serve the model: {e}", file=sys.stderr, flush=True)
         raise SystemExit(1) from None
     _check_onnx_session(model_dir)
-    os.environ[SERVED_MODEL_ENV] = str(model_dir)
     return model_dir
 
 
@@ -49,10 +46,3 @@ def _check_onnx_session(model_dir: Path) -> None:
         print(f"slant: cannot serve the model in {model_dir}: onnxruntime cannot load it: {last}",
               file=sys.stderr, flush=True)
         raise SystemExit(1)
-
-
-def served_model_dir() -> Path:
-    """The artifact folder this server serves: the one its `bentoml serve` process checked (checked
-    here and now when this process was not started by one)."""
-    chosen = os.environ.get(SERVED_MODEL_ENV)
-    return Path(chosen) if chosen else check_served_model()

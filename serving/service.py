@@ -8,7 +8,7 @@
   HTML / paragraphs), finds targets (spaCy NER), sends the passes to ``SlantModel.score`` and builds
   the answer with ``slant.answer``, exactly as `slant classify` / `slant score` do.
 
-The model is chosen and checked once, before any worker starts (serving/served_model.py). In front
+The model is checked once, before any worker starts (serving/served_model.py). In front
 of the API methods, as ASGI middleware: keys, origins and quotas (serving/access.py), the request
 guard (serving/request_guard.py: bad input is a 4xx with ``{"error": "<what is wrong and how to
 fix it>"}``, never a 500), ``/readyz`` (serving/health.py), ``/docs.json`` (serving/openapi.py),
@@ -41,11 +41,12 @@ from serving.pass_batcher import PassBatcher
 from serving.reader_routes import ReaderRoutes
 from serving.request_guard import RequestGuard
 from serving.schemas import Answer, PassIn, PassOut, max_batch_articles, pass_scores
-from serving.served_model import check_served_model, served_model_dir
+from serving.served_model import check_served_model
 from serving.server_log import configure_logging
+from slant import store
 from slant.answer import build_answer, passes_for, passes_for_many
-from slant.article import ArticleError, Limits, env_int
-from slant.artifact import load
+from slant.intake import ArticleError, Limits, env_int
+from slant.artifact import Artifact, load
 from slant.predictor import Pass, PassScores
 from slant.requests import SAMPLE_ARTICLE, ArticleIn, Options, finish, prepare
 
@@ -79,9 +80,10 @@ configure_logging()  # one line per refused request, no BentoML traceback for a 
     traffic={"timeout": REQUEST_TIMEOUT_S},
 )
 class SlantModel:
+    live: LiveModel  # the one reference to the model this worker serves; reload() replaces it whole
+
     def __init__(self) -> None:
-        # The one reference to the model this worker serves: reload() replaces it in one assignment.
-        self.live = LiveModel.load(served_model_dir())
+        self.live = LiveModel.load(store.current_model_dir())
         self._reload_lock = anyio.Lock()
         log.info("Slant model %s %s from %s on %s", self.live.artifact.name, self.live.artifact.version,
                  self.live.path, self.live.predictor.providers)
@@ -126,6 +128,7 @@ class SlantModel:
 )
 class Slant:
     model = bentoml.depends(SlantModel)
+    artifact: Artifact  # answers are built with it: the model worker's (warm-up and sync_model see to it)
 
     @bentoml.on_deployment
     def check_model() -> None:
@@ -136,7 +139,7 @@ class Slant:
     def __init__(self) -> None:
         self.limits = Limits.from_env()
         self.max_batch = max_batch_articles()
-        self.artifact = load(served_model_dir())  # answers are built with the model worker's artifact
+        self.artifact = load(store.current_model_dir())
         self._prep_limiter: anyio.CapacityLimiter | None = None
         self._batcher = PassBatcher(lambda batch: self.model.to_async.score(batch), MAX_BATCH_PASSES)
         self._parse_pool: ParsePool | None = ParsePool()  # HTML is parsed in child processes

@@ -49,6 +49,14 @@ def test_the_model_worker_swaps_the_whole_model(live, other_copy, tmp_path):
     assert worker.live.path == other_copy
 
 
+def test_a_model_worker_starts_on_what_the_store_names_now(other_copy, monkeypatch):
+    """Also after a restart by the arbiter: the model the API worker has switched to since."""
+    import serving.service as svc
+
+    monkeypatch.setenv("SLANT_MODEL", str(other_copy))
+    assert svc.SlantModel.inner().live.path == other_copy
+
+
 class ModelClient:
     """The API worker's client of the model worker: reload() answers like the real one."""
 

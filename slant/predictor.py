@@ -152,10 +152,7 @@ class Predictor:
         # threads: most of this graph's ops are small (layer norms, transposes, the attention's
         # elementwise steps) and pay a thread barrier each when split. Small batches win as well:
         # a layer's activations stay in the per-core L2 cache, and a few sorted windows pad little.
-        # Measured on a 2-core Xeon, int8 MiniLM-L6: 2 workers x 1 thread ~1.3x one session x 2
-        # threads; on bench/serve.py's articles, one call each, evened 256-token batches ~1.25x
-        # evened 512-token ones and ~1.4x the greedy 512-token ones, the same in bulk. A lone
-        # one-window request keeps the intra-op session: lower latency.
+        # A lone one-window request keeps the intra-op session: lower latency.
         self.workers = (threads or _cpu_count()) if cpu else 1
         self.batch_tokens = batch_tokens or (256 if cpu else 4096)
         self._pool = self._session1 = None

@@ -1,4 +1,4 @@
-"""The HTTP contract (DESIGN.md) and every bad-input case, against a real `bentoml serve`."""
+"""The HTTP contract (docs/api.md) and every bad-input case, against a real `bentoml serve`."""
 from __future__ import annotations
 
 import json

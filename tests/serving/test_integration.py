@@ -168,7 +168,8 @@ def test_http_and_cli_give_the_same_answer(client, serving_artifact, tmp_path):
     cli = CliRunner().invoke(main, args)
     assert cli.exit_code == 0, cli.output
     http = client.post("/classify", json={"article": article}).json()
-    assert json.loads(cli.stdout) == http
+    # The service batches this article with whatever else is queued: equal within the int8 tolerance.
+    assert_close(json.loads(cli.stdout), http)
 
 
 @pytest.mark.skipif(not RELEASED.is_dir(), reason="models/slant-base not released yet")

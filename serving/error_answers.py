@@ -6,7 +6,7 @@ from http import HTTPStatus
 
 from starlette.responses import JSONResponse
 
-from slant.article import ArticleError, ArticleTooLarge, PageTooComplex
+from slant.intake import ArticleError, ArticleTooLarge, PageTooComplex
 
 RETRY_AFTER_S = "5"
 

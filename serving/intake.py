@@ -1,11 +1,11 @@
 """HTML intake in separate processes: a hostile page costs a parse worker, never the API worker.
 
 ``ParsePool`` keeps ``SLANT_PARSE_WORKERS`` (default 2) child processes (``python -m
-serving.intake``), each running :func:`slant.article.from_html` on one page at a time. Every parse
+serving.intake``), each running :func:`slant.intake.from_html` on one page at a time. Every parse
 has a wall-clock budget (``SLANT_PARSE_TIMEOUT_S``, default 15 s) and every worker an address-space
 cap (``RLIMIT_AS``: its size after imports plus ``SLANT_PARSE_MEMORY_MB``, default 1024 MB). A parse
 that runs over its budget, hits the cap or crashes the worker is answered with
-:class:`~slant.article.PageTooComplex` (HTTP 422), the worker is killed (SIGKILL) and a fresh one is
+:class:`~slant.intake.PageTooComplex` (HTTP 422), the worker is killed (SIGKILL) and a fresh one is
 started in the background. Text and paragraph articles never come here.
 
 The API worker keeps only a small bounded queue and the pipes; it never holds the parsed tree.
@@ -100,7 +100,7 @@ def _vm_size() -> int:
 def _child_main() -> None:  # pragma: no cover - runs in the worker process
     import resource
 
-    from slant.article import ArticleError, from_html
+    from slant.intake import ArticleError, from_html
 
     import trafilatura  # noqa: F401 - imported before the cap, so the cap is all parsing
     import lxml.html  # noqa: F401
@@ -244,7 +244,7 @@ class ParsePool:
 
     def parse(self, html: str, title, url, limits):
         """The Article of the page; raises ArticleError (PageTooComplex on overrun) or ParseUnavailable."""
-        from slant import article as art
+        from slant import intake as art
 
         with self._cond:
             job = self._next_job
@@ -300,7 +300,7 @@ class ParsePool:
                     self._cond.notify()
 
     def _memory_error(self) -> Exception:
-        from slant.article import PageTooComplex
+        from slant.intake import PageTooComplex
 
         return PageTooComplex(
             f"the page is too complex: parsing it needed more than {self.memory_mb:,} MB "

@@ -128,7 +128,7 @@ def _error_response(status: int) -> dict:
 def _tighten(schemas: dict) -> None:
     """What JSON Schema can say about the content rules (the rest is in docs/fuzzing.md)."""
     from serving.schemas import max_batch_articles
-    from slant.article import INVISIBLE, Limits
+    from slant.intake import INVISIBLE, Limits
     from slant.requests import MAX_TITLE_CHARS
     from slant.targets import MAX_TARGET_CHARS
 

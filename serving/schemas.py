@@ -8,7 +8,7 @@ from typing import Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from slant.article import ArticleError, env_int
+from slant.intake import ArticleError, env_int
 from slant.predictor import Pass, PassScores
 
 

@@ -6,7 +6,7 @@ both build passes and answers here, so the two give the same answer for the same
 from __future__ import annotations
 
 from slant.aggregate import summarize
-from slant.article import Article
+from slant.intake import Article
 from slant.artifact import Artifact
 from slant.labels import BIAS_TOKENS
 from slant.predictor import Pass, PassScores, build_paragraph

@@ -354,7 +354,7 @@ def _load_predictor(model: str | None):
 
 
 def _limits():
-    from slant.article import ArticleError, Limits
+    from slant.intake import ArticleError, Limits
 
     try:
         return Limits.from_env()
@@ -400,7 +400,7 @@ def classify(file, title, url, targets, fmt, max_auto_targets, no_text, model) -
     from pydantic import ValidationError
 
     from slant.answer import build_answer, passes_for
-    from slant.article import ArticleError
+    from slant.intake import ArticleError
     from slant.requests import ArticleIn, Options, finish, prepare
 
     raw = file.read()
@@ -489,7 +489,7 @@ def score(input_path, out_path, resume, force, batch, max_auto_targets, no_text,
     from tqdm import tqdm
 
     from slant.answer import build_answer, passes_for_many
-    from slant.article import ArticleError
+    from slant.intake import ArticleError
     from slant.requests import ArticleIn, Options, finish, prepare
 
     done = 0

@@ -11,7 +11,7 @@ from typing import Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from slant.article import Article, Limits, parse
+from slant.intake import Article, Limits, parse
 from slant.targets import MAX_TARGET_CHARS, find_targets, normalize_targets
 
 SAMPLE_TEXT = (

@@ -16,7 +16,7 @@ import threading
 from collections import Counter
 from typing import Any, Iterable
 
-from slant.article import DEFAULT_LIMITS, Article, ArticleError, Limits, Paragraph
+from slant.intake import DEFAULT_LIMITS, Article, ArticleError, Limits, Paragraph
 
 __all__ = ["find_targets", "name_spans", "normalize_targets", "MAX_TARGET_CHARS", "SPACY_MODELS"]
 

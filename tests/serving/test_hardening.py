@@ -40,7 +40,7 @@ def server_env(tmp_path_factory):
         "SLANT_BODY_TIMEOUT_S": "2",
         "SLANT_RELOAD_INTERVAL_S": "0",
         # Let the markup bomb past the cheap tag pre-check, so it reaches a parse worker and is
-        # stopped by the wall-clock budget (the pre-check itself: tests/slant/test_article.py).
+        # stopped by the wall-clock budget (the pre-check itself: tests/slant/intake/test_html.py).
         "SLANT_MAX_HTML_TAGS": "10000000",
         "SLANT_MAX_HTML_TEXT_CHARS": "10000000",
         "SLANT_PARSE_TIMEOUT_S": str(PARSE_TIMEOUT_S),

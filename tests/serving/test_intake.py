@@ -2,7 +2,7 @@
 import pytest
 
 from serving.intake import ParsePool
-from slant import article as art
+from slant import intake as art
 
 SMALL = "<html><body><article><p>The council approved the new budget on Monday after a long debate.</p></article></body></html>"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from slant import targets as T
-from slant.article import ArticleError, Limits, from_paragraphs, from_text
+from slant.intake import ArticleError, Limits, from_paragraphs, from_text
 
 SAMPLES = Path(__file__).parent / "samples"
 

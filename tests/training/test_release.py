@@ -6,7 +6,7 @@ import pytest
 
 from slant import artifact as art
 from slant.answer import build_answer, passes_for
-from slant.article import from_paragraphs
+from slant.intake import from_paragraphs
 from slant.labels import TASKS, schemas_json
 from slant.predictor import Predictor
 

@@ -102,7 +102,7 @@ def test_artifact_weights_restart_training_where_the_checkpoint_ended(tiny_run):
 
 def test_labels_without_training_examples_are_never_reported(tiny_artifact):
     from slant.answer import build_answer, passes_for
-    from slant.article import from_text
+    from slant.intake import from_text
 
     artifact = art.load(tiny_artifact)
     # The tiny corpus's frames never show "other" (SemEval-2023 has none either).

@@ -162,6 +162,10 @@ def read_ccf(root: Path):
 
 # ---------------------------------------------------------------- Frermann et al. 2023
 FRERMANN_COLUMNS = ["ID", "text", "RE", "HI", "CO", "MO", "EC"]
+# Not slant.intake.sentences: this split also cuts after "Rep." or "Dr." and drops the closing
+# quote of a sentence ("...cooling." instead of "...cooling.\""). The frames corpus and the models
+# trained on it were built with it; the intake splitter changes the chunks of most Frermann
+# articles, so switching is a corpus change that needs a retrain.
 _SENT = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])")
 CHUNK_WORDS = 80
 

@@ -39,6 +39,11 @@ QUALITY_TARGETS = [
     ("techniques", "semeval2023/official_dev", "micro_f1", "paragraph", 0.40),
     ("frames", "semeval2023", "micro_f1", "article", 0.62),
 ]
+# slant-large, the base-size model users pick for accuracy, has a higher bar where one is set.
+TARGET_OVERRIDES = {
+    "slant-large": {("stance", "newsmtsc/devtest_rw"): 0.84, ("stance", "newsmtsc/devtest_mt"): 0.84,
+                    ("bias", "babe"): 0.82},
+}
 # Paragraph-level frames: the sets whose frame labels belong to one short text, scored together.
 PARAGRAPH_FRAME_SETS = ("ccf", "gvfc", "issue_framing/tweets", "issue_framing/forum")
 
@@ -277,7 +282,9 @@ def training_stages(run_dir: Path) -> list[dict]:
 def check_targets(metrics: dict, previous: dict | None = None) -> list[dict]:
     """Each release target with this model's value, the baseline's and, if given, the previous release's."""
     rows = []
+    overrides = TARGET_OVERRIDES.get(metrics["model"]["name"], {})
     for task, key, measure, level, minimum in QUALITY_TARGETS:
+        minimum = overrides.get((task, key), minimum)
         value, base = target_value(metrics, task, key, measure, level)
         before = target_value(previous, task, key, measure, level)[0] if previous else None
         rows.append({

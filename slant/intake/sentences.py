@@ -6,6 +6,7 @@ Every function works on offsets into the caller's text, so what it returns can b
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 # Words whose trailing "." is not a sentence end ("Mr. Smith", "the U.S. embassy").
 ABBREVIATIONS = frozenset({
@@ -38,7 +39,7 @@ def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     cuts.extend(m.end() for m in _BOUNDARY.finditer(seg) if not _is_abbreviation(seg, m))
     cuts.append(len(seg))
     spans = []
-    for a, b in zip(cuts, cuts[1:]):
+    for a, b in pairwise(cuts):
         piece = seg[a:b]
         if piece.strip():
             lead = len(piece) - len(piece.lstrip())

@@ -3,7 +3,7 @@ raw text (furniture, quoted posts, the repeated headline) and the split of over-
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from .furniture import classify, drop_headline
 from .lines import paragraph_spans, read_lines

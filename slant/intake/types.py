@@ -58,7 +58,7 @@ class Limits:
                 raise ArticleError(f"limit {name} must be a positive integer, got {value!r}")
 
     @classmethod
-    def from_env(cls) -> "Limits":
+    def from_env(cls) -> Limits:
         """Defaults, overridden by SLANT_MAX_CHARS, SLANT_MAX_PARAGRAPHS,
         SLANT_MAX_PARAGRAPH_CHARS, SLANT_MAX_TARGETS (and SLANT_MAX_HTML_CHARS)."""
         values: dict[str, int] = {}

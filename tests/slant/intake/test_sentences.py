@@ -23,7 +23,7 @@ def test_wall_of_text_split_at_sentences():
 
 
 def test_long_sentence_split_at_whitespace():
-    words = ["word%03d" % i for i in range(600)]  # one 4,799-char sentence
+    words = [f"word{i:03d}" for i in range(600)]  # one 4,799-char sentence
     text = " ".join(words) + "."
     a = from_text(text, limits=Limits(max_paragraph_chars=1000))
     check_offsets(a)

@@ -1,6 +1,8 @@
 """Limits from the environment, and articles that cannot be changed."""
 from __future__ import annotations
 
+from dataclasses import FrozenInstanceError
+
 import pytest
 
 from slant.intake import DEFAULT_LIMITS, ArticleError, Limits, from_text
@@ -31,7 +33,7 @@ def test_limits_from_env_defaults(monkeypatch):
 
 def test_article_is_frozen():
     a = from_text("Some text.")
-    with pytest.raises(Exception):
+    with pytest.raises(FrozenInstanceError):
         a.title = "x"  # type: ignore[misc]
-    with pytest.raises(Exception):
+    with pytest.raises(FrozenInstanceError):
         a.paragraphs[0].text = "x"  # type: ignore[misc]

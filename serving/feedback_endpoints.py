@@ -30,7 +30,7 @@ class FeedbackIntake:
         self._store = None
 
     def store(self):
-        from slant.feedback import FeedbackStore
+        from slant.feedback.store import FeedbackStore
 
         if self._store is None:
             self._store = FeedbackStore()  # $SLANT_FEEDBACK_DB or ~/.slant/feedback.sqlite3
@@ -39,7 +39,9 @@ class FeedbackIntake:
     async def accept(self, items: Any) -> JSONResponse:
         """All items checked first, then stored in one transaction; ``{"ids", "count"}`` after the
         commit. One bad item stores nothing and gets a 4xx naming it."""
-        from slant.feedback import MAX_ITEMS, FeedbackError, StoreFull, validate_items
+        from slant.feedback.models import MAX_ITEMS
+        from slant.feedback.store import StoreFull
+        from slant.feedback.validate import FeedbackError, validate_items
 
         if items is None:
             return error(MISSING_ITEMS, HTTPStatus.BAD_REQUEST)
@@ -87,7 +89,7 @@ class FeedbackStatsRoute:
         if scope["type"] != "http" or scope.get("path", "").rstrip("/") != self.PATH:
             await self.app(scope, receive, send)
             return
-        from slant.feedback import FeedbackStore
+        from slant.feedback.store import FeedbackStore
 
         if scope.get("method") not in ("GET", "HEAD"):
             response = error(f"use GET {self.PATH}", HTTPStatus.METHOD_NOT_ALLOWED)

@@ -157,7 +157,7 @@ def models() -> None:
               help="Feedback store (env SLANT_FEEDBACK_DB; default ~/.slant/feedback.sqlite3).")
 def feedback_export(out: str, db: str | None) -> None:
     """Write every stored correction to OUT as JSON lines (one correction per line)."""
-    from slant.feedback import FeedbackStore
+    from slant.feedback.store import FeedbackStore
 
     store = FeedbackStore(db)
     n = store.export_jsonl(out)
@@ -172,7 +172,7 @@ def feedback_export(out: str, db: str | None) -> None:
 def feedback_import(src: str, db: str | None, skip_bad: bool) -> None:
     """Add the corrections in SRC (JSON lines: task, text, labels | label, target?, spans?, article_id?,
     annotator?). All lines are checked first; one bad line imports nothing unless --skip-bad."""
-    from slant.feedback import FeedbackImportError, FeedbackStore
+    from slant.feedback.store import FeedbackImportError, FeedbackStore
 
     store = FeedbackStore(db)
     try:
@@ -194,7 +194,7 @@ def feedback_stats(db: str | None, as_json: bool) -> None:
     """Count the stored corrections per task and label."""
     import json
 
-    from slant.feedback import FeedbackStore
+    from slant.feedback.store import FeedbackStore
 
     stats = FeedbackStore(db).stats()
     if as_json:

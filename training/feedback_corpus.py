@@ -6,8 +6,9 @@ import os
 from collections import defaultdict
 from pathlib import Path
 
-from slant.feedback import Correction, normalise
+from slant.feedback.models import Correction
 from slant.labels import TASKS
+from slant.text_key import norm_key as normalise
 
 FEEDBACK_SOURCE = "feedback"
 
@@ -19,7 +20,7 @@ def row_key(task: str, text: str, target: str) -> tuple[str, str, str]:
 
 def is_heldout(text: str, holdout: float) -> bool:
     """Deterministic: the same paragraph is held out (or not) in every retrain, whatever its target."""
-    from slant.feedback import text_hash
+    from slant.text_key import text_hash
 
     return int(text_hash(text)[:8], 16) / 0x100000000 < holdout
 

@@ -47,7 +47,7 @@ from pathlib import Path
 
 from slant import artifact as art
 from slant import store
-from slant.feedback import FeedbackStore
+from slant.feedback.store import FeedbackStore
 from training.feedback_corpus import FEEDBACK_SOURCE, merge_corpus, select_corrections
 from training.gate import compare, headlines, render_table
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from slant.feedback import FeedbackStore
+from slant.feedback.store import FeedbackStore
 
 REPO = Path(__file__).resolve().parents[2]
 ARTICLE = {"article": {"text": "Maria Lopez did a wonderful, brave job.\n\nThe council met on Tuesday.",

@@ -100,7 +100,7 @@ def test_markup_bomb_is_refused_while_small_requests_answer_fast(server, client)
 
 def test_writes_need_a_valid_key(client, server_env):
     from serving.access import key_id
-    from slant.feedback import FeedbackStore
+    from slant.feedback.store import FeedbackStore
 
     assert client.post("/feedback", json={"items": [ITEM]}).status_code == 401
     r = client.post("/feedback", json={"items": [ITEM]}, headers=auth("wrong-key-0123456789abcdef"))

@@ -2,7 +2,7 @@
 test rows."""
 from __future__ import annotations
 
-from slant.feedback import FeedbackStore
+from slant.feedback.store import FeedbackStore
 from training.feedback_corpus import is_heldout, merge_corpus, select_corrections
 
 

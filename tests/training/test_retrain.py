@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from slant.feedback import FeedbackStore
+from slant.feedback.store import FeedbackStore
 
 REPO = Path(__file__).resolve().parents[2]
 TARGET = "Maria Lopez"

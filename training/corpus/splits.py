@@ -18,7 +18,9 @@ from __future__ import annotations
 import hashlib
 from collections import Counter, defaultdict
 
-from .records import SPLIT_RANK, SPLITS, norm_key
+from slant.text_key import norm_key
+
+from .records import SPLIT_RANK, SPLITS
 
 # Split policy per source; sources not named here: "official_test" if they have official test
 # records, else "hash".

@@ -9,9 +9,11 @@ import re
 from collections import Counter
 from pathlib import Path
 
+from slant.text_key import norm_key
+
 from ..errors import FormatError
 from ..mappings import get_mapping
-from ..records import check_columns, clean_text, need_dir, need_file, norm_key, read_excel, read_tsv, record
+from ..records import check_columns, clean_text, need_dir, need_file, read_excel, read_tsv, record
 
 
 TASK = "bias"

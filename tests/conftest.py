@@ -12,6 +12,17 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
 sys.path.insert(0, str(Path(__file__).parent))
 
+# `pytest -m "not slow"` is the quick loop (under a minute): it leaves out every test that trains
+# the tiny model, starts a real `bentoml serve`, drives a browser or runs a benchmark.
+SLOW_FIXTURES = {"tiny_run", "tiny_artifact", "serving_artifact", "server", "client"}
+SLOW_FOLDERS = {"bench"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        folder = Path(str(item.fspath)).parent.name
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or folder in SLOW_FOLDERS:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

@@ -114,7 +114,7 @@ def build_corpus(
 ) -> BuildResult:
     """Build every task; never raises for a missing or broken source (see BuildResult.exit_code),
     only NoDataError when nothing at all could be built."""
-    from . import cards
+    from .card_writer import write_cards
     from .sources import SOURCES
 
     t0 = time.perf_counter()
@@ -169,7 +169,7 @@ def build_corpus(
 
     res.seconds = time.perf_counter() - t0
     if res.built and cards_dir is not None:
-        cards.write_cards(res, cards_dir)
+        write_cards(res, cards_dir)
     echo(summary(res))
     if not res.built:
         raise NoDataError(

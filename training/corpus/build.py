@@ -115,13 +115,38 @@ def build_corpus(
     """Build every task; never raises for a missing or broken source (see BuildResult.exit_code),
     only NoDataError when nothing at all could be built."""
     from .card_writer import write_cards
-    from .sources import SOURCES
 
     t0 = time.perf_counter()
     root = resolve_data_dir(data_dir)
     out = Path(out)
     cards_dir = Path(cards_dir) if cards_dir is not None else out.parent
     res = BuildResult(out=out, data_dir=root)
+    by_task = _read_sources(root, tasks, sources, res, echo)
+    out.mkdir(parents=True, exist_ok=True)
+    for task in tasks:
+        recs = by_task.get(task, [])
+        if not recs:
+            echo(f"warning: task {task!r} not built: none of its sources could be read")
+            continue
+        _build_task(task, recs, out, res, echo)
+    res.seconds = time.perf_counter() - t0
+    if res.built:
+        write_cards(res, cards_dir)
+    echo(summary(res))
+    if not res.built:
+        raise NoDataError(
+            f"nothing could be built from {root}: "
+            + "; ".join(f"{t}/{s}: {m}" for (t, s), m in {**res.missing, **res.errors}.items())
+        )
+    return res
+
+
+def _read_sources(root: Path, tasks: tuple[str, ...], sources, res: BuildResult,
+                  echo: Callable[[str], None]) -> dict[str, list[dict]]:
+    """The records of every source of the wanted tasks, by task. A missing or broken source is
+    recorded in res (missing / errors) and echoed, and the others are still read."""
+    from .sources import SOURCES
+
     by_task: dict[str, list[dict]] = defaultdict(list)
     for src in sources or SOURCES:
         if src.task not in tasks:
@@ -142,41 +167,33 @@ def build_corpus(
             res.missing[key] = f"{src.folder}: no records"
             echo(f"warning: {src.task}/{src.name}: no records read from {root / src.folder}")
         by_task[src.task].extend(recs)
+    return by_task
 
-    out.mkdir(parents=True, exist_ok=True)
-    for task in tasks:
-        recs = by_task.get(task, [])
-        if not recs:
-            echo(f"warning: task {task!r} not built: none of its sources could be read")
-            continue
-        assign_splits(recs)
-        log = Counter()
-        recs = resolve_leaks(recs, log)
-        assert not leaking_texts(recs), f"{task}: texts still on two sides"
-        for (source, split, reason), n in log.items():
-            res.dropped[(task, source, split, reason)] += n
-        empty = [s for s in SPLITS if not any(r["split"] == s for r in recs)]
-        if empty:
-            echo(f"warning: task {task!r} has empty split(s): {', '.join(empty)}")
-        for r in recs:
-            res.counts[(task, r["source"], r["split"])] += 1
-            for lab in r["labels"]:
-                res.label_counts[(task, r["source"], r["split"], lab)] += 1
-            if not r["labels"]:
-                res.label_counts[(task, r["source"], r["split"], "(none)")] += 1
-        _write_task(task, recs, out)
-        res.built.append(task)
 
-    res.seconds = time.perf_counter() - t0
-    if res.built and cards_dir is not None:
-        write_cards(res, cards_dir)
-    echo(summary(res))
-    if not res.built:
-        raise NoDataError(
-            f"nothing could be built from {root}: "
-            + "; ".join(f"{t}/{s}: {m}" for (t, s), m in {**res.missing, **res.errors}.items())
-        )
-    return res
+def _build_task(task: str, recs: list[dict], out: Path, res: BuildResult, echo: Callable[[str], None]) -> None:
+    """Split one task's records without leaks, count them into res and write its table."""
+    assign_splits(recs)
+    log = Counter()
+    recs = resolve_leaks(recs, log)
+    assert not leaking_texts(recs), f"{task}: texts still on two sides"
+    for (source, split, reason), n in log.items():
+        res.dropped[(task, source, split, reason)] += n
+    empty = [s for s in SPLITS if not any(r["split"] == s for r in recs)]
+    if empty:
+        echo(f"warning: task {task!r} has empty split(s): {', '.join(empty)}")
+    _count_records(task, recs, res)
+    _write_task(task, recs, out)
+    res.built.append(task)
+
+
+def _count_records(task: str, recs: list[dict], res: BuildResult) -> None:
+    """Records per (source, split) and per label for the summary, the cards and STATS.md."""
+    for r in recs:
+        res.counts[(task, r["source"], r["split"])] += 1
+        for lab in r["labels"]:
+            res.label_counts[(task, r["source"], r["split"], lab)] += 1
+        if not r["labels"]:
+            res.label_counts[(task, r["source"], r["split"], "(none)")] += 1
 
 
 def summary(res: BuildResult) -> str:

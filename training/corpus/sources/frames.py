@@ -252,49 +252,74 @@ def read_issue_framing(root: Path):
     items: dict[tuple[str, str], dict] = {}
     for subset, (rel, splits) in ISSUE_FILES.items():
         path = need_file(folder / rel)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise FormatError(path, str(e), "a JSON object {split: {seq, label}}", what="JSON") from None
-        if not isinstance(data, dict) or not any(s in data for s in splits):
-            raise FormatError(path, sorted(data) if isinstance(data, dict) else type(data).__name__,
-                              list(splits), what="splits")
+        data = _issue_json(path, splits)
         codes = m.spec["known_codes"][subset]
         known = [lab for lab in m.known_labels if any(lab in m.map[c] for c in codes)]
         for raw_split, part in data.items():
             if raw_split not in splits:
                 continue  # e.g. the forum file's top-level "labelset"
-            if not isinstance(part, dict) or "seq" not in part or "label" not in part:
-                raise FormatError(path, sorted(part) if isinstance(part, dict) else type(part).__name__,
-                                  ["seq", "label"], what=f"keys of split {raw_split!r}")
-            if len(part["seq"]) != len(part["label"]):
-                raise FormatError(path, f"{len(part['label'])} label lists", f"{len(part['seq'])} (one per seq)",
-                                  what=f"length of split {raw_split!r}")
-            official = splits[raw_split]
+            _check_issue_split(path, raw_split, part)
             for i, (seq, raws) in enumerate(zip(part["seq"], part["label"])):
-                raws = [str(c).strip() for c in raws]
-                bad = [c for c in raws if c and c not in codes]
-                if bad:
-                    m.labels(bad[0], path)  # an unknown code: UnknownLabel
-                    raise FormatError(path, bad[0], codes, what=f"{subset} frame code in split {raw_split!r}")
-                labels, _ = m.convert(raws, path)
+                labels = _issue_labels(m, path, codes, raws, f"{subset} frame code in split {raw_split!r}")
                 text = clean_text(seq)
                 if not text:
                     notes[f"{subset}: empty texts (skipped)"] += 1
                     continue
-                key = (subset, norm_key(text))
-                if key in items:
-                    it = items[key]
-                    notes[f"{subset}: repeated texts (read once, labels united)"] += 1
-                    if it["official"] != official:
-                        notes[f"{subset}: texts in two official splits (kept on the more held-out side)"] += 1
-                    if _RANK[official] > _RANK[it["official"]]:
-                        it["official"] = official
-                    it["labels"] = sorted(set(it["labels"]) | set(labels), key=FRAME_ORDER.__getitem__)
-                    continue
-                items[key] = {"id": f"issue_framing:{subset}:{raw_split}:{i}", "text": text, "labels": labels,
-                              "known": known, "subset": subset,
-                              "official": official}
+                item = {"id": f"issue_framing:{subset}:{raw_split}:{i}", "text": text, "labels": labels,
+                        "known": known, "subset": subset, "official": splits[raw_split]}
+                _add_issue_item(items, (subset, norm_key(text)), item, notes)
+    return _issue_records(items, notes), notes
+
+
+def _issue_json(path: Path, splits: dict[str, str]) -> dict:
+    """The file's JSON object, which must hold at least one of the splits."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise FormatError(path, str(e), "a JSON object {split: {seq, label}}", what="JSON") from None
+    if not isinstance(data, dict) or not any(s in data for s in splits):
+        raise FormatError(path, sorted(data) if isinstance(data, dict) else type(data).__name__,
+                          list(splits), what="splits")
+    return data
+
+
+def _check_issue_split(path: Path, raw_split: str, part) -> None:
+    """A split is {seq: [text, ...], label: [[code, ...], ...]}, one label list per text."""
+    if not isinstance(part, dict) or "seq" not in part or "label" not in part:
+        raise FormatError(path, sorted(part) if isinstance(part, dict) else type(part).__name__,
+                          ["seq", "label"], what=f"keys of split {raw_split!r}")
+    if len(part["seq"]) != len(part["label"]):
+        raise FormatError(path, f"{len(part['label'])} label lists", f"{len(part['seq'])} (one per seq)",
+                          what=f"length of split {raw_split!r}")
+
+
+def _issue_labels(m, path: Path, codes: list[str], raws, what: str) -> list[str]:
+    """The frames of one text's codes; a code outside the subset's codebook is an error."""
+    raws = [str(c).strip() for c in raws]
+    bad = [c for c in raws if c and c not in codes]
+    if bad:
+        m.labels(bad[0], path)  # an unknown code: UnknownLabel
+        raise FormatError(path, bad[0], codes, what=what)
+    labels, _ = m.convert(raws, path)
+    return labels
+
+
+def _add_issue_item(items: dict[tuple[str, str], dict], key: tuple[str, str], item: dict, notes: Counter) -> None:
+    """Add a text, or unite a repeated one with its first reading: labels joined, the more held-out side."""
+    if key not in items:
+        items[key] = item
+        return
+    it, subset, official = items[key], item["subset"], item["official"]
+    notes[f"{subset}: repeated texts (read once, labels united)"] += 1
+    if it["official"] != official:
+        notes[f"{subset}: texts in two official splits (kept on the more held-out side)"] += 1
+    if _RANK[official] > _RANK[it["official"]]:
+        it["official"] = official
+    it["labels"] = sorted(set(it["labels"]) | set(item["labels"]), key=FRAME_ORDER.__getitem__)
+
+
+def _issue_records(items: dict[tuple[str, str], dict], notes: Counter) -> list[dict]:
+    """One record per distinct text, grouped by the text itself; texts without a frame are skipped."""
     out = []
     for (subset, nk), it in items.items():
         aid = hashlib.sha1(nk.encode("utf-8")).hexdigest()[:16]
@@ -304,4 +329,4 @@ def read_issue_framing(root: Path):
         out.append(record(id=it["id"], text=it["text"], labels=it["labels"], known_labels=it["known"],
                           source="issue_framing", subset=it["subset"], article_id=f"issue_framing:{aid}",
                           official=it["official"]))
-    return out, notes
+    return out

@@ -3,20 +3,22 @@
 BentoML generates the spec from the API methods' signatures, which loses things (the answer's
 ``title`` is not nullable there, ``/feedback`` takes ``items`` of any type, error answers are
 documented as ``{"error": str, "detail": str}`` and only as 400/404/500). ``OpenAPIRoute`` answers
-``GET /docs.json`` with BentoML's spec patched from this module's own models: typed request bodies
-(no unknown fields), the real answer schemas, every 4xx/503 each endpoint can give with the
-``{"error": ...}`` body and its headers, and the API-key security schemes. No 500 is documented:
-the service never answers one on purpose.
+``GET /docs.json`` with BentoML's spec patched from this module's own models and the feedback
+models (``slant.feedback.models``: one item schema per task): typed request bodies (no unknown
+fields), the real answer schemas, every 4xx/503 each endpoint can give with the ``{"error": ...}``
+body and its headers, and the API-key security schemes. No 500 is documented: the service never
+answers one on purpose.
 """
 from __future__ import annotations
 
 import copy
 import json
-from typing import Any, Literal, Optional
+from typing import Any, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from serving.schemas import Answer
+from slant.feedback.models import ITEM_MODELS, FeedbackRequest
 from slant.requests import ArticleIn, Options
 
 REF = "#/components/schemas/{model}"
@@ -32,25 +34,6 @@ class ClassifyBatchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     articles: list[ArticleIn] = Field(description="1 to SLANT_MAX_BATCH_ARTICLES (64) articles")
     options: Options = Options()
-
-
-class FeedbackItem(BaseModel):
-    """One corrected paragraph (see README, Retraining)."""
-
-    model_config = ConfigDict(extra="forbid")
-    task: Literal["stance", "frames", "techniques", "bias"]
-    text: str = Field(min_length=1, max_length=10_000)
-    label: Optional[str] = Field(None, description="One label (stance, bias); or send `labels`")
-    labels: Optional[list[str]] = Field(None, description="Labels (frames, techniques: zero or more)")
-    target: Optional[str] = Field(None, max_length=300, description="Stance only, required there")
-    spans: Optional[list[list[int]]] = Field(None, description="Bias only: [[start, end], ...] loaded words")
-    article_id: Optional[str] = Field(None, max_length=200)
-    annotator: Optional[str] = Field(None, max_length=200, description="Self-declared; not an identity")
-
-
-class FeedbackRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    items: list[FeedbackItem] = Field(min_length=1, max_length=1000)
 
 
 class FeedbackAck(BaseModel):
@@ -107,7 +90,7 @@ _SECURED = {"/feedback", "/admin/reload"}
 
 def _schemas() -> dict:
     out: dict = {}
-    for model in (ClassifyRequest, ClassifyBatchRequest, FeedbackRequest, FeedbackItem, FeedbackAck,
+    for model in (ClassifyRequest, ClassifyBatchRequest, FeedbackRequest, FeedbackAck,
                   ReloadAnswer, ReloadRequest, Answer, ErrorBody, ModelRef):
         schema = model.model_json_schema(ref_template=REF)
         for name, sub in schema.pop("$defs", {}).items():
@@ -151,10 +134,8 @@ def _tighten(schemas: dict) -> None:
     props["title"]["anyOf"][0]["maxLength"] = MAX_TITLE_CHARS
     batch = schemas["ClassifyBatchRequest"]["properties"]["articles"]
     batch.update(minItems=1, maxItems=max_batch_articles())
-    item = schemas["FeedbackItem"]
-    item["oneOf"] = [{"required": ["label"], "not": {"required": ["labels"]}},
-                     {"required": ["labels"], "not": {"required": ["label"]}}]
-    item["properties"]["text"]["pattern"] = visible
+    for item in ITEM_MODELS:  # the feedback items, one per task
+        schemas[item.__name__]["properties"]["text"]["pattern"] = visible
 
 
 def patch(spec: dict) -> dict:

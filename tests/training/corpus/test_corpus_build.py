@@ -15,7 +15,7 @@ from training.corpus.build import NoDataError, build_corpus
 from training.corpus.errors import FormatError, SourceMissing, UnknownLabel
 from training.corpus.mappings import get_mapping, load_mappings
 from training.corpus.records import clean_text, norm_key
-from training.corpus.sources import bias, frames, stance, techniques
+from training.corpus.sources import bias, frames, stance_claims, stance_entities, techniques
 from training.corpus.splits import bucket, hash_split, leaking_texts, resolve_leaks
 
 SCHEMAS = {"stance": STANCE, "frames": FRAMES, "techniques": TECHNIQUES, "bias": BIAS}
@@ -70,17 +70,17 @@ def test_single_label_known_labels_follow_the_image():
 
 # ------------------------------------------------------------------ readers
 def test_newsmtsc_reader(raw):
-    recs, _ = stance.read_newsmtsc(raw.root)
+    recs, _ = stance_entities.read_newsmtsc(raw.root)
     assert len(recs) == 8
     two = [r for r in recs if r["text"] == "Bob Sample criticised Ann Example."]
     assert {(r["target"], r["labels"][0]) for r in two} == {("Bob Sample", "neutral"), ("Ann Example", "against")}
     assert {r["subset"] for r in recs if r["_official"] == "test"} == {"devtest_rw", "devtest_mt"}
     assert all(r["article_id"].startswith("newsmtsc:allsides_") for r in recs)
-    assert stance.newsmtsc_article("polusa_v1_113704059_-1_35_Northam_148_155") == "polusa_v1_113704059"
+    assert stance_entities.newsmtsc_article("polusa_v1_113704059_-1_35_Northam_148_155") == "polusa_v1_113704059"
 
 
 def test_persent_reader_paragraph_level(raw):
-    recs, notes = stance.read_persent(raw.root)
+    recs, notes = stance_entities.read_persent(raw.root)
     assert len(recs) == 6
     assert {r["target"] for r in recs} == {"Gina Mock"}
     assert [r["labels"] for r in recs[:2]] == [["favor"], ["against"]]
@@ -89,20 +89,20 @@ def test_persent_reader_paragraph_level(raw):
 
 
 def test_ukp_ibm_gwstance_semeval2016_readers(raw):
-    ukp, _ = stance.read_ukp(raw.root)
+    ukp, _ = stance_claims.read_ukp(raw.root)
     assert by_id(ukp)["ukp:gun_control:h2"]["labels"] == ["against"]
     assert by_id(ukp)["ukp:gun_control:h2"]["_official"] == "dev"
     assert ukp[0]["target"] == "gun control"
-    ibm, _ = stance.read_ibm(raw.root)
+    ibm, _ = stance_claims.read_ibm(raw.root)
     assert [r["target"] for r in ibm] == ["we should ban boxing", "we should ban boxing", "cats"]
     assert ibm[2]["text"] == "Cats need less space, and less time"  # multi-line field survives the unwrapping
     assert ibm[0]["text"] == "Boxing causes injuries; some last for life"  # so does a ';' inside a field
     assert ibm[0]["known_labels"] == ["favor", "against"]
-    gw, notes = stance.read_gwstance(raw.root)
+    gw, notes = stance_claims.read_gwstance(raw.root)
     assert [r["labels"][0] for r in gw] == ["favor", "against", "neutral"]
     assert gw[2]["_official"] == "test" and gw[0]["target"] == "climate change is a serious concern"
     assert sum(notes.values()) == 1
-    se, _ = stance.read_semeval2016(raw.root)
+    se, _ = stance_claims.read_semeval2016(raw.root)
     assert len(se) == 12
     assert {r["target"] for r in se} == {"Hillary Clinton", "Climate Change is a Real Concern"}
     assert {(r["_official"], r["labels"][0]) for r in se if r["id"].endswith(":0")} == {
@@ -173,7 +173,7 @@ def test_locate_word_boundaries_case_insensitive():
 
 # ------------------------------------------------------------------ readers of the second batch of sets
 def test_vast_reader_official_splits_synthetic_neutrals_and_posts(raw):
-    recs, notes = stance.read_vast(raw.root)
+    recs, notes = stance_claims.read_vast(raw.root)
     pairs = {(r["_official"], r["target"]): r for r in recs}
     assert pairs[("train", "nuclear power")]["labels"] == ["favor"]
     assert pairs[("train", "coal mining")]["labels"] == ["against"]  # same post, opposite stance
@@ -191,16 +191,16 @@ def test_vast_reader_official_splits_synthetic_neutrals_and_posts(raw):
 def test_vast_malformed_files(raw):
     raw.write_vast(raw.root, dev_columns=("Tweet", "Target 1", "Label", "seen?"))
     with pytest.raises(FormatError) as e:
-        stance.read_vast(raw.root)
+        stance_claims.read_vast(raw.root)
     assert "vast_dev.csv" in str(e.value) and "Stance 1" in str(e.value) and "'Label'" in str(e.value)
     raw.write_vast(raw.root, member="other.csv")
     with pytest.raises(FormatError) as e:
-        stance.read_vast(raw.root)
+        stance_claims.read_vast(raw.root)
     assert "vast_train.zip" in str(e.value) and "other.csv" in str(e.value)
 
 
 def test_emergent_reader_groups_by_claim(raw, tmp_path):
-    recs, _ = stance.read_emergent(raw.root)
+    recs, _ = stance_claims.read_emergent(raw.root)
     assert len(recs) == 9
     assert {r["labels"][0] for r in recs if "hoax" in r["text"]} == {"against"}
     assert {r["labels"][0] for r in recs if r["text"].startswith("Reports say")} == {"neutral"}
@@ -217,16 +217,16 @@ def test_emergent_reader_groups_by_claim(raw, tmp_path):
     assert {next(iter(v)) for v in where.values()} == {"train", "dev", "test"}
     raw.write_emergent(raw.root, stance="maybe")
     with pytest.raises(UnknownLabel) as e:
-        stance.read_emergent(raw.root)
+        stance_claims.read_emergent(raw.root)
     assert "url-versions-2015-06-14-clean.csv" in str(e.value) and "observing" in str(e.value)
     raw.write_emergent(raw.root, columns=[c if c != "claimId" else "claim" for c in raw.write_emergent.__globals__["EMERGENT_COLS"]])
     with pytest.raises(FormatError) as e:
-        stance.read_emergent(raw.root)
+        stance_claims.read_emergent(raw.root)
     assert "claimId" in str(e.value) and "'claim'" in str(e.value)
 
 
 def test_finentity_reader_entities_offsets_and_duplicates(raw):
-    recs, notes = stance.read_finentity(raw.root)
+    recs, notes = stance_entities.read_finentity(raw.root)
     got = {(r["target"], r["labels"][0]) for r in recs}
     assert got == {("Acme Corp", "favor"), ("Globex", "against"), ("Initech", "neutral")}
     acme = [r for r in recs if r["target"] in ("Acme Corp", "Globex")]
@@ -235,19 +235,19 @@ def test_finentity_reader_entities_offsets_and_duplicates(raw):
     assert notes["entity offsets that did not slice to the value (re-located by string search)"] >= 1
     assert notes["entities named more than once in a passage with one label (one record)"] == 1
     assert notes["entities named twice in a passage with different labels (skipped)"] == 1
-    assert stance.locate_mention("ab Acme cd Acme", "Acme", 12) == (11, 15)
+    assert stance_entities.locate_mention("ab Acme cd Acme", "Acme", 12) == (11, 15)
     raw.write_finentity(raw.root, label="Bullish")
     with pytest.raises(UnknownLabel) as e:
-        stance.read_finentity(raw.root)
+        stance_entities.read_finentity(raw.root)
     assert "FinEntity.json" in str(e.value) and "Bullish" in str(e.value)
     (raw.root / "finentity" / "FinEntity.json").write_text('[{"text": "x"}]')
     with pytest.raises(FormatError) as e:
-        stance.read_finentity(raw.root)
+        stance_entities.read_finentity(raw.root)
     assert "FinEntity.json" in str(e.value) and "content" in str(e.value)
 
 
 def test_park2021_is_a_test_only_target_contrast_set(raw, tmp_path):
-    recs, notes = stance.read_park2021(raw.root)
+    recs, notes = stance_entities.read_park2021(raw.root)
     assert {r["_official"] for r in recs} == {"test"} and {r["subset"] for r in recs} == {"target_contrast"}
     one = {r["target"]: r["labels"][0] for r in recs if r["text"].startswith("Ann Lee")}
     # Bob Ray is blamed (test row), Cy Dow praised (train row of the same sentence, moved to test);
@@ -271,11 +271,11 @@ def test_park2021_is_a_test_only_target_contrast_set(raw, tmp_path):
     assert "evaluation only" in card and "attributed sentiment" in card and "| test | 5 |" in card
     raw.write_park2021(raw.root, test_line="[One] marker only here.\tOne\tTwo\t0")
     with pytest.raises(FormatError) as e:
-        stance.read_park2021(raw.root)
+        stance_entities.read_park2021(raw.root)
     assert "test.txt" in str(e.value) and "exactly 2" in str(e.value)
     raw.write_park2021(raw.root, test_line="[A] and [B].\tA\tB\t7")
     with pytest.raises(UnknownLabel):
-        stance.read_park2021(raw.root)
+        stance_entities.read_park2021(raw.root)
 
 
 def test_issue_framing_reader_codes_masks_and_splits(raw):
@@ -507,7 +507,7 @@ def test_changed_column_names_file_found_and_expected(raw, tmp_path):
     cols = [c if c != "annotation" else "label" for c in raw.write_ukp.__globals__["UKP_COLS"]]
     raw.write_ukp(raw.root, columns=cols)
     with pytest.raises(FormatError) as e:
-        stance.read_ukp(raw.root)
+        stance_claims.read_ukp(raw.root)
     msg = str(e.value)
     assert "gun_control.tsv" in msg and "'label'" in msg and "annotation" in msg
     res = build_corpus(raw.root, tmp_path / "b", cards_dir=tmp_path / "c", echo=lambda s: None)
@@ -518,7 +518,7 @@ def test_changed_column_names_file_found_and_expected(raw, tmp_path):
 def test_unknown_label_in_a_file(raw):
     raw.write_ibm(raw.root, stance="MAYBE")
     with pytest.raises(UnknownLabel) as e:
-        stance.read_ibm(raw.root)
+        stance_claims.read_ibm(raw.root)
     assert "claim_stance_dataset_v1.csv" in str(e.value) and "MAYBE" in str(e.value) and "PRO" in str(e.value)
     raw.write_ccf(raw.root, extra_label="Brand New Detection")
     with pytest.raises(UnknownLabel) as e:

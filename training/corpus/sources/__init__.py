@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from . import bias, frames, stance, techniques
+from . import bias, frames, stance_claims, stance_entities, techniques
 
 
 @dataclass(frozen=True)
@@ -20,16 +20,16 @@ class Source:
 
 
 SOURCES: tuple[Source, ...] = (
-    Source("stance", "newsmtsc", "newsmtsc", stance.read_newsmtsc),
-    Source("stance", "persent", "persent", stance.read_persent),
-    Source("stance", "ukp", "ukp_sentential_argmin", stance.read_ukp),
-    Source("stance", "ibm", "ibm_claim_stance", stance.read_ibm),
-    Source("stance", "gwstance", "gwstance", stance.read_gwstance),
-    Source("stance", "semeval2016", "semeval2016_stance_tweeteval", stance.read_semeval2016),
-    Source("stance", "vast", "vast_zero_shot_stance", stance.read_vast),
-    Source("stance", "emergent", "emergent_headline_stance", stance.read_emergent),
-    Source("stance", "finentity", "finentity", stance.read_finentity),
-    Source("stance", "park2021", "directed_sentiment_news_park2021", stance.read_park2021),
+    Source("stance", "newsmtsc", "newsmtsc", stance_entities.read_newsmtsc),
+    Source("stance", "persent", "persent", stance_entities.read_persent),
+    Source("stance", "ukp", "ukp_sentential_argmin", stance_claims.read_ukp),
+    Source("stance", "ibm", "ibm_claim_stance", stance_claims.read_ibm),
+    Source("stance", "gwstance", "gwstance", stance_claims.read_gwstance),
+    Source("stance", "semeval2016", "semeval2016_stance_tweeteval", stance_claims.read_semeval2016),
+    Source("stance", "vast", "vast_zero_shot_stance", stance_claims.read_vast),
+    Source("stance", "emergent", "emergent_headline_stance", stance_claims.read_emergent),
+    Source("stance", "finentity", "finentity", stance_entities.read_finentity),
+    Source("stance", "park2021", "directed_sentiment_news_park2021", stance_entities.read_park2021),
     Source("frames", "semeval2023", "semeval2023_task3_en", frames.read_semeval2023_frames),
     Source("frames", "gvfc", "gvfc", frames.read_gvfc),
     Source("frames", "ccf", "ccf_canadian_climate_framing", frames.read_ccf),

@@ -4,6 +4,7 @@ punctuation, whitespace or Unicode compatibility forms are the same paragraph.
 The corpus build keys its splits with it (no paragraph on two sides) and the feedback store keys
 corrections with it (deduplication, and the held-out split of retraining).
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -6,10 +6,11 @@ The checks JSON Schema cannot say (blank text, a target on a task without one, l
 spans against the label and the text) raise a ``refusal`` whose message is already in the
 project's words; ``slant.feedback.validate`` words pydantic's own errors the same way.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -99,12 +100,14 @@ def _labels_type(task: Task) -> Any:
     """A list of the task's labels (exactly one for a single-label task), or one label as a string."""
     one = {"type": "string", "enum": list(task.labels)}
     listed: dict[str, Any] = {"type": "array", "items": one}
-    labels: Any = list[_label_type(task)]
+    labels: Any = list[_label_type(task)]  # type: ignore[misc]
     if task.kind != "multi":
+
         def exactly_one(chosen: list[str]) -> list[str]:
             if len(chosen) != 1:
-                raise refusal(f"found {len(chosen)} labels {chosen}; {task.name} takes exactly one of: "
-                              f"{', '.join(task.labels)}")
+                raise refusal(
+                    f"found {len(chosen)} labels {chosen}; {task.name} takes exactly one of: {', '.join(task.labels)}"
+                )
             return chosen
 
         # Counted after the labels themselves are checked, so that an unknown label is named first.
@@ -123,8 +126,9 @@ OptionalField = Annotated[str, StringConstraints(max_length=MAX_FIELD_CHARS)] | 
 def _inside_text(span: list[int], info: ValidationInfo) -> list[int]:
     text = info.data.get("text")  # None when the text itself is wrong: that is named first
     if text is not None and not 0 <= span[0] < span[1] <= len(text):
-        raise refusal(f"found [{span[0]}, {span[1]}]; expected 0 <= start < end <= {len(text)} "
-                      "(character offsets into text)")
+        raise refusal(
+            f"found [{span[0]}, {span[1]}]; expected 0 <= start < end <= {len(text)} (character offsets into text)"
+        )
     return span
 
 
@@ -143,8 +147,10 @@ def _details(error: ErrorDetails) -> InitErrorDetails:
 
 def _label_or_labels_schema(schema: dict[str, Any]) -> None:
     """The spec says what the models check: exactly one of label / labels, neither null."""
-    schema["oneOf"] = [{"required": ["label"], "not": {"required": ["labels"]}},
-                       {"required": ["labels"], "not": {"required": ["label"]}}]
+    schema["oneOf"] = [
+        {"required": ["label"], "not": {"required": ["labels"]}},
+        {"required": ["labels"], "not": {"required": ["label"]}},
+    ]
     properties = schema["properties"]
     properties["label"].update(description="One label; or send labels")
     properties["labels"].update(description="The labels (one may be sent as a string); or send label")
@@ -179,12 +185,18 @@ class _Item(BaseModel):
         sent = {"label", "labels"} & set(data)
         problem: InitErrorDetails | None = None
         if len(sent) == 2:
-            problem = {"type": refusal("found both label and labels; send one of them"), "loc": ("label",),
-                       "input": data["label"]}
+            problem = {
+                "type": refusal("found both label and labels; send one of them"),
+                "loc": ("label",),
+                "input": data["label"],
+            }
         elif not sent:
             known = ", ".join(TASKS[data["task"]].labels)
-            problem = {"type": refusal(f"missing; expected labels (a list) or label (a string) from: {known}"),
-                       "loc": ("labels",), "input": None}
+            problem = {
+                "type": refusal(f"missing; expected labels (a list) or label (a string) from: {known}"),
+                "loc": ("labels",),
+                "input": None,
+            }
         try:
             item = handler(data)
         except ValidationError as e:
@@ -214,8 +226,8 @@ class StanceItem(_Item):
     """The stance of the paragraph toward ``target``: exactly one label."""
 
     task: Literal["stance"]
-    label: _label_type(STANCE) = None
-    labels: _labels_type(STANCE) = None
+    label: _label_type(STANCE) = None  # type: ignore[valid-type]
+    labels: _labels_type(STANCE) = None  # type: ignore[valid-type]
     target: Target = Field(description="The entity or proposition the stance is toward")
 
 
@@ -223,16 +235,16 @@ class FramesItem(_Item):
     """The frames of the paragraph: zero or more labels (an empty list: none applies)."""
 
     task: Literal["frames"]
-    label: _label_type(FRAMES) = None
-    labels: _labels_type(FRAMES) = None
+    label: _label_type(FRAMES) = None  # type: ignore[valid-type]
+    labels: _labels_type(FRAMES) = None  # type: ignore[valid-type]
 
 
 class TechniquesItem(_Item):
     """The persuasion techniques in the paragraph: zero or more labels (an empty list: none)."""
 
     task: Literal["techniques"]
-    label: _label_type(TECHNIQUES) = None
-    labels: _labels_type(TECHNIQUES) = None
+    label: _label_type(TECHNIQUES) = None  # type: ignore[valid-type]
+    labels: _labels_type(TECHNIQUES) = None  # type: ignore[valid-type]
 
 
 class BiasItem(_Item):
@@ -240,8 +252,8 @@ class BiasItem(_Item):
     loaded words as character offsets into ``text``."""
 
     task: Literal["bias"]
-    label: _label_type(BIAS) = None
-    labels: _labels_type(BIAS) = None
+    label: _label_type(BIAS) = None  # type: ignore[valid-type]
+    labels: _labels_type(BIAS) = None  # type: ignore[valid-type]
     spans: list[Span] | None = Field(None, description="Loaded words: [[start, end], ...], with 'biased'")
 
     @field_validator("spans", mode="before")
@@ -250,13 +262,15 @@ class BiasItem(_Item):
         # Before the spans themselves: on a paragraph that is not biased, any span is one too many.
         labels = [info.data["label"]] if info.data.get("label") else info.data.get("labels")
         if isinstance(spans, list) and spans and labels and labels[0] != "biased":
-            raise refusal(f"found {len(spans)} loaded-word span(s) on a paragraph labeled {labels[0]!r}; "
-                          "spans go with the label 'biased'")
+            raise refusal(
+                f"found {len(spans)} loaded-word span(s) on a paragraph labeled {labels[0]!r}; "
+                "spans go with the label 'biased'"
+            )
         return spans
 
 
 ITEM_MODELS = (StanceItem, FramesItem, TechniquesItem, BiasItem)
-FeedbackItem = Annotated[Union[StanceItem, FramesItem, TechniquesItem, BiasItem], Field(discriminator="task")]
+FeedbackItem = Annotated[StanceItem | FramesItem | TechniquesItem | BiasItem, Field(discriminator="task")]
 
 
 class FeedbackRequest(BaseModel):

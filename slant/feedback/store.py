@@ -11,16 +11,18 @@ the CLI (``slant feedback import``), read by retraining (``slant retrain``). Sta
 Rows are never updated: a later correction of the same paragraph (same task, text and target) is a
 new row, and retraining uses the latest one.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import sqlite3
 import tempfile
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable
+from typing import Any, cast
 
 from slant.feedback.models import MAX_FIELD_CHARS, Correction, short
 from slant.feedback.validate import FeedbackError, check_batch_size, validate
@@ -80,8 +82,19 @@ CREATE TABLE IF NOT EXISTS feedback (
 CREATE INDEX IF NOT EXISTS feedback_task_hash ON feedback (task, text_hash);
 """
 
-_COLUMNS = ("id", "created_at", "task", "text", "target", "labels", "spans", "article_id", "annotator", "text_hash",
-            "principal")
+_COLUMNS = (
+    "id",
+    "created_at",
+    "task",
+    "text",
+    "target",
+    "labels",
+    "spans",
+    "article_id",
+    "annotator",
+    "text_hash",
+    "principal",
+)
 
 
 def _now() -> str:
@@ -150,15 +163,19 @@ class FeedbackStore:
     def _check_capacity(self, con: sqlite3.Connection, new_rows: int) -> None:
         n = int(con.execute("SELECT count(*) FROM feedback").fetchone()[0])
         if n + new_rows > self.max_rows:
-            raise StoreFull(f"the feedback store is full ({n:,} rows, cap {self.max_rows:,}, SLANT_FEEDBACK_MAX_ROWS); "
-                            "nothing was stored. Its operator can export and prune it, or raise the cap")
+            raise StoreFull(
+                f"the feedback store is full ({n:,} rows, cap {self.max_rows:,}, SLANT_FEEDBACK_MAX_ROWS); "
+                "nothing was stored. Its operator can export and prune it, or raise the cap"
+            )
         pages, page_size = con.execute("PRAGMA page_count").fetchone()[0], con.execute("PRAGMA page_size").fetchone()[0]
         wal = self.path.with_name(self.path.name + "-wal")
         size = pages * page_size + (wal.stat().st_size if wal.exists() else 0)
         if size > self.max_mb * 1024 * 1024:
-            raise StoreFull(f"the feedback store is full ({size / 1e6:,.0f} MB, cap {self.max_mb:,} MB, "
-                            "SLANT_FEEDBACK_MAX_MB); nothing was stored. Its operator can export and prune it, "
-                            "or raise the cap")
+            raise StoreFull(
+                f"the feedback store is full ({size / 1e6:,.0f} MB, cap {self.max_mb:,} MB, "
+                "SLANT_FEEDBACK_MAX_MB); nothing was stored. Its operator can export and prune it, "
+                "or raise the cap"
+            )
 
     def _insert(self, rows: list[Correction], created: list[str] | None = None) -> list[int]:
         if not rows:
@@ -175,12 +192,18 @@ class FeedbackStore:
                         " text_hash, principal) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (
                             (created[i] if created and created[i] else None) or r.created_at or _now(),
-                            r.task, r.text, r.target, json.dumps(list(r.labels)),
-                            json.dumps([list(s) for s in r.spans]), r.article_id, r.annotator,
-                            r.text_hash or text_hash(r.text), r.principal,
+                            r.task,
+                            r.text,
+                            r.target,
+                            json.dumps(list(r.labels)),
+                            json.dumps([list(s) for s in r.spans]),
+                            r.article_id,
+                            r.annotator,
+                            r.text_hash or text_hash(r.text),
+                            r.principal,
                         ),
                     )
-                    ids.append(int(cur.lastrowid))
+                    ids.append(cast(int, cur.lastrowid))  # set by every INSERT
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
@@ -207,9 +230,17 @@ class FeedbackStore:
             con.close()
         return [
             Correction(
-                id=r[0], created_at=r[1], task=r[2], text=r[3], target=r[4],
-                labels=tuple(json.loads(r[5])), spans=tuple(tuple(s) for s in json.loads(r[6])),
-                article_id=r[7], annotator=r[8], text_hash=r[9], principal=r[10],
+                id=r[0],
+                created_at=r[1],
+                task=r[2],
+                text=r[3],
+                target=r[4],
+                labels=tuple(json.loads(r[5])),
+                spans=tuple(tuple(s) for s in json.loads(r[6])),
+                article_id=r[7],
+                annotator=r[8],
+                text_hash=r[9],
+                principal=r[10],
             )
             for r in found
         ]
@@ -225,8 +256,10 @@ class FeedbackStore:
         """Counts per task and label, distinct paragraphs, annotators, first and last correction."""
         con = self._connect()
         try:
-            total, first, last = con.execute("SELECT count(*), min(created_at), max(created_at) FROM feedback").fetchone()
-            per_task = {t: {"rows": 0, "paragraphs": 0, "labels": {}} for t in TASKS}
+            total, first, last = con.execute(
+                "SELECT count(*), min(created_at), max(created_at) FROM feedback"
+            ).fetchone()
+            per_task: dict[str, dict[str, Any]] = {t: {"rows": 0, "paragraphs": 0, "labels": {}} for t in TASKS}
             for task, n, distinct in con.execute(
                 "SELECT task, count(*), count(DISTINCT text_hash || char(31) || target) FROM feedback GROUP BY task"
             ):
@@ -235,7 +268,9 @@ class FeedbackStore:
                 labels = json.loads(labels_json) or ["(none)"]
                 for label in labels:
                     per_task[task]["labels"][label] = per_task[task]["labels"].get(label, 0) + 1
-            annotators = con.execute("SELECT count(DISTINCT annotator) FROM feedback WHERE annotator != ''").fetchone()[0]
+            (annotators,) = con.execute(
+                "SELECT count(DISTINCT annotator) FROM feedback WHERE annotator != ''"
+            ).fetchone()
         finally:
             con.close()
         return {

@@ -5,12 +5,13 @@ Pydantic reports every problem it finds, in its own words; this module picks the
 (unknown fields, then task, text, label, labels, target, spans, article_id, annotator, as a reader
 checks an item) and words it: what was found, what was expected and, where there is one, the fix.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from pydantic_core import ErrorDetails
 
 from slant.feedback.models import (
     ITEM_FIELDS,
@@ -23,8 +24,9 @@ from slant.feedback.models import (
 from slant.labels import TASKS, Task
 
 _ITEM = TypeAdapter(FeedbackItem)
-_FIELD_ORDER = {name: n for n, name in enumerate(("task", "text", "label", "labels", "target", "spans", "article_id",
-                                                   "annotator"))}
+_FIELD_ORDER = {
+    name: n for n, name in enumerate(("task", "text", "label", "labels", "target", "spans", "article_id", "annotator"))
+}
 _OBJECT = '{"task", "text", "labels" | "label", "target"?, "spans"?, "article_id"?, "annotator"?}'
 
 
@@ -61,21 +63,24 @@ def validate_items(items: Any) -> list[Correction]:
     if not isinstance(items, list):
         raise FeedbackError(f"items: found {type(items).__name__} {short(items)}; expected a list of corrections")
     check_batch_size(len(items))
-    first = min(err["loc"][1] for err in errors)  # the list is fine: every error is an item's
+    first = min(int(err["loc"][1]) for err in errors)  # the list is fine: every error is an item's
     mine = [{**err, "loc": err["loc"][2:]} for err in errors if err["loc"][1] == first]
     raise FeedbackError(item_message(mine, items[first], f"items[{first}]."))
 
 
-def item_message(errors: list[ErrorDetails], item: Any, where: str) -> str:
+def item_message(errors: Sequence[Mapping[str, Any]], item: Any, where: str) -> str:
     """The first of one item's problems, in words. ``errors`` are pydantic's, with locations
     relative to the item (``("stance", "labels", 0)``: the task's model, then the field)."""
     if not isinstance(item, dict):
-        return (f"{where.rstrip('.') or 'item'}: found {type(item).__name__} {short(item)}; expected an object "
-                + _OBJECT)
+        return (
+            f"{where.rstrip('.') or 'item'}: found {type(item).__name__} {short(item)}; expected an object " + _OBJECT
+        )
     unknown = sorted(set(item) - set(ITEM_FIELDS))
     if unknown:  # found by the models too, but only once the task is known
-        return (f"{where}{unknown[0]}: unknown field{'s ' + ', '.join(unknown) if len(unknown) > 1 else ''}; "
-                f"expected only {', '.join(ITEM_FIELDS)}")
+        return (
+            f"{where}{unknown[0]}: unknown field{'s ' + ', '.join(unknown) if len(unknown) > 1 else ''}; "
+            f"expected only {', '.join(ITEM_FIELDS)}"
+        )
     if errors[0]["type"] in ("union_tag_not_found", "union_tag_invalid"):
         return f"{where}task: found {short(item.get('task'))}; expected one of {', '.join(TASKS)}"
     located = [{**err, "loc": err["loc"][1:]} for err in errors]  # without the task's model
@@ -83,7 +88,7 @@ def item_message(errors: list[ErrorDetails], item: Any, where: str) -> str:
     return where + _words(first, item)
 
 
-def _rank(err: ErrorDetails) -> tuple:
+def _rank(err: Mapping[str, Any]) -> tuple:
     name = str(err["loc"][0])
     order = 0
     # Within label and labels: both or neither sent, then a value that is not a string, then an
@@ -96,7 +101,7 @@ def _rank(err: ErrorDetails) -> tuple:
     return (_FIELD_ORDER.get(name, len(_FIELD_ORDER)), order, err["loc"][1:])
 
 
-def _words(err: ErrorDetails, item: dict) -> str:
+def _words(err: Mapping[str, Any], item: dict) -> str:
     """``field: found ...; expected ...`` for one error."""
     loc, kind, value = err["loc"], err["type"], err["input"]
     if kind == "feedback":  # a check of the models: already in words

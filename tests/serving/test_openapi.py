@@ -1,4 +1,5 @@
 """The spec at /docs.json, built without a server: what it says about POST /feedback."""
+
 from __future__ import annotations
 
 import json
@@ -33,7 +34,15 @@ def test_feedback_items_are_a_union_keyed_on_the_task_with_each_task_s_labels():
 def test_every_reference_in_the_spec_resolves():
     spec = _spec()
     refs = set(re.findall(r'"\$ref": "([^"]+)"', json.dumps(spec)))
-    refs |= {ref for s in spec["components"]["schemas"].values() for ref in
-             s.get("properties", {}).get("items", {}).get("items", {}).get("discriminator", {}).get("mapping", {}).values()}
+    refs |= {
+        ref
+        for s in spec["components"]["schemas"].values()
+        for ref in s.get("properties", {})
+        .get("items", {})
+        .get("items", {})
+        .get("discriminator", {})
+        .get("mapping", {})
+        .values()
+    }
     missing = [r for r in refs if r.removeprefix(REF) not in spec["components"]["schemas"]]
     assert refs and not missing, missing

@@ -1,5 +1,6 @@
 """The key of a text, shared by the corpus build (leakage between splits) and the feedback store
 (deduplication, the held-out split of retraining)."""
+
 from __future__ import annotations
 
 from slant.text_key import norm_key, text_hash

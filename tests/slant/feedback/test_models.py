@@ -1,5 +1,6 @@
 """The correction models: a union keyed on the task whose JSON schema (the OpenAPI spec of
 POST /feedback) says each task's labels and fields, and the validated form of an item."""
+
 from __future__ import annotations
 
 from feedback_items import GOOD
@@ -29,8 +30,12 @@ def test_each_item_schema_lists_its_task_s_labels():
         schema = defs[model.__name__]
         task = TASKS[schema["properties"]["task"]["const"]]
         label, labels = schema["properties"]["label"], schema["properties"]["labels"]
-        assert label == {"type": "string", "enum": list(task.labels), "title": "Label",
-                         "description": label["description"]}  # a string, never null
+        assert label == {
+            "type": "string",
+            "enum": list(task.labels),
+            "title": "Label",
+            "description": label["description"],
+        }  # a string, never null
         one, listed = labels["anyOf"]
         assert one["enum"] == list(task.labels) and listed["items"]["enum"] == list(task.labels)
         assert all(option.get("type") != "null" for option in labels["anyOf"])
@@ -58,11 +63,27 @@ def test_a_valid_item_becomes_one_correction_in_the_schema_s_order():
     assert frames.labels == ("economic", "political")  # schema order, duplicates dropped
     assert frames.target == "" and frames.spans == ()
     assert validate({"task": "frames", "text": "x", "labels": "economic"}).labels == ("economic",)
-    bias = validate({"task": "bias", "text": "The radical plan.", "label": "biased", "spans": [[4, 11], (0, 3), [4, 11]]})
+    bias = validate(
+        {"task": "bias", "text": "The radical plan.", "label": "biased", "spans": [[4, 11], (0, 3), [4, 11]]}
+    )
     assert bias.spans == ((0, 3), (4, 11))
     stance = validate(GOOD[0])
-    assert (stance.target, stance.labels, stance.annotator, stance.article_id) == ("Maria Lopez", ("favor",), "ann1", "a1")
+    assert (stance.target, stance.labels, stance.annotator, stance.article_id) == (
+        "Maria Lopez",
+        ("favor",),
+        "ann1",
+        "a1",
+    )
     assert stance.text_hash == text_hash(GOOD[0]["text"])
-    blank = validate({"task": "techniques", "text": "x", "labels": [], "target": "  ", "spans": [],
-                      "article_id": None, "annotator": None})
+    blank = validate(
+        {
+            "task": "techniques",
+            "text": "x",
+            "labels": [],
+            "target": "  ",
+            "spans": [],
+            "article_id": None,
+            "annotator": None,
+        }
+    )
     assert (blank.target, blank.spans, blank.article_id, blank.annotator) == ("", (), "", "")

@@ -1,5 +1,6 @@
 """The feedback store: WAL, atomic batches, JSONL round trip, and many writer processes (one killed
 with SIGKILL mid-run) losing nothing that was acknowledged."""
+
 from __future__ import annotations
 
 import json
@@ -70,7 +71,9 @@ def test_a_writer_waits_for_a_held_lock_instead_of_failing(store):
     store.add(GOOD[:1])
     blocker = sqlite3.connect(store.path, isolation_level=None, check_same_thread=False)
     blocker.execute("BEGIN IMMEDIATE")
-    blocker.execute("INSERT INTO feedback (created_at, task, text, labels, text_hash) VALUES ('t', 'bias', 'x', '[\"neutral\"]', 'h')")
+    blocker.execute(
+        "INSERT INTO feedback (created_at, task, text, labels, text_hash) VALUES ('t', 'bias', 'x', '[\"neutral\"]', 'h')"
+    )
     import threading
 
     def release():
@@ -100,7 +103,10 @@ def test_export_import_round_trip_and_reimport_adds_nothing(store, tmp_path):
     other = FeedbackStore(tmp_path / "other.sqlite3")
     res = other.import_jsonl(out)
     assert res["imported"] == len(GOOD) and res["duplicates"] == 0
-    key = lambda r: (r.task, r.text, r.target, r.labels, r.spans, r.article_id, r.annotator, r.created_at, r.text_hash)
+
+    def key(r):
+        return (r.task, r.text, r.target, r.labels, r.spans, r.article_id, r.annotator, r.created_at, r.text_hash)
+
     assert [key(r) for r in other.rows()] == [key(r) for r in store.rows()]
     assert other.import_jsonl(out)["imported"] == 0  # the same file again: already there
     assert other.count() == len(GOOD)
@@ -108,13 +114,18 @@ def test_export_import_round_trip_and_reimport_adds_nothing(store, tmp_path):
 
 def test_import_names_bad_lines_and_imports_nothing_unless_skip_bad(store, tmp_path):
     src = tmp_path / "in.jsonl"
-    src.write_text("\n".join([
-        json.dumps(GOOD[0]),
-        "{not json",
-        json.dumps({"task": "bias", "text": "x", "label": "loaded"}),
-        "",
-        json.dumps(GOOD[1]),
-    ]) + "\n")
+    src.write_text(
+        "\n".join(
+            [
+                json.dumps(GOOD[0]),
+                "{not json",
+                json.dumps({"task": "bias", "text": "x", "label": "loaded"}),
+                "",
+                json.dumps(GOOD[1]),
+            ]
+        )
+        + "\n"
+    )
     with pytest.raises(FeedbackImportError) as err:
         store.import_jsonl(src)
     message = str(err.value)
@@ -130,7 +141,10 @@ def test_cli_export_import_stats(tmp_path):
     env = {**os.environ, "SLANT_FEEDBACK_DB": str(tmp_path / "cli.sqlite3"), "PYTHONPATH": str(REPO)}
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps(g) + "\n" for g in GOOD))
-    run = lambda *args: subprocess.run([sys.executable, "-m", "slant.cli", *args], env=env, capture_output=True, text=True)
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "slant.cli", *args], env=env, capture_output=True, text=True)
+
     r = run("feedback", "import", str(src))
     assert r.returncode == 0 and f"imported {len(GOOD)}" in r.stdout, r.stderr
     r = run("feedback", "stats")
@@ -169,8 +183,16 @@ def test_many_writer_processes_lose_nothing_acknowledged_even_when_one_is_killed
     procs = []
     for w in range(writers):
         ack = tmp_path / f"ack{w}.txt"
-        procs.append((ack, subprocess.Popen([sys.executable, str(script), str(db), f"w{w}", str(batches), str(ack)],
-                                            env=env, stderr=subprocess.PIPE)))
+        procs.append(
+            (
+                ack,
+                subprocess.Popen(
+                    [sys.executable, str(script), str(db), f"w{w}", str(batches), str(ack)],
+                    env=env,
+                    stderr=subprocess.PIPE,
+                ),
+            )
+        )
     victim_ack, victim = procs[0]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # kill it midway: after some acknowledged batches
@@ -205,9 +227,15 @@ def test_many_writer_processes_lose_nothing_acknowledged_even_when_one_is_killed
             per_batch[(name, rest.split(" row ")[0])] = per_batch.get((name, rest.split(" row ")[0]), 0) + 1
     assert set(per_batch.values()) == {5}
     total_rows = len(stored) - 1
-    assert (writers - 1) * batches * 5 + victim_batches * 5 <= total_rows <= (writers - 1) * batches * 5 + (victim_batches + 1) * 5
-    print(f"\n{writers} writers x {batches} batches x 5 rows; killed w0 after {victim_batches} acknowledged batches; "
-          f"{len(acknowledged)} acknowledged ids, {total_rows} rows stored, integrity ok")
+    assert (
+        (writers - 1) * batches * 5 + victim_batches * 5
+        <= total_rows
+        <= (writers - 1) * batches * 5 + (victim_batches + 1) * 5
+    )
+    print(
+        f"\n{writers} writers x {batches} batches x 5 rows; killed w0 after {victim_batches} acknowledged batches; "
+        f"{len(acknowledged)} acknowledged ids, {total_rows} rows stored, integrity ok"
+    )
 
 
 # ---- issue #15: who sent a row, and a capped store ----------------------------------------------
@@ -236,7 +264,7 @@ def test_store_cap_refuses_and_stores_nothing(tmp_path):
     big = [{"task": "frames", "text": f"{i} " + "x" * 9000, "labels": []} for i in range(200)]
     with pytest.raises(StoreFull, match="SLANT_FEEDBACK_MAX_MB"):
         for chunk in range(0, 200, 20):
-            tiny.add(big[chunk:chunk + 20])
+            tiny.add(big[chunk : chunk + 20])
     assert tiny.count() < 200
 
 

@@ -222,6 +222,10 @@ class _Item(BaseModel):
         )
 
 
+# Each task's label types are built from slant.labels when this module loads, which a type checker
+# cannot follow: hence the ignores on the label fields.
+
+
 class StanceItem(_Item):
     """The stance of the paragraph toward ``target``: exactly one label."""
 

@@ -1,9 +1,10 @@
-"""The unified record, text normalisation and small reading helpers shared by the source readers."""
+"""The unified record, whitespace clean-up and small reading helpers shared by the source readers.
+(The leakage key of a text, `norm_key`, is `slant.text_key`'s: the feedback store keys corrections
+with it too.)"""
 from __future__ import annotations
 
 import csv
 import re
-import unicodedata
 from pathlib import Path
 from typing import Iterable
 
@@ -20,7 +21,6 @@ COLUMNS = (
 )
 
 _WS = re.compile(r"\s+")
-_NON_WORD = re.compile(r"[^\w\s]|_", re.UNICODE)
 
 
 def clean_text(text: object) -> str:
@@ -30,12 +30,6 @@ def clean_text(text: object) -> str:
     if isinstance(text, float) and text != text:  # NaN
         return ""
     return _WS.sub(" ", str(text)).strip()
-
-
-def norm_key(text: str) -> str:
-    """The leakage key: lowercase, punctuation stripped, whitespace collapsed."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    return _WS.sub(" ", _NON_WORD.sub(" ", text)).strip()
 
 
 def record(

@@ -9,10 +9,11 @@ from collections import Counter
 from pathlib import Path
 
 from slant.labels import FRAMES
+from slant.text_key import norm_key
 
 from ..errors import FormatError
 from ..mappings import get_mapping
-from ..records import check_columns, clean_text, need_dir, need_file, norm_key, read_excel, record
+from ..records import check_columns, clean_text, need_dir, need_file, read_excel, record
 from .techniques import SEMEVAL_DIR, read_tab_rows, semeval_group
 
 

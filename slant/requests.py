@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from slant.intake import Article, Limits, parse
 from slant.targets import MAX_TARGET_CHARS, find_targets, normalize_targets
@@ -123,3 +123,12 @@ def finish(answer: dict, article: Article, options: Options) -> dict:
         for p in answer["paragraphs"]:
             p.pop("text", None)
     return answer
+
+
+def validation_message(error: ValidationError) -> str:
+    """A pydantic ValidationError as one line: 'field: problem; ...'."""
+    parts = []
+    for d in error.errors(include_url=False, include_context=False, include_input=False)[:10]:
+        loc = ".".join(str(x) for x in d.get("loc", ()))
+        parts.append(f"{loc}: {d['msg']}" if loc else d["msg"])
+    return "; ".join(parts)

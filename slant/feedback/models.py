@@ -70,9 +70,12 @@ def short(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+REFUSAL = "feedback_refusal"  # the error type of the models' own checks
+
+
 def refusal(message: str) -> PydanticCustomError:
     """A check of the models failed; ``message`` says what was found and what was expected."""
-    return PydanticCustomError("feedback", "{message}", {"message": message})
+    return PydanticCustomError(REFUSAL, "{message}", {"message": message})
 
 
 def _not_blank(value: Any) -> Any:
@@ -138,9 +141,9 @@ Span = Annotated[list[StrictInt], Field(min_length=2, max_length=2), Strict(Fals
 
 def _details(error: ErrorDetails) -> InitErrorDetails:
     """An error as reported, back in the form that raises it."""
-    kind = refusal(error["ctx"]["message"]) if error["type"] == "feedback" else error["type"]
+    kind = refusal(error["ctx"]["message"]) if error["type"] == REFUSAL else error["type"]
     details: InitErrorDetails = {"type": kind, "loc": error["loc"], "input": error["input"]}
-    if "ctx" in error and error["type"] != "feedback":
+    if "ctx" in error and error["type"] != REFUSAL:
         details["ctx"] = error["ctx"]
     return details
 

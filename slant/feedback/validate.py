@@ -16,6 +16,7 @@ from pydantic import TypeAdapter, ValidationError
 from slant.feedback.models import (
     ITEM_FIELDS,
     MAX_ITEMS,
+    REFUSAL,
     Correction,
     FeedbackItem,
     FeedbackRequest,
@@ -94,7 +95,7 @@ def _rank(err: Mapping[str, Any]) -> tuple:
     # Within label and labels: both or neither sent, then a value that is not a string, then an
     # unknown label (after "is it a list of strings?", as a reader checks).
     if name in ("label", "labels"):
-        if err["type"] == "feedback":
+        if err["type"] == REFUSAL:
             order = 0 if name == "label" else 3
         else:
             order = 2 if isinstance(err["input"], str) else 1
@@ -104,7 +105,7 @@ def _rank(err: Mapping[str, Any]) -> tuple:
 def _words(err: Mapping[str, Any], item: dict) -> str:
     """``field: found ...; expected ...`` for one error."""
     loc, kind, value = err["loc"], err["type"], err["input"]
-    if kind == "feedback":  # a check of the models: already in words
+    if kind == REFUSAL:  # a check of the models: already in words
         return f"{loc[0]}{''.join(f'[{i}]' for i in loc[1:])}: {err['ctx']['message']}"
     name = str(loc[0])
     task = TASKS[item["task"]]

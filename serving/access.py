@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-import os
 import threading
 import time
 from collections import deque
@@ -31,6 +30,7 @@ from http import HTTPStatus
 from pathlib import Path
 
 from serving.refusals import Refused, refuse
+from slant.settings import settings
 
 PRINCIPAL_KEY = "slant.principal"  # scope key: "key:<id>" or "" (unauthenticated, loopback)
 CLIENT_KEY = "slant.client"  # scope key: the client address
@@ -41,14 +41,11 @@ WRITE_PREFIXES = ("/feedback", "/admin/")
 SCORING_PATHS = ("/classify", "/classify_batch")
 
 
-def _truthy(var: str) -> bool:
-    return os.environ.get(var, "").strip().lower() in ("1", "true", "yes", "on")
-
-
 def load_keys() -> list[str]:
     """Keys from SLANT_API_KEYS and SLANT_API_KEY_FILE (a missing file is a startup error)."""
-    keys = [k.strip() for k in os.environ.get("SLANT_API_KEYS", "").split(",") if k.strip()]
-    path = os.environ.get("SLANT_API_KEY_FILE", "").strip()
+    current = settings()
+    keys = [k.strip() for k in current.api_keys.split(",") if k.strip()]
+    path = current.api_key_file.strip()
     if path:
         try:
             text = Path(path).expanduser().read_text(encoding="utf-8")
@@ -87,8 +84,9 @@ class AccessGuard:
         self.app = app
         self.keys = [k.encode("utf-8") for k in load_keys()]
         self.ids = {k: key_id(k.decode("utf-8")) for k in self.keys}
-        self.require_key_for_scoring = _truthy("SLANT_REQUIRE_KEY_FOR_SCORING")
-        self.origins = {o.strip().rstrip("/") for o in os.environ.get("SLANT_CORS_ORIGINS", "").split(",") if o.strip()}
+        current = settings()
+        self.require_key_for_scoring = current.require_key_for_scoring
+        self.origins = {o.strip().rstrip("/") for o in current.cors_origins.split(",") if o.strip()}
 
     # ---- helpers ---------------------------------------------------------------------------
 
@@ -201,11 +199,10 @@ class FeedbackQuota:
     MAX_IDENTITIES = 100_000
 
     def __init__(self, rows: int | None = None, nbytes: int | None = None, window_s: float | None = None) -> None:
-        from slant.intake import env_int
-
-        self.rows = rows if rows is not None else env_int("SLANT_FEEDBACK_QUOTA_ROWS", 5_000)
-        self.nbytes = nbytes if nbytes is not None else env_int("SLANT_FEEDBACK_QUOTA_BYTES", 5_000_000)
-        self.window_s = window_s if window_s is not None else env_int("SLANT_FEEDBACK_QUOTA_WINDOW_S", 3600)
+        current = settings()
+        self.rows = rows if rows is not None else current.feedback_quota_rows
+        self.nbytes = nbytes if nbytes is not None else current.feedback_quota_bytes
+        self.window_s = window_s if window_s is not None else current.feedback_quota_window_s
         self._log: dict[str, deque] = {}
         self._lock = threading.Lock()
 

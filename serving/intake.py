@@ -29,28 +29,17 @@ import time
 from collections import deque
 from pathlib import Path
 
+from slant.settings import settings
+
 log = logging.getLogger("slant.serving.intake")
 
 REPO = Path(__file__).resolve().parents[1]
 _HEADER = struct.Struct(">Q")
 
 
-def _env_float(var: str, default: float) -> float:
-    raw = os.environ.get(var, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"environment variable {var}={raw!r} is not a number; unset it to use {default}") from None
-    if value <= 0:
-        raise ValueError(f"environment variable {var}={raw!r} must be > 0; unset it to use {default}")
-    return value
-
-
-PARSE_WORKERS = int(_env_float("SLANT_PARSE_WORKERS", 2))
-PARSE_TIMEOUT_S = _env_float("SLANT_PARSE_TIMEOUT_S", 15.0)
-PARSE_MEMORY_MB = int(_env_float("SLANT_PARSE_MEMORY_MB", 1024))
+PARSE_WORKERS = settings().parse_workers
+PARSE_TIMEOUT_S = settings().parse_timeout_s
+PARSE_MEMORY_MB = settings().parse_memory_mb
 
 
 class ParseUnavailable(RuntimeError):
@@ -100,12 +89,12 @@ def _vm_size() -> int:
 def _child_main() -> None:  # pragma: no cover - runs in the worker process
     import resource
 
+    import lxml.html  # noqa: F401
+    import trafilatura  # noqa: F401 - imported before the cap, so the cap is all parsing
+
     from slant.intake import ArticleError, from_html
 
-    import trafilatura  # noqa: F401 - imported before the cap, so the cap is all parsing
-    import lxml.html  # noqa: F401
-
-    memory_mb = int(os.environ.get("SLANT_PARSE_MEMORY_MB", PARSE_MEMORY_MB))
+    memory_mb = settings().parse_memory_mb  # the parent passes its pool's cap in the environment
     cap = _vm_size() + memory_mb * 1024 * 1024
     if cap > memory_mb * 1024 * 1024:
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))

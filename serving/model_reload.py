@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -27,6 +26,7 @@ from slant.artifact import Artifact, load
 from slant.labels import BIAS_TOKENS
 from slant.predictor import Pass, Predictor
 from slant.requests import SAMPLE_TEXT
+from slant.settings import settings
 
 if TYPE_CHECKING:
     from serving.health import Readiness
@@ -83,7 +83,7 @@ async def follow_store(model: Any, artifact: Artifact) -> tuple[Artifact | None,
 
 def reload_interval_s() -> float:
     """Seconds between two looks at the store ($SLANT_RELOAD_INTERVAL_S, default 10; 0: never)."""
-    return float(os.environ.get("SLANT_RELOAD_INTERVAL_S", "10") or 0)
+    return settings().reload_interval_s
 
 
 class FollowsStore(Protocol):

@@ -23,10 +23,10 @@ from http import HTTPStatus
 import anyio
 
 from serving.refusals import Refused, refuse, reject_line
-from slant.intake import env_int
+from slant.settings import settings
 
-MAX_BODY_BYTES = env_int("SLANT_MAX_BODY_BYTES", 64 * 1024 * 1024)
-BODY_TIMEOUT_S = env_int("SLANT_BODY_TIMEOUT_S", 30)
+MAX_BODY_BYTES = settings().max_body_bytes
+BODY_TIMEOUT_S = settings().body_timeout_s
 
 # Top-level fields per endpoint (anything else is a 400).
 FIELDS = {

@@ -8,13 +8,17 @@ from typing import Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from slant.intake import ArticleError, env_int
+from slant.intake import ArticleError
 from slant.predictor import Pass, PassScores
+from slant.settings import SettingsError, settings
 
 
 def max_batch_articles() -> int:
     """Articles per /classify_batch request ($SLANT_MAX_BATCH_ARTICLES, default 64)."""
-    return env_int("SLANT_MAX_BATCH_ARTICLES", 64, error=ArticleError)
+    try:
+        return settings().max_batch_articles
+    except SettingsError as e:
+        raise ArticleError(str(e)) from None
 
 
 # --------------------------------------------------------------------------------------------

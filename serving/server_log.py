@@ -3,7 +3,8 @@ on stderr beside BentoML's, and no BentoML traceback for a request that ends as 
 from __future__ import annotations
 
 import logging
-import os
+
+from slant.settings import settings
 
 
 class _ClientErrorFilter(logging.Filter):
@@ -39,5 +40,5 @@ def configure_logging() -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s [%(levelname)s] [%(name)s] %(message)s",
                                                "%Y-%m-%dT%H:%M:%S%z"))
         logger.addHandler(handler)
-        logger.setLevel(os.environ.get("SLANT_LOG_LEVEL", "INFO").upper())
+        logger.setLevel(settings().log_level)
         logger.propagate = False

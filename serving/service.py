@@ -30,7 +30,14 @@ import anyio
 import bentoml
 from starlette.responses import JSONResponse
 
-from serving.access import AccessGuard
+from slant.settings import SettingsError, settings
+
+try:  # a bad SLANT_* value stops `bentoml serve` here, with its message, before a module reads one
+    SETTINGS = settings()
+except SettingsError as e:
+    raise SystemExit(f"slant: {e}") from None
+
+from serving.access import AccessGuard  # noqa: E402 - after the settings check, as are the imports below
 from serving.error_answers import ModelUnavailable, error, status_of, unavailable
 from serving.feedback_endpoints import FeedbackIntake, FeedbackStatsRoute
 from serving.health import Readiness, ReadyRoute
@@ -45,8 +52,8 @@ from serving.served_model import check_served_model
 from serving.server_log import configure_logging
 from slant import store
 from slant.answer import build_answer, passes_for, passes_for_many
-from slant.intake import ArticleError, Limits, env_int
 from slant.artifact import Artifact, load
+from slant.intake import ArticleError, Limits
 from slant.predictor import Pass, PassScores
 from slant.requests import SAMPLE_ARTICLE, ArticleIn, Options, finish, prepare
 
@@ -65,10 +72,11 @@ log = logging.getLogger("slant.serving")
 #   *rejected* with 503. It must exceed the time the largest allowed article (500 paragraphs x 10
 #   targets, ~5,500 passes) takes on CPU, or valid input would fail; past it, we shed load rather
 #   than hang.
-MAX_BATCH_PASSES = env_int("SLANT_MAX_BATCH_PASSES", 256)
-MAX_LATENCY_MS = env_int("SLANT_MAX_LATENCY_MS", 60_000)
-REQUEST_TIMEOUT_S = env_int("SLANT_REQUEST_TIMEOUT_S", 120)
-API_WORKERS = env_int("SLANT_API_WORKERS", 1)
+# Read once, above: BentoML takes these at class definition.
+MAX_BATCH_PASSES = SETTINGS.max_batch_passes
+MAX_LATENCY_MS = SETTINGS.max_latency_ms
+REQUEST_TIMEOUT_S = SETTINGS.request_timeout_s
+API_WORKERS = SETTINGS.api_workers
 
 configure_logging()  # one line per refused request, no BentoML traceback for a 4xx
 

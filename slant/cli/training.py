@@ -74,7 +74,8 @@ def train(config_path: str | None, overrides: tuple[str, ...], resume: bool) -> 
 @click.option("--data-dir", default=None, help="Corpus for the gates and calibration (default: the checkpoint's).")
 def export(checkpoint: str, out: str, name: str, version: str, data_dir: str | None) -> None:
     """Export to ONNX fp32 and int8, check the parity gates, calibrate on dev, write the artifact."""
-    from training.export import ExportGateError, export as run_export
+    from training.export import ExportGateError
+    from training.export import export as run_export
 
     try:
         run_export(checkpoint, out, name, version, data_dir)
@@ -146,7 +147,8 @@ def retrain(data_dir, db, model_dir, feedback_weight, holdout, tolerance, steps,
     """
 
     from slant.store import StoreError
-    from training.retrain import RetrainError, RetrainOptions, retrain as run_retrain
+    from training.retrain import RetrainError, RetrainOptions
+    from training.retrain import retrain as run_retrain
 
     values = parse_overrides(overrides)
     options = RetrainOptions(

@@ -27,6 +27,7 @@ from typing import Any, cast
 from slant.feedback.models import MAX_FIELD_CHARS, Correction, short
 from slant.feedback.validate import FeedbackError, check_batch_size, validate
 from slant.labels import TASKS, get_task
+from slant.settings import settings
 from slant.text_key import text_hash
 
 ENV_DB = "SLANT_FEEDBACK_DB"
@@ -35,8 +36,6 @@ BUSY_TIMEOUT_MS = 30_000
 SCHEMA_VERSION = 2
 # The whole store is capped ($SLANT_FEEDBACK_MAX_ROWS rows, $SLANT_FEEDBACK_MAX_MB megabytes of
 # database file): past either, add() refuses with StoreFull (HTTP 507) and nothing is stored.
-DEFAULT_MAX_ROWS = 1_000_000
-DEFAULT_MAX_MB = 1024
 
 # Extra fields an exported line carries; import accepts them (ids are reassigned; principal kept).
 EXPORT_ONLY_FIELDS = ("id", "created_at", "text_hash", "principal")
@@ -61,7 +60,7 @@ class FeedbackImportError(FeedbackError):
 
 def default_path() -> Path:
     """``$SLANT_FEEDBACK_DB`` if set, else ``~/.slant/feedback.sqlite3``."""
-    raw = os.environ.get(ENV_DB, "").strip()
+    raw = settings().feedback_db.strip()
     return Path(raw or DEFAULT_DB).expanduser()
 
 
@@ -106,12 +105,11 @@ class FeedbackStore:
     so one store object is safe to share between threads; many processes may write at once."""
 
     def __init__(self, path: str | Path | None = None, *, max_rows: int | None = None, max_mb: int | None = None):
-        from slant.intake import env_int
-
         self.path = Path(path).expanduser() if path else default_path()
         self._ready = False
-        self.max_rows = max_rows if max_rows is not None else env_int("SLANT_FEEDBACK_MAX_ROWS", DEFAULT_MAX_ROWS)
-        self.max_mb = max_mb if max_mb is not None else env_int("SLANT_FEEDBACK_MAX_MB", DEFAULT_MAX_MB)
+        current = settings()
+        self.max_rows = max_rows if max_rows is not None else current.feedback_max_rows
+        self.max_mb = max_mb if max_mb is not None else current.feedback_max_mb
 
     # ---- connections ----------------------------------------------------------------------
 

@@ -22,7 +22,6 @@ from .types import (
     Limits,
     PageTooComplex,
     Paragraph,
-    env_int,
 )
 
 __all__ = [
@@ -34,7 +33,6 @@ __all__ = [
     "Limits",
     "PageTooComplex",
     "Paragraph",
-    "env_int",
     "from_html",
     "from_paragraphs",
     "from_text",

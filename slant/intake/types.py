@@ -2,8 +2,9 @@
 :class:`Limits` on one article, and the :class:`ArticleError` family."""
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+
+from slant.settings import Settings, SettingsError, settings
 
 
 class ArticleError(ValueError):
@@ -22,73 +23,45 @@ class PageTooComplex(ArticleTooLarge):
 # Limits
 # --------------------------------------------------------------------------------------------
 
-_ENV = {
-    "max_chars": "SLANT_MAX_CHARS",
-    "max_paragraphs": "SLANT_MAX_PARAGRAPHS",
-    "max_paragraph_chars": "SLANT_MAX_PARAGRAPH_CHARS",
-    "max_targets": "SLANT_MAX_TARGETS",
-    "max_html_chars": "SLANT_MAX_HTML_CHARS",
-    "max_html_tags": "SLANT_MAX_HTML_TAGS",
-    "max_html_text_chars": "SLANT_MAX_HTML_TEXT_CHARS",
-}
+def _default(name: str) -> int:
+    return Settings.model_fields[name].default  # one place for every default: slant/settings.py
 
 
 @dataclass(frozen=True)
 class Limits:
     """Size limits on one article. Every one can be raised with an environment variable."""
 
-    max_chars: int = 200_000  # whole input (text, joined paragraphs, or text extracted from HTML)
-    max_paragraphs: int = 500  # after cleaning and splitting
-    max_paragraph_chars: int = 2_000  # longer paragraphs are split at sentence boundaries
-    max_targets: int = 10
+    max_chars: int = _default("max_chars")  # whole input (text, joined paragraphs, or text extracted from HTML)
+    max_paragraphs: int = _default("max_paragraphs")  # after cleaning and splitting
+    max_paragraph_chars: int = _default("max_paragraph_chars")  # longer paragraphs are split at sentence boundaries
+    max_targets: int = _default("max_targets")
     # Raw HTML is mostly markup, scripts and styles, so it gets its own, larger bound; the text
     # extracted from it must still fit max_chars.
-    max_html_chars: int = 5_000_000
+    max_html_chars: int = _default("max_html_chars")
     # Checked on the raw page before it is parsed (a cheap scan, see html._precheck): a page with
     # more tags than this is refused as too complex, and one whose visible text (tags, scripts and
     # styles removed) is over this many characters is refused as too large, before trafilatura and
     # lxml spend minutes and gigabytes on it.
-    max_html_tags: int = 100_000
-    max_html_text_chars: int = 1_000_000
+    max_html_tags: int = _default("max_html_tags")
+    max_html_text_chars: int = _default("max_html_text_chars")
 
     def __post_init__(self) -> None:
-        for name in _ENV:
-            value = getattr(self, name)
+        for f in fields(self):
+            value = getattr(self, f.name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ArticleError(f"limit {name} must be a positive integer, got {value!r}")
+                raise ArticleError(f"limit {f.name} must be a positive integer, got {value!r}")
 
     @classmethod
     def from_env(cls) -> Limits:
-        """Defaults, overridden by SLANT_MAX_CHARS, SLANT_MAX_PARAGRAPHS,
-        SLANT_MAX_PARAGRAPH_CHARS, SLANT_MAX_TARGETS (and SLANT_MAX_HTML_CHARS)."""
-        values: dict[str, int] = {}
-        for name, var in _ENV.items():
-            if os.environ.get(var, "").strip():
-                values[name] = env_int(var, getattr(cls, name), error=ArticleError)
-        return cls(**values)
+        """Each limit from its SLANT_MAX_* variable (slant.settings), the default where unset."""
+        try:
+            current = settings()
+        except SettingsError as e:
+            raise ArticleError(str(e)) from None
+        return cls(**{f.name: getattr(current, f.name) for f in fields(cls)})
 
 
 DEFAULT_LIMITS = Limits()
-
-
-def env_int(var: str, default: int, error: type[Exception] = ValueError) -> int:
-    """A positive whole number from the environment variable ``var``; ``default`` when unset."""
-    raw = os.environ.get(var, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw.replace("_", ""))
-    except ValueError:
-        raise error(
-            f"environment variable {var}={raw!r} is not an integer; set it to a positive "
-            f"whole number or unset it to use the default ({default})"
-        ) from None
-    if value < 1:
-        raise error(
-            f"environment variable {var}={raw!r} must be at least 1; set it to a positive "
-            f"whole number or unset it to use the default ({default})"
-        )
-    return value
 
 
 # --------------------------------------------------------------------------------------------

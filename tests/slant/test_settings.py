@@ -53,3 +53,22 @@ def test_a_bad_value_names_the_variable_the_value_and_the_fix(monkeypatch, var, 
         settings()
     message = str(caught.value)
     assert f"{var}={value!r}" in message and says in message and "unset it to use the default" in message
+
+
+def test_no_module_reads_a_slant_variable_past_the_settings_object():
+    # Every SLANT_* read goes through slant.settings, so each is typed, validated and documented.
+    import ast
+
+    root = Path(__file__).resolve().parents[2]
+    readers = []
+    for path in [p for pkg in ("slant", "serving", "training") for p in (root / pkg).rglob("*.py")]:
+        if path.name == "settings.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("get", "getenv")
+                    and node.args and isinstance(node.args[0], ast.Constant) and str(node.args[0].value).startswith("SLANT_")):
+                readers.append(f"{path.relative_to(root)}:{node.lineno}")
+            if (isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant)
+                    and str(node.slice.value).startswith("SLANT_")):
+                readers.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert readers == []

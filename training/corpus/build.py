@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from slant.settings import settings
+
 from .errors import CorpusError, SourceMissing
 from .records import COLUMNS, SPLITS, TASK_NAMES
 from .splits import assign_splits, leaking_texts, resolve_leaks
@@ -48,8 +50,8 @@ def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
     if data_dir:
         p = Path(data_dir)
         origin = "--data-dir"
-    elif os.environ.get("SLANT_DATA_DIR"):
-        p = Path(os.environ["SLANT_DATA_DIR"])
+    elif settings().data_dir:
+        p = Path(settings().data_dir)
         origin = "SLANT_DATA_DIR"
     else:
         p = DEFAULT_DATA
@@ -74,8 +76,9 @@ def _features():
 
 
 def _write_task(task: str, records: list[dict], out: Path) -> None:
-    from datasets import Dataset, DatasetDict
     from datasets.utils.tqdm import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+
+    from datasets import Dataset, DatasetDict
 
     quiet_before = are_progress_bars_disabled()
     disable_progress_bars()

@@ -15,7 +15,6 @@ from ..errors import FormatError
 from ..mappings import get_mapping
 from ..records import check_columns, clean_text, need_dir, need_file, read_excel, read_tsv, record
 
-
 TASK = "bias"
 BABE_COLUMNS = ["text", "news_link", "label_bias", "biased_words"]
 SG2, SG1, MBIC = "final_labels_SG2.csv", "final_labels_SG1.csv", "final_labels_MBIC.xlsx"

@@ -16,7 +16,6 @@ from ..mappings import get_mapping
 from ..records import check_columns, clean_text, need_dir, need_file, read_excel, record
 from .techniques import SEMEVAL_DIR, read_tab_rows, semeval_group
 
-
 TASK = "frames"
 FRAME_ORDER = {lab: i for i, lab in enumerate(FRAMES.labels)}
 
@@ -203,7 +202,8 @@ def read_frermann(root: Path):
     path = folder / "articles_metadata.tsv"
     m = get_mapping(TASK, "frermann")
     out, notes = [], Counter()
-    import csv, sys
+    import csv
+    import sys
 
     csv.field_size_limit(sys.maxsize)
     need_file(path)

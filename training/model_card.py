@@ -179,3 +179,9 @@ def _limits(config: dict) -> list[str]:
             "recognise them, and rare techniques are unreliable.",
             "- Scores are calibrated on dev data drawn from the same sources; on other text they are estimates.",
             "- Release targets marked **no** above fall short; docs/models.md says what would close each gap."]
+
+
+def write_model_card(artifact_dir: str | Path, metrics: dict) -> Path:
+    path = Path(artifact_dir) / "MODEL_CARD.md"
+    path.write_text(render(metrics))
+    return path

@@ -2,6 +2,8 @@
 card can never quote figures of another model file."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from training.base_models import MINILM, MPNET
 from training.corpus.cards import CARDS
 from training.machine import cpu_model

@@ -401,6 +401,35 @@ def load_average() -> str:
         return "?"
 
 
+def sgemm_peak(threads: int, quick: bool) -> dict:
+    """fp32 matmul peak of this machine: best of 5 large square sgemms, in numpy (and torch, where
+    installed), so that every speed figure has the machine's own ceiling beside it."""
+    import numpy as np
+
+    n = 1024 if quick else 2048
+    flops = 2.0 * n**3
+    out = {"n": n, "threads": threads}
+    a, b = np.random.default_rng(0).standard_normal((2, n, n), dtype=np.float32)
+    a @ b
+    out["numpy_gflops"] = flops / min(_time(lambda: a @ b) for _ in range(5)) / 1e9
+    try:
+        import torch
+    except ImportError:
+        out["torch_gflops"] = float("nan")
+    else:
+        ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+        torch.mm(ta, tb)
+        out["torch_gflops"] = flops / min(_time(lambda: torch.mm(ta, tb)) for _ in range(5)) / 1e9
+    out["peak_gflops"] = max(v for v in (out["numpy_gflops"], out["torch_gflops"]) if v == v)
+    return out
+
+
+def _time(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
 # ------------------------------------------------------------------------------------------------
 # RESULTS.md
 # ------------------------------------------------------------------------------------------------

@@ -133,31 +133,6 @@ def run_slant(predictor, texts, chunk):
     return results
 
 
-def sgemm_peak(threads: int, quick: bool) -> dict:
-    """fp32 matmul peak of this machine: best of 5 large square sgemms, in torch and in numpy."""
-    import torch
-
-    n = 1024 if quick else 2048
-    flops = 2.0 * n**3
-    out = {"n": n, "threads": threads}
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    torch.mm(a, b)
-    best = min(_time(lambda: torch.mm(a, b)) for _ in range(5))
-    out["torch_gflops"] = flops / best / 1e9
-    an, bn = a.numpy(), b.numpy()
-    an @ bn
-    best = min(_time(lambda: an @ bn) for _ in range(5))
-    out["numpy_gflops"] = flops / best / 1e9
-    out["peak_gflops"] = max(out["torch_gflops"], out["numpy_gflops"])
-    return out
-
-
-def _time(fn) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
-
-
 # ------------------------------------------------------------------------------------------------
 # Agreement
 # ------------------------------------------------------------------------------------------------
@@ -297,7 +272,7 @@ def main(argv=None) -> int:
         fp32_artifact = dataclasses.replace(artifact, path=fp32_dir)
         print(f"exported the fp32 graph in {export_s:.0f}s")
 
-        peak = sgemm_peak(threads, args.quick)
+        peak = common.sgemm_peak(threads, args.quick)
         print(f"fp32 sgemm peak: torch {peak['torch_gflops']:.0f}, numpy {peak['numpy_gflops']:.0f} GFLOP/s")
 
         tokenizer = hf_tokenizer(model_dir)

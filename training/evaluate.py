@@ -151,77 +151,20 @@ def plot_reliability(task: Task, points: dict[str, tuple], path: Path, bins: int
 def evaluate(artifact_dir: str | Path, data_dir: str = "datasets/build", report_dir: str | Path | None = None,
              baseline: bool = True, run_dir: str | Path | None = None,
              transfer: str | Path | None = None, previous: str | Path | None = None) -> dict:
-    from training.corpus import load_task
-
+    """Score the artifact on every test split; write metrics.json, the report and the model card."""
     folder = Path(artifact_dir)
     artifact = art.load(folder, require_metrics=False)
-    predictor = Predictor(artifact, device="cpu")
-    encoder = artifact.encoder()
     report_dir = Path(report_dir or folder / "report")
     report_dir.mkdir(parents=True, exist_ok=True)
-    # The baseline learns from the sample the model was trained on (its own config's caps and seed).
-    trained = folder / "training.json"
-    config = (TrainConfig.from_dict(json.loads(trained.read_text())["config"]) if trained.exists()
-              else TrainConfig())
     metrics: dict = {
         "model_sha256": art.sha256(folder / art.MODEL),
         "model": {"name": artifact.name, "version": artifact.version},
         "tasks": {},
     }
     t0 = time.time()
+    scorer = TestScorer(artifact, data_dir, report_dir, trained_config(folder) if baseline else None)
     for name, task in artifact.tasks.items():
-        corpus = load_task(name, data_dir)
-        test = encode_records(corpus["test"][:], task, encoder)
-        # Labels the model never saw in training are never reported (see Calibration.untrained).
-        for label in artifact.calibration.untrained.get(name, []):
-            for e in test:
-                e.known[task.label2id[label]] = 0.0
-        passes = [Pass(e.text, e.target if task.input == "pair" else None) for e in test]
-        started = time.time()
-        encoded, logits = predictor.logits(passes)
-        seconds = time.time() - started
-        temperatures = artifact.calibration.temperatures
-        after = probs_of(task, predictor.merge(passes, encoded, logits, temperatures))
-        before = probs_of(task, predictor.merge(passes, encoded, logits, {head: 1.0 for head in temperatures}))
-        thresholds = artifact.calibration.thresholds.get(name)
-        base = None
-        if baseline:
-            train_records = corpus["train"][:]
-            keep = capped_indices(train_records["source"], name, config)
-            train_records = {k: [v[i] for i in keep] for k, v in train_records.items()}
-            base = baseline_probs(task, encode_records(train_records, task, encoder), test)
-        groups = defaultdict(list)
-        for i, e in enumerate(test):
-            groups[group_key(e)].append(i)
-        task_metrics: dict = {"sources": {}, "test_seconds": round(seconds, 1), "test_passes": len(test)}
-        for key, idx in sorted(groups.items()):
-            ex = [test[i] for i in idx]
-            entry = report_from_probs(task, ex, after[idx], thresholds)
-            if base is not None:
-                entry["baseline"] = report_from_probs(task, ex, base[idx])
-            task_metrics["sources"][key] = entry
-            if task.kind != "multi":
-                y_true = np.array([int(e.label) for e in ex])
-                y_pred = after[idx].argmax(1) if task.kind == "single" else (
-                    after[idx].reshape(-1) >= thresholds[task.labels[1]]).astype(int)
-                plot_confusion(task, key, y_true, y_pred, report_dir / f"confusion_{name}_{key.replace('/', '_')}.png")
-        labels = (np.array([int(e.label) for e in test]) if task.kind != "multi"
-                  else np.stack([e.label for e in test]))
-        mask = np.stack([e.known for e in test]) if task.kind == "multi" else None
-        points = {
-            "before": calibration_points(task, before, labels, mask),
-            "after": calibration_points(task, after, labels, mask),
-        }
-        task_metrics["ece"] = {k: round(expected_calibration_error(*v), 4) for k, v in points.items()}
-        plot_reliability(task, points, report_dir / f"reliability_{name}.png")
-        if name == "stance":
-            metrics["target_contrast"] = target_contrast(test, after, groups)
-        if name == "frames":
-            keep = [i for key in PARAGRAPH_FRAME_SETS for i in groups.get(key, [])]
-            if keep:
-                task_metrics["paragraph_level"] = report_from_probs(task, [test[i] for i in keep], after[keep], thresholds)
-        metrics["tasks"][name] = task_metrics
-        print(f"evaluated {name}: {len(test)} test passes in {seconds:.0f}s; ECE {task_metrics['ece']}")
+        metrics["tasks"][name] = scorer.score_task(name, task, metrics)
     if transfer:
         metrics["bias_transfer"] = json.loads(Path(transfer).read_text())
     previous_metrics = json.loads(Path(previous).read_text()) if previous else None
@@ -238,6 +181,87 @@ def evaluate(artifact_dir: str | Path, data_dir: str = "datasets/build", report_
     (report_dir / "report.md").write_text(render_report(metrics))
     write_model_card(folder, metrics)
     return metrics
+
+
+def trained_config(folder: Path) -> TrainConfig:
+    """The config the artifact was trained with: the baseline learns from the same sample (caps, seed)."""
+    trained = folder / "training.json"
+    return TrainConfig.from_dict(json.loads(trained.read_text())["config"]) if trained.exists() else TrainConfig()
+
+
+class TestScorer:
+    """One task's test split through the serving predictor: per-source reports (beside the TF-IDF
+    baseline trained with ``baseline_config``, when given), calibration error and plots."""
+
+    def __init__(self, artifact: art.Artifact, data_dir: str, report_dir: Path, baseline_config: TrainConfig | None):
+        self.artifact, self.data_dir, self.report_dir = artifact, data_dir, report_dir
+        self.baseline_config = baseline_config
+        self.predictor = Predictor(artifact, device="cpu")
+        self.encoder = artifact.encoder()
+
+    def score_task(self, name: str, task: Task, metrics: dict) -> dict:
+        from training.corpus import load_task
+
+        corpus = load_task(name, self.data_dir)
+        test = encode_records(corpus["test"][:], task, self.encoder)
+        # Labels the model never saw in training are never reported (see Calibration.untrained).
+        for label in self.artifact.calibration.untrained.get(name, []):
+            for e in test:
+                e.known[task.label2id[label]] = 0.0
+        passes = [Pass(e.text, e.target if task.input == "pair" else None) for e in test]
+        started = time.time()
+        encoded, logits = self.predictor.logits(passes)
+        seconds = time.time() - started
+        temperatures = self.artifact.calibration.temperatures
+        after = probs_of(task, self.predictor.merge(passes, encoded, logits, temperatures))
+        before = probs_of(task, self.predictor.merge(passes, encoded, logits, {head: 1.0 for head in temperatures}))
+        base = self.baseline(name, task, corpus, test)
+        groups = defaultdict(list)
+        for i, e in enumerate(test):
+            groups[group_key(e)].append(i)
+        task_metrics: dict = {"sources": {}, "test_seconds": round(seconds, 1), "test_passes": len(test)}
+        thresholds = self.artifact.calibration.thresholds.get(name)
+        for key, idx in sorted(groups.items()):
+            ex = [test[i] for i in idx]
+            entry = report_from_probs(task, ex, after[idx], thresholds)
+            if base is not None:
+                entry["baseline"] = report_from_probs(task, ex, base[idx])
+            task_metrics["sources"][key] = entry
+            self.plot_confusion(name, task, key, ex, after[idx], thresholds)
+        task_metrics["ece"] = self.calibration_error(name, task, test, before, after)
+        if name == "stance":
+            metrics["target_contrast"] = target_contrast(test, after, groups)
+        if name == "frames":
+            keep = [i for key in PARAGRAPH_FRAME_SETS for i in groups.get(key, [])]
+            if keep:
+                task_metrics["paragraph_level"] = report_from_probs(task, [test[i] for i in keep], after[keep], thresholds)
+        print(f"evaluated {name}: {len(test)} test passes in {seconds:.0f}s; ECE {task_metrics['ece']}")
+        return task_metrics
+
+    def baseline(self, name: str, task: Task, corpus, test: list[Example]) -> np.ndarray | None:
+        if self.baseline_config is None:
+            return None
+        train_records = corpus["train"][:]
+        keep = capped_indices(train_records["source"], name, self.baseline_config)
+        train_records = {k: [v[i] for i in keep] for k, v in train_records.items()}
+        return baseline_probs(task, encode_records(train_records, task, self.encoder), test)
+
+    def plot_confusion(self, name: str, task: Task, key: str, ex: list[Example], probs: np.ndarray, thresholds) -> None:
+        if task.kind == "multi":
+            return
+        y_true = np.array([int(e.label) for e in ex])
+        y_pred = probs.argmax(1) if task.kind == "single" else (probs.reshape(-1) >= thresholds[task.labels[1]]).astype(int)
+        plot_confusion(task, key, y_true, y_pred, self.report_dir / f"confusion_{name}_{key.replace('/', '_')}.png")
+
+    def calibration_error(self, name: str, task: Task, test: list[Example], before: np.ndarray,
+                          after: np.ndarray) -> dict:
+        labels = (np.array([int(e.label) for e in test]) if task.kind != "multi"
+                  else np.stack([e.label for e in test]))
+        mask = np.stack([e.known for e in test]) if task.kind == "multi" else None
+        points = {"before": calibration_points(task, before, labels, mask),
+                  "after": calibration_points(task, after, labels, mask)}
+        plot_reliability(task, points, self.report_dir / f"reliability_{name}.png")
+        return {k: round(expected_calibration_error(*v), 4) for k, v in points.items()}
 
 
 def target_contrast(test: list[Example], probs: np.ndarray, groups: dict[str, list[int]]) -> dict:

@@ -190,6 +190,44 @@ def dev_headlines(dev, logits, calibration: art.Calibration) -> dict[str, float]
     }
 
 
+def gate_fp32(model, dev: dict[str, list[Example]], pad_id: int, fp32_folder: Path) -> float:
+    """Gate 1: the fp32 ONNX graph reproduces torch on real dev paragraphs; the max |logit diff|."""
+    probe = [e for examples in dev.values() for e in examples[:32]]
+    inputs = collate(probe, pad_id, torch.device("cpu"))
+    with torch.no_grad():
+        torch_out = model(**inputs)
+    session = Predictor(art.load(fp32_folder, require_metrics=False), device="cpu").session
+    ort_out = session.run(model.output_names, {k: v.numpy() for k, v in inputs.items()})
+    diff = max(float(np.abs(t.numpy() - o).max()) for t, o in zip(torch_out, ort_out))
+    print(f"gate fp32 vs torch: max |logit diff| = {diff:.2e} (limit {PARITY_TOLERANCE:.0e}) on {len(probe)} dev paragraphs")
+    if diff > PARITY_TOLERANCE:
+        raise ExportGateError(f"fp32 ONNX differs from torch by {diff:.2e} > {PARITY_TOLERANCE:.0e}")
+    return diff
+
+
+def gate_int8(dev: dict[str, list[Example]], fp32_folder: Path, int8_folder: Path, untrained: dict,
+              report: dict) -> art.Calibration:
+    """Calibrate on the int8 graph's dev logits, then gate 2: int8 keeps the fp32 dev headline
+    scores within INT8_MAX_DROP. Returns the calibration; the scores go into ``report``."""
+    logits: dict[str, dict] = {"fp32": {}, "int8": {}}
+    for t, examples in dev.items():
+        logits["fp32"][t] = onnx_logits(fp32_folder, examples)
+        logits["int8"][t] = onnx_logits(int8_folder, examples)
+    calibration = calibrate(dev, logits["int8"], untrained)
+    fp32_scores = dev_headlines(dev, logits["fp32"], calibration)
+    int8_scores = dev_headlines(dev, logits["int8"], calibration)
+    report["dev_fp32"], report["dev_int8"] = fp32_scores, int8_scores
+    for t in dev:
+        print(f"gate int8 vs fp32 on {t} dev (n={len(dev[t])}): {int8_scores[t]:.4f} vs {fp32_scores[t]:.4f}")
+    worst = max(fp32_scores[t] - int8_scores[t] for t in dev)
+    if worst > INT8_MAX_DROP:
+        raise ExportGateError(
+            f"int8 loses {worst * 100:.2f} F1 points against fp32 (limit {INT8_MAX_DROP * 100:.0f}): "
+            f"fp32 {fp32_scores}, int8 {int8_scores}"
+        )
+    return calibration
+
+
 def export(checkpoint: str | Path, out: str | Path, name: str, version: str,
            data_dir: str | None = None, dev_max: int = 3000) -> dict:
     """Export, gate and calibrate; writes every artifact file but metrics.json and MODEL_CARD.md."""
@@ -208,43 +246,14 @@ def export(checkpoint: str | Path, out: str | Path, name: str, version: str,
         fp32_path, int8_path = tmp / "model.fp32.onnx", tmp / "model.int8.onnx"
         export_onnx(model, fp32_path)
 
-        # Gate 1: fp32 ONNX reproduces torch on real paragraphs.
-        probe = [e for examples in dev.values() for e in examples[:32]]
-        inputs = collate(probe, encoder.pad_id, torch.device("cpu"))
-        with torch.no_grad():
-            torch_out = model(**inputs)
         fp32_folder = tmp / "fp32"
         write_artifact_files(fp32_folder, fp32_path, config, name, version, art.Calibration.neutral(TASKS))
-        session = Predictor(art.load(fp32_folder, require_metrics=False), device="cpu").session
-        ort_out = session.run(model.output_names, {k: v.numpy() for k, v in inputs.items()})
-        diff = max(float(np.abs(t.numpy() - o).max()) for t, o in zip(torch_out, ort_out))
-        report["fp32_vs_torch_max_abs_logit_diff"] = diff
-        print(f"gate fp32 vs torch: max |logit diff| = {diff:.2e} (limit {PARITY_TOLERANCE:.0e}) on {len(probe)} dev paragraphs")
-        if diff > PARITY_TOLERANCE:
-            raise ExportGateError(f"fp32 ONNX differs from torch by {diff:.2e} > {PARITY_TOLERANCE:.0e}")
-
+        report["fp32_vs_torch_max_abs_logit_diff"] = gate_fp32(model, dev, encoder.pad_id, fp32_folder)
         quantize(fp32_path, int8_path)
         int8_folder = tmp / "int8"
         write_artifact_files(int8_folder, int8_path, config, name, version, art.Calibration.neutral(TASKS))
-        logits = {"fp32": {}, "int8": {}}
-        for t, examples in dev.items():
-            logits["fp32"][t] = onnx_logits(fp32_folder, examples)
-            logits["int8"][t] = onnx_logits(int8_folder, examples)
-        calibration = calibrate(dev, logits["int8"], untrained_labels(config))
-
-        # Gate 2: int8 keeps the fp32 scores.
-        fp32_scores = dev_headlines(dev, logits["fp32"], calibration)
-        int8_scores = dev_headlines(dev, logits["int8"], calibration)
-        report["dev_fp32"], report["dev_int8"] = fp32_scores, int8_scores
+        calibration = gate_int8(dev, fp32_folder, int8_folder, untrained_labels(config), report)
         report["int8_size_mb"] = round(int8_path.stat().st_size / 1e6, 2)
-        for t in dev:
-            print(f"gate int8 vs fp32 on {t} dev (n={len(dev[t])}): {int8_scores[t]:.4f} vs {fp32_scores[t]:.4f}")
-        worst = max(fp32_scores[t] - int8_scores[t] for t in dev)
-        if worst > INT8_MAX_DROP:
-            raise ExportGateError(
-                f"int8 loses {worst * 100:.2f} F1 points against fp32 (limit {INT8_MAX_DROP * 100:.0f}): "
-                f"fp32 {fp32_scores}, int8 {int8_scores}"
-            )
         if out.exists():
             for f in (*art.FILES, TRAINING, WEIGHTS):
                 (out / f).unlink(missing_ok=True)

@@ -1,4 +1,4 @@
-"""Smoke test of the benchmarks: both scripts run in quick mode on the tiny artifact and write their
+"""Smoke test of the benchmarks: the scripts run in quick mode on the tiny artifact and write their
 outputs. Speed is not asserted (CI machines vary); only that the scripts work end to end."""
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ REPO = Path(__file__).resolve().parents[2]
 DATA = REPO.parent / "shared" / "data"
 
 
-def _run(script: str, artifact: Path, out: Path, timeout: int) -> subprocess.CompletedProcess:
+def _run(script: str, artifact: Path, out: Path, timeout: int, *extra: str) -> subprocess.CompletedProcess:
     data = ["--data-dir", str(DATA)] if (DATA / "persent").is_dir() and (DATA / "semeval2023_task3_en").is_dir() else ["--synthetic"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "BENTOML_DO_NOT_TRACK": "true",
            "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)}
     proc = subprocess.run(
-        [sys.executable, str(REPO / "bench" / script), "--quick", "--model", str(artifact), "--out", str(out), *data],
+        [sys.executable, str(REPO / "bench" / script), "--quick", "--model", str(artifact), "--out", str(out), *data, *extra],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout,
     )
     assert proc.returncode == 0, f"{script} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
@@ -52,6 +52,14 @@ def test_serve_quick(tiny_artifact, tmp_path):
     assert (tmp_path / "serve_throughput.png").stat().st_size > 1000
     text = (tmp_path / "RESULTS.md").read_text()
     assert "<!-- BEGIN serve -->" in text and "serve_throughput.png" in text
+
+
+def test_models_quick(tiny_artifact, tmp_path):
+    # The same artifact twice: both rows timed, a ratio near 1 (not asserted: quick mode is noise).
+    _run("models.py", tiny_artifact, tmp_path, 600, "--baseline-model", str(tiny_artifact))
+    text = (tmp_path / "RESULTS.md").read_text()
+    assert "<!-- BEGIN models: slant-tiny 0.0.1-test vs slant-tiny 0.0.1-test -->" in text
+    assert "| slant-tiny 0.0.1-test (baseline) |" in text and "sgemm peak" in text
 
 
 def test_results_sections_are_replaced_not_appended(tmp_path):

@@ -352,7 +352,7 @@ class BusyMonitor:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> "BusyMonitor":
+    def __enter__(self) -> BusyMonitor:
         self._thread.start()
         return self
 

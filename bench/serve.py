@@ -114,8 +114,8 @@ def in_process(model_dir: Path, articles: list[dict], threads: int, order=("bulk
     ``order`` says which runs to make; ``runs`` carries the run times of an earlier call (the
     reference is measured before the server starts and again after it stopped)."""
     from slant.answer import build_answer, passes_for, passes_for_many
-    from slant.intake import Limits
     from slant.artifact import load
+    from slant.intake import Limits
     from slant.predictor import Predictor
     from slant.requests import ArticleIn, Options, prepare
 

@@ -30,9 +30,19 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common import (  # noqa: E402
-    DEFAULT_MODEL, command_line, fmt, machine, machine_table, now_utc, percentiles, relative,
-    synthetic_articles, training_running, update_results,
+    DEFAULT_MODEL,
+    command_line,
+    fmt,
+    machine,
+    machine_table,
+    now_utc,
+    percentiles,
+    relative,
+    synthetic_articles,
+    training_running,
+    update_results,
 )
+
 from serving.launcher import ServeProcess  # noqa: E402
 
 KEY = "soak-key-" + "0123456789abcdef"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any, Optional
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -58,7 +58,7 @@ class ReloadRequest(BaseModel):
 
 class ErrorBody(BaseModel):
     error: str = Field(description="What is wrong and how to fix it")
-    detail: Optional[list[dict[str, Any]]] = Field(
+    detail: list[dict[str, Any]] | None = Field(
         None, description="Request-validation errors only: pydantic's list of {loc, msg, type}")
 
 

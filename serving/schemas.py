@@ -4,8 +4,6 @@ worker's wire format, and the per-request article limit of /classify_batch. The 
 """
 from __future__ import annotations
 
-from typing import Optional
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from slant.intake import ArticleError
@@ -53,7 +51,7 @@ class BiasOut(BaseModel):
 
 class ParagraphOut(BaseModel):
     index: int
-    text: Optional[str] = Field(None, description="Omitted when options.include_text is false")
+    text: str | None = Field(None, description="Omitted when options.include_text is false")
     start: int = Field(description="Offset into the article text (text input: the text you sent)")
     end: int
     stance: list[StanceOut]
@@ -85,8 +83,8 @@ class ModelInfo(BaseModel):
 
 class Answer(BaseModel):
     model: ModelInfo
-    title: Optional[str]
-    url: Optional[str] = None
+    title: str | None
+    url: str | None = None
     targets: list[str]
     paragraphs: list[ParagraphOut]
     summary: Summary
@@ -107,7 +105,7 @@ class PassIn(BaseModel):
     model_config = ConfigDict(json_schema_extra={"example": SAMPLE_PASS})
 
     text: str
-    target: Optional[str] = None
+    target: str | None = None
 
     @classmethod
     def of(cls, p: Pass) -> PassIn:
@@ -115,10 +113,10 @@ class PassIn(BaseModel):
 
 
 class PassOut(BaseModel):
-    stance: Optional[list[float]] = None
-    frames: Optional[list[float]] = None
-    techniques: Optional[list[float]] = None
-    bias: Optional[float] = None
+    stance: list[float] | None = None
+    frames: list[float] | None = None
+    techniques: list[float] | None = None
+    bias: float | None = None
     tokens: list[tuple[int, int, float]] = []
 
     @classmethod

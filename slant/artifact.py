@@ -56,7 +56,7 @@ class Calibration:
         return tuple(label for label in task.labels if label not in skip)
 
     @classmethod
-    def from_json(cls, obj: dict) -> "Calibration":
+    def from_json(cls, obj: dict) -> Calibration:
         return cls(
             temperatures={k: float(v) for k, v in obj["temperatures"].items()},
             thresholds={
@@ -67,7 +67,7 @@ class Calibration:
         )
 
     @classmethod
-    def neutral(cls, tasks: dict[str, Task]) -> "Calibration":
+    def neutral(cls, tasks: dict[str, Task]) -> Calibration:
         """Temperature 1 and threshold 0.5 everywhere: the starting point before calibration."""
         return cls(
             temperatures={head: 1.0 for head in (*tasks, BIAS_TOKENS)},

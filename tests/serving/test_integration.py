@@ -176,8 +176,8 @@ def test_http_and_cli_give_the_same_answer(client, serving_artifact, tmp_path):
 def test_real_model_hostile_paragraph_is_against():
     """The released model, end to end (article -> passes -> answer)."""
     from slant.answer import build_answer, passes_for
-    from slant.intake import Limits
     from slant.artifact import load
+    from slant.intake import Limits
     from slant.predictor import Predictor
     from slant.requests import ArticleIn, Options, prepare
 

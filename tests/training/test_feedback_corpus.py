@@ -8,7 +8,6 @@ from training.feedback_corpus import is_heldout, merge_corpus, select_correction
 
 def test_merge_dedups_weights_and_holds_out(tiny_corpus, tmp_path):
     from datasets import load_from_disk
-
     from training.corpus import load_task
 
     base = load_task("stance", tiny_corpus)
@@ -45,7 +44,6 @@ def test_poisoning_changes_neither_the_fixed_splits_nor_training_beyond_the_rule
     contradictory labels for one paragraph from 1,000 self-declared annotators, change neither
     the fixed splits nor the training set beyond the documented agreement rule."""
     from datasets import load_from_disk
-
     from training.corpus import load_task
 
     labels = ("favor", "against", "neutral")

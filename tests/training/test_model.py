@@ -3,7 +3,8 @@ import torch
 
 from slant.labels import TASKS
 from training.base_models import MINILM, minilm_path
-from training.model import TINY_ENCODER as TINY, SlantModel, build_encoder
+from training.model import TINY_ENCODER as TINY
+from training.model import SlantModel, build_encoder
 
 
 def _embed(encoder, tokenizer, texts):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from slant.labels import TASKS
@@ -73,7 +73,7 @@ def _check(task: str, source: str, labels) -> tuple[str, ...]:
     return tuple(labels)
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_mappings() -> dict[str, dict[str, Mapping]]:
     data = json.loads(MAPPINGS_FILE.read_text(encoding="utf-8"))
     out: dict[str, dict[str, Mapping]] = {}

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from fake_files import pick, write_file
 
-
 BABE_COLS = ["text", "news_link", "outlet", "topic", "type", "label_bias", "label_opinion", "biased_words"]
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from fake_files import pick, write_file
 
-
 UKP_COLS = ["topic", "retrievedUrl", "archivedUrl", "sentenceHash", "sentence", "annotation", "set"]
 
 

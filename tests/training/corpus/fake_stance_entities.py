@@ -17,7 +17,9 @@ def write_newsmtsc(root: Path) -> None:
     def line(art, k, text, targets):
         return json.dumps({"primary_gid": f"allsides_{art}_9_{k}_X_0_3", "sentence_normalized": text,
                            "targets": targets})
-    t = lambda m, p: {"Input.gid": "x", "from": 0, "to": len(m), "mention": m, "polarity": p}
+    def t(m, p):
+        return {"Input.gid": "x", "from": 0, "to": len(m), "mention": m, "polarity": p}
+
     write_file(d / "train.jsonl", "\n".join([
         line(tr[0], 1, "Ann Example praised the plan warmly.", [t("Ann Example", 6.0)]),
         line(tr[0], 2, "Bob Sample criticised Ann Example.", [t("Bob Sample", 4.0), t("Ann Example", 2.0)]),
@@ -56,8 +58,10 @@ def write_finentity(root: Path, label="Positive") -> None:
     p1 = "Acme Corp shares rose 3% while Globex slid after a weak outlook."
     p2 = "Initech said Initech would keep its dividend unchanged."
     p3 = "Umbrella gained on the deal, though Umbrella bonds fell."
-    ann = lambda text, value, lab, shift=0: {"start": text.index(value) + shift, "end": text.index(value) + len(value) + shift,
-                                              "value": value, "tag": lab, "label": lab}
+    def ann(text, value, lab, shift=0):
+        return {"start": text.index(value) + shift, "end": text.index(value) + len(value) + shift,
+                "value": value, "tag": lab, "label": lab}
+
     data = [
         {"content": p1, "annotations": [ann(p1, "Acme Corp", label), ann(p1, "Globex", "Negative", shift=2)]},
         {"content": p1 + "  ", "annotations": [ann(p1, "Acme Corp", label)]},  # a duplicated passage

@@ -24,7 +24,8 @@ def test_splits_stay_stable_when_data_is_added(raw, tmp_path):
     before = {t: {r["id"]: r["split"] for s in ("train", "dev", "test") for r in load_task(t, out1.out)[s]}
               for t in ("stance", "frames")}
     # add data: more PerSenT articles and GVFC headlines
-    import csv, io
+    import csv
+    import io
     p = raw / "persent" / "dev.csv"
     rows = list(csv.reader(io.StringIO(p.read_text(encoding="utf-8"))))
     extra = list(rows[1])

@@ -5,8 +5,8 @@ Every reader takes the raw data folder (the one holding `newsmtsc/`, `babe/`, ..
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from . import bias, frames, stance_claims, stance_entities, techniques
 

@@ -169,7 +169,7 @@ def read_npov(root: Path):
             texts[key] = {"id": f"npov:{name.removeprefix('statements_')}:{i}", "text": text, "labels": labels,
                           "known": known, "conflict": False}
     out = []
-    for key, t in texts.items():
+    for t in texts.values():
         if t["conflict"]:
             notes["sentences in both a biased and a neutral file (dropped)"] += 1
             continue

@@ -146,7 +146,7 @@ def read_finentity(root: Path):
             labels, _ = m.convert([a["label"]], path)
             by_entity.setdefault(norm_key(value), []).append((clean_text(value), labels))
         text = clean_text(raw_text)
-        for j, (ekey, mentions) in enumerate(by_entity.items()):
+        for j, mentions in enumerate(by_entity.values()):
             labs = {tuple(l) for _, l in mentions}
             if len(labs) > 1:
                 notes["entities named twice in a passage with different labels (skipped)"] += 1

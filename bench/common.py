@@ -5,6 +5,7 @@ The raw data stays in the shared data folder (third-party files, never copied in
 benchmarks read it at run time. ``--synthetic`` makes made-up paragraphs of varied lengths instead,
 for CI machines without the data.
 """
+
 from __future__ import annotations
 
 import csv
@@ -91,8 +92,13 @@ def persent_articles(data_dir: Path) -> list[dict]:
                 paragraphs = [p for p in paragraphs if _keep(p)]
                 target = _clean(row.get("TARGET_ENTITY") or "")
                 if paragraphs and target:
-                    out.append({"title": _clean(row.get("TITLE") or "").capitalize(), "paragraphs": paragraphs,
-                                "targets": [target]})
+                    out.append(
+                        {
+                            "title": _clean(row.get("TITLE") or "").capitalize(),
+                            "paragraphs": paragraphs,
+                            "targets": [target],
+                        }
+                    )
     return out
 
 
@@ -119,21 +125,22 @@ def synthetic_articles(n_articles: int, seed: int = 0) -> list[dict]:
     return out
 
 
-def load_articles(data_dir: Path | None, sources=tuple(READERS), synthetic: bool = False,
-                  n_synthetic: int = 200) -> tuple[dict[str, list[dict]], str]:
+def load_articles(
+    data_dir: Path | None, sources=tuple(READERS), synthetic: bool = False, n_synthetic: int = 200
+) -> tuple[dict[str, list[dict]], str]:
     """{source: [article]} and a line saying where it came from."""
     if synthetic:
         return {"synthetic": synthetic_articles(n_synthetic)}, "synthetic paragraphs (--synthetic)"
     data_dir = Path(data_dir or DEFAULT_DATA_DIR)
     if not data_dir.is_dir():
-        raise SystemExit(
-            f"data folder {data_dir} does not exist; pass --data-dir <shared data folder> or --synthetic"
-        )
+        raise SystemExit(f"data folder {data_dir} does not exist; pass --data-dir <shared data folder> or --synthetic")
     found = {name: READERS[name](data_dir) for name in sources}
     found = {k: v for k, v in found.items() if v}
     if not found:
-        raise SystemExit(f"no articles found under {data_dir} (looked for {', '.join(sources)}); "
-                         "pass the right --data-dir or --synthetic")
+        raise SystemExit(
+            f"no articles found under {data_dir} (looked for {', '.join(sources)}); "
+            "pass the right --data-dir or --synthetic"
+        )
     return found, f"real articles from {data_dir}"
 
 
@@ -265,7 +272,9 @@ def gpu_line() -> str:
     try:
         import onnxruntime as ort
 
-        parts.append("onnxruntime CUDA: " + ("yes" if "CUDAExecutionProvider" in ort.get_available_providers() else "no"))
+        parts.append(
+            "onnxruntime CUDA: " + ("yes" if "CUDAExecutionProvider" in ort.get_available_providers() else "no")
+        )
     except Exception:  # noqa: BLE001
         parts.append("onnxruntime: not installed")
     try:
@@ -379,8 +388,10 @@ class BusyMonitor:
                 self.seen[pid] = (max(old[0], float(pct.rstrip("%"))), cmd, old[2] + 1)
 
     def report(self) -> list[str]:
-        return [f"pid {pid} up to {pct:.0f}% in {n} of the samples taken every {self.interval_s:.0f} s: {cmd}"
-                for pid, (pct, cmd, n) in sorted(self.seen.items())]
+        return [
+            f"pid {pid} up to {pct:.0f}% in {n} of the samples taken every {self.interval_s:.0f} s: {cmd}"
+            for pid, (pct, cmd, n) in sorted(self.seen.items())
+        ]
 
 
 def wait_quiet(max_wait_s: float, threshold: float = 20.0) -> list[str]:
@@ -465,13 +476,21 @@ def benchmark_parser(doc: str, *, model_help: str, synthetic_help: str, outputs:
 
     ap = argparse.ArgumentParser(description=doc.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=str(DEFAULT_MODEL), help=f"{model_help} (default models/slant-base)")
-    ap.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR), help="the shared raw data folder (default ../shared/data)")
+    ap.add_argument(
+        "--data-dir", default=str(DEFAULT_DATA_DIR), help="the shared raw data folder (default ../shared/data)"
+    )
     ap.add_argument("--synthetic", action="store_true", help=synthetic_help)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--wait-quiet-s", type=float, default=300,
-                    help="wait up to this long for other busy processes to end before measuring (default 300)")
+    ap.add_argument(
+        "--wait-quiet-s",
+        type=float,
+        default=300,
+        help="wait up to this long for other busy processes to end before measuring (default 300)",
+    )
     ap.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test, not a measurement")
-    ap.add_argument("--out", default=str(Path(__file__).resolve().parent), help=f"folder for {outputs} (default bench/)")
+    ap.add_argument(
+        "--out", default=str(Path(__file__).resolve().parent), help=f"folder for {outputs} (default bench/)"
+    )
     return ap
 
 

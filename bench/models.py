@@ -7,6 +7,7 @@ artifact's serving ``Predictor``, runs interleaved in one process, best of ``--r
 Reports paragraphs/s of each and the ratio (model ÷ baseline), so a student's speed against an
 older release, or slant-large's cost against slant-base, is a figure from one run on one machine.
 """
+
 from __future__ import annotations
 
 import sys
@@ -19,12 +20,17 @@ from bench import common  # noqa: E402
 
 
 def parse_args(argv=None):
-    ap = common.benchmark_parser(__doc__, model_help="artifact folder to time",
-                                 synthetic_help="made-up paragraphs instead of the data folder",
-                                 outputs="RESULTS.md")
+    ap = common.benchmark_parser(
+        __doc__,
+        model_help="artifact folder to time",
+        synthetic_help="made-up paragraphs instead of the data folder",
+        outputs="RESULTS.md",
+    )
     ap.add_argument("--baseline-model", required=True, help="artifact folder to compare with")
     ap.add_argument("--n", type=int, default=None, help="paragraphs (default 600; --quick 24)")
-    ap.add_argument("--repeats", type=int, default=None, help="timed runs per model, interleaved (default 3; --quick 1)")
+    ap.add_argument(
+        "--repeats", type=int, default=None, help="timed runs per model, interleaved (default 3; --quick 1)"
+    )
     args = ap.parse_args(argv)
     args.n = args.n or (24 if args.quick else 600)
     args.repeats = args.repeats or (1 if args.quick else 3)
@@ -68,14 +74,20 @@ def main(argv=None) -> int:
     peak = common.sgemm_peak(common.usable_cores(), args.quick)
     rate = {k: len(passes) / best[k] for k in predictors}
     ratio = rate["model"] / rate["baseline"]
-    lines = [f"{common.now_utc()}, `python bench/models.py --model {common.relative(args.model)} "
-             f"--baseline-model {common.relative(args.baseline_model)}`; {len(passes):,} passes "
-             f"({args.n:,} paragraphs, {where}; half also as stance pairs), best of {args.repeats}, interleaved",
-             "", common.machine_table(common.machine()), "",
-             f"fp32 sgemm peak measured in this run: {peak['peak_gflops']:,.0f} GFLOP/s (n={peak['n']}, best of 5).", "",
-             "| model | passes/s | ratio to the baseline |", "| --- | --- | --- |",
-             f"| {names['model']} | {common.fmt(rate['model'], 1)} | {ratio:.2f} |",
-             f"| {names['baseline']} (baseline) | {common.fmt(rate['baseline'], 1)} | 1.00 |"]
+    lines = [
+        f"{common.now_utc()}, `python bench/models.py --model {common.relative(args.model)} "
+        f"--baseline-model {common.relative(args.baseline_model)}`; {len(passes):,} passes "
+        f"({args.n:,} paragraphs, {where}; half also as stance pairs), best of {args.repeats}, interleaved",
+        "",
+        common.machine_table(common.machine()),
+        "",
+        f"fp32 sgemm peak measured in this run: {peak['peak_gflops']:,.0f} GFLOP/s (n={peak['n']}, best of 5).",
+        "",
+        "| model | passes/s | ratio to the baseline |",
+        "| --- | --- | --- |",
+        f"| {names['model']} | {common.fmt(rate['model'], 1)} | {ratio:.2f} |",
+        f"| {names['baseline']} (baseline) | {common.fmt(rate['baseline'], 1)} | 1.00 |",
+    ]
     if busy or monitor.report():
         lines += ["", "Other busy processes during the run: " + "; ".join(busy + monitor.report())]
     common.update_results(Path(args.out), f"models: {names['model']} vs {names['baseline']}", "\n".join(lines))

@@ -25,6 +25,7 @@ What it does, in order (one command, stops by itself, stops the server on any ex
 7. Stops the server (SIGTERM to its process group, SIGKILL after 20 s), writes ``serve.json``,
    ``serve_throughput.png`` and its RESULTS.md section.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,16 +59,41 @@ HOST = "127.0.0.1"
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    ap = common.benchmark_parser(__doc__, model_help="artifact folder to serve", synthetic_help="made-up articles instead of the data folder",
-                                 outputs="RESULTS.md, serve.json and the plot")
-    ap.add_argument("--articles", type=int, default=None, help="distinct articles to cycle through (default 160; --quick 12)")
+    ap = common.benchmark_parser(
+        __doc__,
+        model_help="artifact folder to serve",
+        synthetic_help="made-up articles instead of the data folder",
+        outputs="RESULTS.md, serve.json and the plot",
+    )
+    ap.add_argument(
+        "--articles", type=int, default=None, help="distinct articles to cycle through (default 160; --quick 12)"
+    )
     ap.add_argument("--clients", default=None, help="concurrency levels (default 1,4,16,64; --quick 1,4)")
     ap.add_argument("--batch-articles", type=int, default=4, help="articles per /classify_batch request (default 4)")
-    ap.add_argument("--duration", type=float, default=None, help="seconds measured per level, at least (default 15; --quick 2)")
-    ap.add_argument("--max-level-s", type=float, default=None, help="cap on one level's measured window (default 60; --quick 5)")
-    ap.add_argument("--half-peak-s", type=float, default=None, help="seconds of each open-loop run at half peak (default 45; --quick 2)")
-    ap.add_argument("--budget-s", type=float, default=None, help="time budget of the whole run; levels shrink to fit (default 500; --quick 240)")
-    ap.add_argument("--threads", type=int, default=None, help="onnxruntime threads, server and in process (default: all usable cores)")
+    ap.add_argument(
+        "--duration", type=float, default=None, help="seconds measured per level, at least (default 15; --quick 2)"
+    )
+    ap.add_argument(
+        "--max-level-s", type=float, default=None, help="cap on one level's measured window (default 60; --quick 5)"
+    )
+    ap.add_argument(
+        "--half-peak-s",
+        type=float,
+        default=None,
+        help="seconds of each open-loop run at half peak (default 45; --quick 2)",
+    )
+    ap.add_argument(
+        "--budget-s",
+        type=float,
+        default=None,
+        help="time budget of the whole run; levels shrink to fit (default 500; --quick 240)",
+    )
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="onnxruntime threads, server and in process (default: all usable cores)",
+    )
     ap.add_argument("--startup-timeout", type=float, default=600, help="seconds to wait for /readyz (default 600)")
     args = ap.parse_args(argv)
     q = args.quick
@@ -97,8 +123,7 @@ def load_workload(args) -> tuple[list[dict], str]:
     rng.shuffle(articles)
     articles = articles[: args.articles]
     return [
-        {"title": a["title"] or None, "text": "\n\n".join(a["paragraphs"]), "targets": a["targets"]}
-        for a in articles
+        {"title": a["title"] or None, "text": "\n\n".join(a["paragraphs"]), "targets": a["targets"]} for a in articles
     ], where
 
 
@@ -107,8 +132,9 @@ def load_workload(args) -> tuple[list[dict], str]:
 # ------------------------------------------------------------------------------------------------
 
 
-def in_process(model_dir: Path, articles: list[dict], threads: int, order=("bulk", "per_article", "bulk"),
-               runs: dict | None = None) -> dict:
+def in_process(
+    model_dir: Path, articles: list[dict], threads: int, order=("bulk", "per_article", "bulk"), runs: dict | None = None
+) -> dict:
     """The `slant score` path in this process: per article, and in bulk (~256 passes per call).
 
     ``order`` says which runs to make; ``runs`` carries the run times of an earlier call (the
@@ -157,8 +183,13 @@ def in_process(model_dir: Path, articles: list[dict], threads: int, order=("bulk
     for item in warm:
         article, targets = prepare(item, options, limits)
         predictor.score(passes_for(article, targets))
-    out = {"articles": len(items), "paragraphs": sum(p for p, _ in shapes), "passes": sum(n for _, n in shapes),
-           "threads": threads, "providers": predictor.providers}
+    out = {
+        "articles": len(items),
+        "paragraphs": sum(p for p, _ in shapes),
+        "passes": sum(n for _, n in shapes),
+        "threads": threads,
+        "providers": predictor.providers,
+    }
     # This shared machine's speed drifts by 10-20 % from minute to minute, and other work can come
     # and go: runs before the server starts and after it stopped, the reference is their median.
     runs = runs or {"per_article": [], "bulk": []}
@@ -168,8 +199,13 @@ def in_process(model_dir: Path, articles: list[dict], threads: int, order=("bulk
         runs[name].append(time.perf_counter() - t0)
     for name, times in runs.items():
         dt = statistics.median(times)
-        out[name] = {"seconds": dt, "runs_s": [round(t, 2) for t in times], "articles_per_s": len(items) / dt,
-                     "paragraphs_per_s": out["paragraphs"] / dt, "passes_per_s": out["passes"] / dt}
+        out[name] = {
+            "seconds": dt,
+            "runs_s": [round(t, 2) for t in times],
+            "articles_per_s": len(items) / dt,
+            "paragraphs_per_s": out["paragraphs"] / dt,
+            "passes_per_s": out["passes"] / dt,
+        }
     out["runs"] = runs
     out["best_articles_per_s"] = max(out["per_article"]["articles_per_s"], out["bulk"]["articles_per_s"])
     out["best_paragraphs_per_s"] = max(out["per_article"]["paragraphs_per_s"], out["bulk"]["paragraphs_per_s"])
@@ -191,14 +227,16 @@ class Server(ServeProcess):
         # mix its counts into ours. The model comes from SLANT_MODEL, not from the store.
         self.home = Path(tempfile.mkdtemp(prefix="slant-bench-bentoml-"))
         env = dict(os.environ)
-        env.update({
-            "BENTOML_HOME": str(self.home),
-            "SLANT_MODEL": str(model_dir),
-            "SLANT_THREADS": str(threads),
-            "BENTOML_DO_NOT_TRACK": "true",
-            "HF_HUB_OFFLINE": "1",
-            "PYTHONPATH": os.pathsep.join(p for p in (str(common.REPO), env.get("PYTHONPATH", "")) if p),
-        })
+        env.update(
+            {
+                "BENTOML_HOME": str(self.home),
+                "SLANT_MODEL": str(model_dir),
+                "SLANT_THREADS": str(threads),
+                "BENTOML_DO_NOT_TRACK": "true",
+                "HF_HUB_OFFLINE": "1",
+                "PYTHONPATH": os.pathsep.join(p for p in (str(common.REPO), env.get("PYTHONPATH", "")) if p),
+            }
+        )
         super().__init__(env, log_path, host=HOST)
 
     def processes(self) -> dict[str, float]:
@@ -237,7 +275,7 @@ class Server(ServeProcess):
 # /metrics
 # ------------------------------------------------------------------------------------------------
 
-_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+([-+0-9.eEinfNa]+)$')
+_SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+([-+0-9.eEinfNa]+)$")
 
 
 def scrape(client, url: str) -> dict:
@@ -250,7 +288,11 @@ def scrape(client, url: str) -> dict:
     found = False
     for line in text.splitlines():
         m = _SAMPLE.match(line.strip())
-        if m and m.group(1) == "bentoml_service_request_duration_seconds_sum" and 'endpoint="/score"' in (m.group(2) or ""):
+        if (
+            m
+            and m.group(1) == "bentoml_service_request_duration_seconds_sum"
+            and 'endpoint="/score"' in (m.group(2) or "")
+        ):
             hist["score_seconds"] += float(m.group(3))  # time the model worker spent in /score calls
             continue
         if not m or "adaptive_batch_size" not in m.group(1):
@@ -285,10 +327,15 @@ def batch_delta(before: dict, after: dict, passes_sent: int, requests_sent: int)
                 return le
         return float("inf")
 
-    return {"dispatches": int(n), "requests_per_dispatch": s / n, "requests_per_dispatch_p50_le": quantile(0.5),
-            "requests_per_dispatch_max_le": quantile(1.0), "passes_per_dispatch": passes_sent / n,
-            "http_requests_per_dispatch": requests_sent / n,
-            "score_seconds": after.get("score_seconds", 0.0) - before.get("score_seconds", 0.0)}
+    return {
+        "dispatches": int(n),
+        "requests_per_dispatch": s / n,
+        "requests_per_dispatch_p50_le": quantile(0.5),
+        "requests_per_dispatch_max_le": quantile(1.0),
+        "passes_per_dispatch": passes_sent / n,
+        "http_requests_per_dispatch": requests_sent / n,
+        "score_seconds": after.get("score_seconds", 0.0) - before.get("score_seconds", 0.0),
+    }
 
 
 # ------------------------------------------------------------------------------------------------
@@ -308,8 +355,9 @@ def make_requests(articles: list[dict], shapes, batch: int) -> tuple[list[Reques
     bulk = []
     for i in range(0, len(articles) - batch + 1, batch):
         group, sh = articles[i : i + batch], shapes[i : i + batch]
-        bulk.append(Request(json.dumps({"articles": group}).encode(), len(group), sum(p for p, _ in sh),
-                            sum(n for _, n in sh)))
+        bulk.append(
+            Request(json.dumps({"articles": group}).encode(), len(group), sum(p for p, _ in sh), sum(n for _, n in sh))
+        )
     return single, bulk
 
 
@@ -327,8 +375,9 @@ async def _post(client, url: str, req: Request) -> tuple[float, float, bool, str
     return t0, time.perf_counter(), ok, status
 
 
-async def closed_loop(url: str, requests: list[Request], clients: int, warmup: float, duration: float,
-                      start_index: int = 0) -> dict:
+async def closed_loop(
+    url: str, requests: list[Request], clients: int, warmup: float, duration: float, start_index: int = 0
+) -> dict:
     """``clients`` workers, each sending its next request as soon as the last one is answered.
 
     Issuing stops at warm-up + ``duration``; the window [warm-up end, issuing stop] is when all
@@ -386,8 +435,9 @@ async def closed_loop(url: str, requests: list[Request], clients: int, warmup: f
     }
 
 
-async def open_loop(url: str, requests: list[Request], rate: float, duration: float, seed: int,
-                    max_outstanding: int = 512) -> dict:
+async def open_loop(
+    url: str, requests: list[Request], rate: float, duration: float, seed: int, max_outstanding: int = 512
+) -> dict:
     """Poisson arrivals at ``rate`` requests/s for ``duration`` s (bounded: at most ``max_outstanding`` in flight)."""
     import httpx
 
@@ -417,11 +467,18 @@ async def open_loop(url: str, requests: list[Request], rate: float, duration: fl
             await asyncio.gather(*list(tasks))
     lat = [r[1] - r[0] for r in records if r[2]]
     p = common.percentiles(lat)
-    return {"_samples": [(r[1] - r[0], r[4].passes, r[0] - t_start, r[4]) for r in records if r[2]], "rate_per_s": rate, "duration_s": duration, "requests": len(records), "not_sent_over_bound": dropped,
-            "achieved_per_s": len(records) / duration, "latency_s": p,
-            "p99_over_p50": p["p99"] / p["p50"] if lat else float("nan"),
-            "errors": sum(1 for r in records if not r[2]),
-            "error_examples": sorted({r[3] for r in records if not r[2]})[:3]}
+    return {
+        "_samples": [(r[1] - r[0], r[4].passes, r[0] - t_start, r[4]) for r in records if r[2]],
+        "rate_per_s": rate,
+        "duration_s": duration,
+        "requests": len(records),
+        "not_sent_over_bound": dropped,
+        "achieved_per_s": len(records) / duration,
+        "latency_s": p,
+        "p99_over_p50": p["p99"] / p["p50"] if lat else float("nan"),
+        "errors": sum(1 for r in records if not r[2]),
+        "error_examples": sorted({r[3] for r in records if not r[2]})[:3],
+    }
 
 
 async def lone(url: str, req: Request, times: int, gap: float) -> list[float]:
@@ -466,8 +523,10 @@ def main(argv=None) -> int:
     print(f"{len(articles)} articles ({where})")
     monitor = common.BusyMonitor().__enter__()
     inproc = in_process(model_dir, articles, args.threads)
-    print(f"in process: per article {inproc['per_article']['articles_per_s']:.2f} articles/s, "
-          f"bulk {inproc['bulk']['articles_per_s']:.2f} articles/s")
+    print(
+        f"in process: per article {inproc['per_article']['articles_per_s']:.2f} articles/s, "
+        f"bulk {inproc['bulk']['articles_per_s']:.2f} articles/s"
+    )
     single, bulk = make_requests(articles, inproc["shapes"], args.batch_articles)
     if not bulk:
         raise SystemExit(f"--batch-articles {args.batch_articles} is more than the {len(articles)} articles")
@@ -490,8 +549,11 @@ def main(argv=None) -> int:
         cpu0 = server.processes()
         client_cpu0 = resource.getrusage(resource.RUSAGE_SELF)
         index = 0
-        plan = [(mode, route, reqs, c) for mode, route, reqs in
-                (("classify", "/classify", single), ("classify_batch", "/classify_batch", bulk)) for c in args.clients]
+        plan = [
+            (mode, route, reqs, c)
+            for mode, route, reqs in (("classify", "/classify", single), ("classify_batch", "/classify_batch", bulk))
+            for c in args.clients
+        ]
         for k, (mode, route, reqs, c) in enumerate(plan):
             per_request = sum(r.articles for r in reqs) / len(reqs)
             # Long enough to reach steady state: one round of every client's request as warm-up,
@@ -511,22 +573,27 @@ def main(argv=None) -> int:
             index = level.pop("_next_index")
             ru_a = resource.getrusage(resource.RUSAGE_SELF)
             cpu_a = server.processes()
-            level["batching"] = batch_delta(before, scrape(metrics_client, server.url), level["passes_sent"],
-                                            level["requests"])
+            level["batching"] = batch_delta(
+                before, scrape(metrics_client, server.url), level["passes_sent"], level["requests"]
+            )
             level["cpu_s"] = {role: cpu_a.get(role, 0) - cpu_b.get(role, 0) for role in cpu_a}
-            level["cpu_s"]["load generator (this process)"] = (ru_a.ru_utime + ru_a.ru_stime) - (ru_b.ru_utime + ru_b.ru_stime)
+            level["cpu_s"]["load generator (this process)"] = (ru_a.ru_utime + ru_a.ru_stime) - (
+                ru_b.ru_utime + ru_b.ru_stime
+            )
             level["warmup_s"] = warmup
             level["duration_s"] = duration
             if level["batching"].get("dispatches"):
                 level["model_busy"] = level["batching"]["score_seconds"] / level["total_s"]
             level["served_vs_inprocess"] = level["articles_per_s"] / inproc["best_articles_per_s"]
             results["levels"][mode].append(level)
-            print(f"{mode} c={c}: {level['articles_per_s']:.2f} articles/s "
-                  f"({level['served_vs_inprocess']:.2f} of in-process), p50 {level['latency_s']['p50'] * 1000:.0f} ms, "
-                  f"p99 {level['latency_s']['p99'] * 1000:.0f} ms, errors {level['errors']}, "
-                  f"model calls {level['batching'].get('dispatches')}, "
-                  f"passes/call {level['batching'].get('passes_per_dispatch', float('nan')):.0f}, "
-                  f"model worker busy {level.get('model_busy', float('nan')):.0%}")
+            print(
+                f"{mode} c={c}: {level['articles_per_s']:.2f} articles/s "
+                f"({level['served_vs_inprocess']:.2f} of in-process), p50 {level['latency_s']['p50'] * 1000:.0f} ms, "
+                f"p99 {level['latency_s']['p99'] * 1000:.0f} ms, errors {level['errors']}, "
+                f"model calls {level['batching'].get('dispatches')}, "
+                f"passes/call {level['batching'].get('passes_per_dispatch', float('nan')):.0f}, "
+                f"model worker busy {level.get('model_busy', float('nan')):.0%}"
+            )
             if c != max(args.clients):
                 continue
             # Right after the burst (the highest level just finished): the same lone article.
@@ -537,22 +604,28 @@ def main(argv=None) -> int:
         peak = max(level["articles_per_s"] for level in results["levels"]["classify"])
         half = asyncio.run(open_loop(server.url + "/classify", single, peak / 2, args.half_peak_s, args.seed))
         results["half_peak"] = half
-        print(f"half peak ({peak / 2:.2f} articles/s, Poisson): p50 {half['latency_s']['p50'] * 1000:.0f} ms, "
-              f"p99 {half['latency_s']['p99'] * 1000:.0f} ms, p99/p50 {half['p99_over_p50']:.2f}, errors {half['errors']}")
+        print(
+            f"half peak ({peak / 2:.2f} articles/s, Poisson): p50 {half['latency_s']['p50'] * 1000:.0f} ms, "
+            f"p99 {half['latency_s']['p99'] * 1000:.0f} ms, p99/p50 {half['p99_over_p50']:.2f}, errors {half['errors']}"
+        )
         # The same load in model passes, all of it the median article: the tail without the articles'
         # own spread of sizes, i.e. what queueing alone adds.
         rate = peak / 2 * (inproc["passes"] / inproc["articles"]) / probe.passes
         same = asyncio.run(open_loop(server.url + "/classify", [probe], rate, args.half_peak_s, args.seed + 1))
         results["half_peak_one_size"] = same
-        print(f"half peak, median article only ({rate:.2f} articles/s, Poisson): p50 {same['latency_s']['p50'] * 1000:.0f} ms, "
-              f"p99 {same['latency_s']['p99'] * 1000:.0f} ms, p99/p50 {same['p99_over_p50']:.2f}, errors {same['errors']}")
+        print(
+            f"half peak, median article only ({rate:.2f} articles/s, Poisson): p50 {same['latency_s']['p50'] * 1000:.0f} ms, "
+            f"p99 {same['latency_s']['p99'] * 1000:.0f} ms, p99/p50 {same['p99_over_p50']:.2f}, errors {same['errors']}"
+        )
         results["server_cpu_s_total"] = {k: v - cpu0.get(k, 0) for k, v in server.processes().items()}
         ru = resource.getrusage(resource.RUSAGE_SELF)
         results["client_cpu_s_total"] = (ru.ru_utime + ru.ru_stime) - (client_cpu0.ru_utime + client_cpu0.ru_stime)
         metrics_client.close()
         results["ready_s"] = ready_s
         results["_busy"] = monitor.report()
-        results["server_cmd"] = " ".join(["bentoml", *server.cmd[1:]] if server.cmd[0].endswith("bentoml") else server.cmd)
+        results["server_cmd"] = " ".join(
+            ["bentoml", *server.cmd[1:]] if server.cmd[0].endswith("bentoml") else server.cmd
+        )
     except KeyboardInterrupt:
         print("interrupted; stopping the server", file=sys.stderr)
         return 130
@@ -568,7 +641,9 @@ def main(argv=None) -> int:
     for mode in results["levels"].values():
         for lv in mode:
             lv["served_vs_inprocess"] = lv["articles_per_s"] / inproc["best_articles_per_s"]
-    print(f"in process (median of {len(inproc['runs']['bulk'])} bulk runs): {inproc['bulk']['articles_per_s']:.2f} articles/s")
+    print(
+        f"in process (median of {len(inproc['runs']['bulk'])} bulk runs): {inproc['bulk']['articles_per_s']:.2f} articles/s"
+    )
 
     report = summarize(args, results, inproc, where, busy, load_at_start, time.perf_counter() - t_total)
     report["busy_at_start"] = busy_at_start
@@ -604,7 +679,11 @@ def fifo_replay(jobs: list[tuple[float, float]]) -> dict:
         free = max(free, arrival) + service
         latencies.append(free - arrival)
     q = common.percentiles(latencies)
-    return {**q, "p99_over_p50": q["p99"] / q["p50"], "busy_share": sum(s for _, s in jobs) / (free - min(a for a, _ in jobs))}
+    return {
+        **q,
+        "p99_over_p50": q["p99"] / q["p50"],
+        "busy_share": sum(s for _, s in jobs) / (free - min(a for a, _ in jobs)),
+    }
 
 
 def poisson_floor(busy: float = 0.5, n: int = 100_000, seed: int = 0) -> dict:
@@ -642,7 +721,9 @@ def summarize(args, results, inproc, where, busy, load_at_start, total_s) -> dic
         for t, _, req in one_client["_samples"]:
             alone[id(req)] = min(t, alone.get(id(req), t))
         ideal = fifo_replay([(t0, alone.get(id(req), a + b * n)) for _, n, t0, req in half["_samples"]])
-        ideal["articles_timed_alone"] = sum(1 for *_, req in half["_samples"] if id(req) in alone) / len(half["_samples"])
+        ideal["articles_timed_alone"] = sum(1 for *_, req in half["_samples"] if id(req) in alone) / len(
+            half["_samples"]
+        )
     if same["_samples"]:
         ideal_same = fifo_replay([(t0, fresh) for _, _, t0, _ in same["_samples"]])
     for mode in results["levels"].values():
@@ -663,21 +744,43 @@ def summarize(args, results, inproc, where, busy, load_at_start, total_s) -> dic
     targets = {}
     for name, (target, higher) in TARGETS.items():
         v = values[name]
-        targets[name] = {"value": round(v, 3) if isinstance(v, float) else v, "target": target,
-                         "op": ">=" if higher else "<=", "verdict": common.verdict(v, target, higher)}
+        targets[name] = {
+            "value": round(v, 3) if isinstance(v, float) else v,
+            "target": target,
+            "op": ">=" if higher else "<=",
+            "verdict": common.verdict(v, target, higher),
+        }
     return {
-        "when": common.now_utc(), "command": common.command_line(), "quick": args.quick,
-        "model": str(Path(args.model).resolve()), "machine": common.machine(), "threads": args.threads,
-        "training_running": busy, "load_average_at_start": load_at_start, "total_s": total_s,
-        "workload": {"where": where, "articles": inproc["articles"], "paragraphs": inproc["paragraphs"],
-                     "passes": inproc["passes"], "batch_articles": args.batch_articles,
-                     "paragraphs_per_article": common.length_summary([p for p, _ in inproc["shapes"]])},
+        "when": common.now_utc(),
+        "command": common.command_line(),
+        "quick": args.quick,
+        "model": str(Path(args.model).resolve()),
+        "machine": common.machine(),
+        "threads": args.threads,
+        "training_running": busy,
+        "load_average_at_start": load_at_start,
+        "total_s": total_s,
+        "workload": {
+            "where": where,
+            "articles": inproc["articles"],
+            "paragraphs": inproc["paragraphs"],
+            "passes": inproc["passes"],
+            "batch_articles": args.batch_articles,
+            "paragraphs_per_article": common.length_summary([p for p, _ in inproc["shapes"]]),
+        },
         "in_process": {k: v for k, v in inproc.items() if k != "shapes"},
-        "fresh_lone_s": fresh, "worst_lone_after_burst_s": worst_after, "first_after_burst_over_first_fresh": first_ratio,
-        "half_peak_stretch": stretch, "half_peak_ideal": ideal, "half_peak_one_size_ideal": ideal_same,
+        "fresh_lone_s": fresh,
+        "worst_lone_after_burst_s": worst_after,
+        "first_after_burst_over_first_fresh": first_ratio,
+        "half_peak_stretch": stretch,
+        "half_peak_ideal": ideal,
+        "half_peak_one_size_ideal": ideal_same,
         "poisson_floor_half_busy": poisson_floor(0.5),
-        "no_load_p99_over_p50": (one_client["latency_s"]["p99"] / one_client["latency_s"]["p50"]) if one_client else None,
-        **results, "targets": targets,
+        "no_load_p99_over_p50": (one_client["latency_s"]["p99"] / one_client["latency_s"]["p50"])
+        if one_client
+        else None,
+        **results,
+        "targets": targets,
     }
 
 
@@ -693,7 +796,11 @@ def plot(r: dict, path: Path) -> None:
         if not levels:
             continue
         xs = [lv["clients"] for lv in levels]
-        label = "/classify (1 article)" if mode == "classify" else f"/classify_batch ({r['workload']['batch_articles']} articles)"
+        label = (
+            "/classify (1 article)"
+            if mode == "classify"
+            else f"/classify_batch ({r['workload']['batch_articles']} articles)"
+        )
         ax.plot(xs, [lv["articles_per_s"] for lv in levels], marker=marker, label=label)
         ax2.plot(xs, [lv["latency_s"]["p50"] for lv in levels], marker=marker, label=f"{mode} p50")
         ax2.plot(xs, [lv["latency_s"]["p99"] for lv in levels], marker=marker, linestyle="--", label=f"{mode} p99")
@@ -712,8 +819,10 @@ def plot(r: dict, path: Path) -> None:
     ax2.set_ylabel("latency per request (s)")
     ax2.set_title("Latency")
     ax2.legend(fontsize=7)
-    fig.suptitle(f"Slant on {r['machine']['cpu']}, {r['machine']['cores']} cores"
-                 + (" (quick mode)" if r["quick"] else ""), fontsize=10)
+    fig.suptitle(
+        f"Slant on {r['machine']['cpu']}, {r['machine']['cores']} cores" + (" (quick mode)" if r["quick"] else ""),
+        fontsize=10,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -739,11 +848,17 @@ def render(r: dict) -> str:
     if r["training_running"]:
         lines.append(f"\n**Warning: {r['training_running']}; these numbers are not clean.**")
     if r.get("busy_at_start"):
-        lines.append("\nOther processes busy at the start: " + "; ".join(f"`{b}`" for b in r["busy_at_start"])
-                     + f". Load average at the end: {r['load_average_at_end']}.")
+        lines.append(
+            "\nOther processes busy at the start: "
+            + "; ".join(f"`{b}`" for b in r["busy_at_start"])
+            + f". Load average at the end: {r['load_average_at_end']}."
+        )
     if r.get("busy_during"):
-        lines.append("\n**Other processes were busy during the run** (the numbers carry their noise): "
-                     + "; ".join(f"`{b}`" for b in r["busy_during"]) + ".")
+        lines.append(
+            "\n**Other processes were busy during the run** (the numbers carry their noise): "
+            + "; ".join(f"`{b}`" for b in r["busy_during"])
+            + "."
+        )
     lines += [
         "",
         f"Workload: {w['articles']} articles ({w['where']}: PerSent news articles, each with its annotated main "
@@ -765,8 +880,10 @@ def render(r: dict) -> str:
         for lv in levels:
             b, p, cpu = lv["batching"], lv["latency_s"], lv["cpu_s"]
             if b.get("dispatches"):
-                calls = (f"{b['dispatches']:,} | {f(b['http_requests_per_dispatch'], 1)} | {f(b['passes_per_dispatch'], 0)} | "
-                         f"{f(b['requests_per_dispatch'], 2)} | {lv.get('model_busy', float('nan')):.0%}")
+                calls = (
+                    f"{b['dispatches']:,} | {f(b['http_requests_per_dispatch'], 1)} | {f(b['passes_per_dispatch'], 0)} | "
+                    f"{f(b['requests_per_dispatch'], 2)} | {lv.get('model_busy', float('nan')):.0%}"
+                )
             else:
                 calls = "n/a | n/a | n/a | n/a | n/a"
             lines.append(
@@ -779,10 +896,15 @@ def render(r: dict) -> str:
 
     def half_row(name: str, run: dict, ideal: dict | None) -> str:
         p = run["latency_s"]
-        floor = (f"{ms(ideal['p50'])} · {ms(ideal['p99'])} · {ideal['p99_over_p50']:.2f} · {ideal['busy_share']:.0%}"
-                 if ideal else "n/a")
-        return (f"| {name} | {f(run['rate_per_s'])} | {run['requests']} | {ms(p['p50'])} | {ms(p['p95'])} | "
-                f"{ms(p['p99'])} | **{run['p99_over_p50']:.2f}** | {run['errors']} | {floor} |")
+        floor = (
+            f"{ms(ideal['p50'])} · {ms(ideal['p99'])} · {ideal['p99_over_p50']:.2f} · {ideal['busy_share']:.0%}"
+            if ideal
+            else "n/a"
+        )
+        return (
+            f"| {name} | {f(run['rate_per_s'])} | {run['requests']} | {ms(p['p50'])} | {ms(p['p95'])} | "
+            f"{ms(p['p99'])} | **{run['p99_over_p50']:.2f}** | {run['errors']} | {floor} |"
+        )
 
     lines += [
         "",
@@ -793,8 +915,12 @@ def render(r: dict) -> str:
         "article alone, which leaves out the articles' own spread of sizes. Beside each, an ideal server replayed on "
         "the same arrival times: one request at a time, first come first served, each in its no-load time (the "
         "one-client latency of each article"
-        + (f", timed alone for {r['half_peak_ideal']['articles_timed_alone']:.0%} of the requests and the "
-           "one-client fit for the rest" if r.get("half_peak_ideal") else "")
+        + (
+            f", timed alone for {r['half_peak_ideal']['articles_timed_alone']:.0%} of the requests and the "
+            "one-client fit for the rest"
+            if r.get("half_peak_ideal")
+            else ""
+        )
         + "; the fresh lone median for the median article); no batching, no overhead.",
         "",
         "| half-peak run | articles/s | requests | p50 ms | p95 ms | p99 ms | p99 ÷ p50 | errors | ideal server: p50 ms · p99 ms · p99 ÷ p50 · busy |",
@@ -802,27 +928,43 @@ def render(r: dict) -> str:
         half_row("cycled articles", hp, r.get("half_peak_ideal")),
         half_row("median article only", same, r.get("half_peak_one_size_ideal")),
         "",
-        (f"With one client (no queueing at all), p99 ÷ p50 is already {r['no_load_p99_over_p50']:.2f}: the spread "
-         "of the articles' own sizes. " if r.get("no_load_p99_over_p50") else "")
-        + (f"Queueing stretch of the cycled run (each latency over the no-load latency of an article with as many "
-           f"passes, {r['half_peak_stretch']['no_load_s'][0] * 1000:.0f} ms + "
-           f"{r['half_peak_stretch']['no_load_s'][1] * 1000:.1f} ms per pass): p50 {r['half_peak_stretch']['p50']:.2f}, "
-           f"p99 {r['half_peak_stretch']['p99']:.2f}. " if r.get("half_peak_stretch") else "")
+        (
+            f"With one client (no queueing at all), p99 ÷ p50 is already {r['no_load_p99_over_p50']:.2f}: the spread "
+            "of the articles' own sizes. "
+            if r.get("no_load_p99_over_p50")
+            else ""
+        )
+        + (
+            f"Queueing stretch of the cycled run (each latency over the no-load latency of an article with as many "
+            f"passes, {r['half_peak_stretch']['no_load_s'][0] * 1000:.0f} ms + "
+            f"{r['half_peak_stretch']['no_load_s'][1] * 1000:.1f} ms per pass): p50 {r['half_peak_stretch']['p50']:.2f}, "
+            f"p99 {r['half_peak_stretch']['p99']:.2f}. "
+            if r.get("half_peak_stretch")
+            else ""
+        )
         + "Random arrivals at half of a server's capacity queue behind each other often enough that even the ideal "
         "server's p99 is several times its p50 (for one size, the ideal server 50 % busy on 100,000 made-up Poisson "
         f"arrivals, M/D/1, gives p99 ÷ p50 = {r['poisson_floor_half_busy']['p99_over_p50']:.2f}): "
         "the ≤ 2 target is below that floor. What the server controls is how far it stays from the floor: "
         "measured p99 ÷ the ideal server's p99 is "
-        + " and ".join(f"{run['latency_s']['p99'] / ideal['p99']:.2f} ({name})" for name, run, ideal in
-                       (("cycled articles", hp, r.get("half_peak_ideal")),
-                        ("median article", same, r.get("half_peak_one_size_ideal"))) if ideal)
+        + " and ".join(
+            f"{run['latency_s']['p99'] / ideal['p99']:.2f} ({name})"
+            for name, run, ideal in (
+                ("cycled articles", hp, r.get("half_peak_ideal")),
+                ("median article", same, r.get("half_peak_one_size_ideal")),
+            )
+            if ideal
+        )
         + " (under 1 is better than the ideal one-by-one server: merging the requests that queued into one model "
         "call can do that, since a merged call costs less than its requests one by one).",
         "",
         "Lone /classify of the median article (ms, 5 requests 0.5 s apart): fresh server "
         f"{[round(x * 1000) for x in r['lone']['fresh']]}; "
-        + "; ".join(f"right after the {k[6:-6]} burst {[round(x * 1000) for x in v]}"
-                    for k, v in r["lone"].items() if k.startswith("after_"))
+        + "; ".join(
+            f"right after the {k[6:-6]} burst {[round(x * 1000) for x in v]}"
+            for k, v in r["lone"].items()
+            if k.startswith("after_")
+        )
         + f". The target ratio is the median of the 5 after the worse burst over the fresh median; the first "
         f"request after the worse burst over the first on the fresh server: {r['first_after_burst_over_first_fresh']:.2f}.",
         "",
@@ -837,7 +979,9 @@ def render(r: dict) -> str:
         "errors": "errors (all levels)",
     }
     for k, t in r["targets"].items():
-        lines.append(f"| {names[k]} | {t['value']} | {t['op'].replace('>=', '≥').replace('<=', '≤')} {t['target']} | {t['verdict']} |")
+        lines.append(
+            f"| {names[k]} | {t['value']} | {t['op'].replace('>=', '≥').replace('<=', '≤')} {t['target']} | {t['verdict']} |"
+        )
     lines += [
         "",
         "### Method",

@@ -15,6 +15,7 @@ run is bounded by --minutes.
     python bench/soak.py                 # models/slant-base, 16 clients, 10 minutes
     python bench/soak.py --quick         # smoke: 4 clients, 20 seconds (tests/bench)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -72,8 +73,10 @@ def slope_mb_per_min(points: list[tuple[float, int]]) -> float:
 
 def html_page(article: dict) -> str:
     body = "".join(f"<p>{p}</p>" for p in article["paragraphs"])
-    return (f"<html><head><title>{article['title']}</title><script>var x = 1;</script></head><body>"
-            f"<nav>Home | News</nav><article><h1>{article['title']}</h1>{body}</article></body></html>")
+    return (
+        f"<html><head><title>{article['title']}</title><script>var x = 1;</script></head><body>"
+        f"<nav>Home | News</nav><article><h1>{article['title']}</h1>{body}</article></body></html>"
+    )
 
 
 class Soak:
@@ -104,20 +107,47 @@ class Soak:
                 a = rng.choice(self.articles)
                 r = rng.random()
                 if i == 0 and n % 20 == 0:
-                    kind, path, kw, want = "feedback", "/feedback", {"json": {"items": [
-                        {"task": "bias", "text": rng.choice(a["paragraphs"]), "label": "neutral"}]},
-                        "headers": {"Authorization": f"Bearer {KEY}"}}, 200
+                    kind, path, kw, want = (
+                        "feedback",
+                        "/feedback",
+                        {
+                            "json": {
+                                "items": [{"task": "bias", "text": rng.choice(a["paragraphs"]), "label": "neutral"}]
+                            },
+                            "headers": {"Authorization": f"Bearer {KEY}"},
+                        },
+                        200,
+                    )
                 elif r < 0.75:
-                    kind, path, kw, want = "classify", "/classify", {"json": {"article": {
-                        "text": "\n\n".join(a["paragraphs"]), "title": a["title"], "targets": a["targets"]}}}, 200
+                    kind, path, kw, want = (
+                        "classify",
+                        "/classify",
+                        {
+                            "json": {
+                                "article": {
+                                    "text": "\n\n".join(a["paragraphs"]),
+                                    "title": a["title"],
+                                    "targets": a["targets"],
+                                }
+                            }
+                        },
+                        200,
+                    )
                 elif r < 0.85:
                     kind, path, kw, want = "html", "/classify", {"json": {"article": {"html": html_page(a)}}}, 200
                 elif r < 0.95:
-                    arts = [{"paragraphs": b["paragraphs"], "targets": b["targets"]} for b in rng.sample(self.articles, 4)]
+                    arts = [
+                        {"paragraphs": b["paragraphs"], "targets": b["targets"]} for b in rng.sample(self.articles, 4)
+                    ]
                     kind, path, kw, want = "batch", "/classify_batch", {"json": {"articles": arts}}, 200
                 else:
-                    bad = rng.choice([({"article": {"text": 5}}, 400), ({"article": {}}, 400),
-                                      ({"article": {"text": "x"}, "extra": 1}, 400)])
+                    bad = rng.choice(
+                        [
+                            ({"article": {"text": 5}}, 400),
+                            ({"article": {}}, 400),
+                            ({"article": {"text": "x"}, "extra": 1}, 400),
+                        ]
+                    )
                     kind, path, kw, want = "malformed", "/classify", {"json": bad[0]}, bad[1]
                 started = time.perf_counter()
                 try:
@@ -159,16 +189,28 @@ class Soak:
         memory = {}
         for key, points in rss.items():
             later = [pt for pt in points if pt[0] >= skip] or points
-            memory[key] = {"role": names[key], "samples": len(points), "start_mb": round(points[0][1] / 2**20, 1),
-                           "end_mb": round(points[-1][1] / 2**20, 1), "max_mb": round(max(r for _, r in points) / 2**20, 1),
-                           "slope_mb_per_min": round(slope_mb_per_min(later), 2)}
+            memory[key] = {
+                "role": names[key],
+                "samples": len(points),
+                "start_mb": round(points[0][1] / 2**20, 1),
+                "end_mb": round(points[-1][1] / 2**20, 1),
+                "max_mb": round(max(r for _, r in points) / 2**20, 1),
+                "slope_mb_per_min": round(slope_mb_per_min(later), 2),
+            }
         every = [x for v in self.latency.values() for x in v]
         return {
-            "clients": self.clients, "seconds": round(wall, 1), "requests": len(every),
-            "requests_per_s": round(len(every) / wall, 2), "errors": len(self.errors),
-            "error_examples": self.errors[:10], "counts": self.counts,
-            "latency_ms": {k: {q: round(v * 1000, 1) for q, v in percentiles(xs, (50, 99)).items()}
-                           for k, xs in {"all": every, **self.latency}.items() if xs},
+            "clients": self.clients,
+            "seconds": round(wall, 1),
+            "requests": len(every),
+            "requests_per_s": round(len(every) / wall, 2),
+            "errors": len(self.errors),
+            "error_examples": self.errors[:10],
+            "counts": self.counts,
+            "latency_ms": {
+                k: {q: round(v * 1000, 1) for q, v in percentiles(xs, (50, 99)).items()}
+                for k, xs in {"all": every, **self.latency}.items()
+                if xs
+            },
             "memory": memory,
         }
 
@@ -192,8 +234,11 @@ def render(report: dict, args, info: dict) -> str:
     for kind, lat in report["latency_ms"].items():
         n = report["requests"] if kind == "all" else report["counts"].get(kind, 0)
         lines.append(f"| {kind} | {n:,} | {fmt(lat['p50'], 1)} | {fmt(lat['p99'], 1)} |")
-    lines += ["", "| process | RSS start MB | RSS end MB | max MB | slope MB/min (after the first 20%) |",
-              "| --- | --- | --- | --- | --- |"]
+    lines += [
+        "",
+        "| process | RSS start MB | RSS end MB | max MB | slope MB/min (after the first 20%) |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for key, m in sorted(report["memory"].items()):
         lines.append(f"| {key} | {m['start_mb']} | {m['end_mb']} | {m['max_mb']} | {m['slope_mb_per_min']:+.2f} |")
     if report["error_examples"]:
@@ -207,16 +252,24 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--quick", action="store_true", help="4 clients for 20 s: a smoke test, not a measurement")
-    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent, help="folder for soak.json and RESULTS.md")
+    ap.add_argument(
+        "--out", type=Path, default=Path(__file__).resolve().parent, help="folder for soak.json and RESULTS.md"
+    )
     ap.add_argument("--startup-timeout", type=float, default=600)
     args = ap.parse_args()
     seconds = 20.0 if args.quick else args.minutes * 60
     clients = 4 if args.quick else args.clients
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="slant-soak-") as tmp:
-        env = {**os.environ, "SLANT_MODEL": str(args.model), "HF_HUB_OFFLINE": "1", "BENTOML_DO_NOT_TRACK": "true",
-               "SLANT_FEEDBACK_DB": str(Path(tmp) / "feedback.sqlite3"), "SLANT_API_KEYS": KEY,
-               "SLANT_RELOAD_INTERVAL_S": "0"}
+        env = {
+            **os.environ,
+            "SLANT_MODEL": str(args.model),
+            "HF_HUB_OFFLINE": "1",
+            "BENTOML_DO_NOT_TRACK": "true",
+            "SLANT_FEEDBACK_DB": str(Path(tmp) / "feedback.sqlite3"),
+            "SLANT_API_KEYS": KEY,
+            "SLANT_RELOAD_INTERVAL_S": "0",
+        }
         server = ServeProcess(env, Path(tmp) / "bentoml.log")
         try:
             server.wait_ready(args.startup_timeout)

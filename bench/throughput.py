@@ -25,6 +25,7 @@ of 5), the achieved GFLOP/s of each path counted from its real (unpadded) token 
 often the ONNX paths decide the same labels as torch. Where torch has CUDA or onnxruntime has the
 CUDA provider, GPU rows are added automatically.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,13 +46,19 @@ TARGET_INT8_VS_TORCH = 3.0
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    ap = common.benchmark_parser(__doc__, model_help="artifact folder", synthetic_help="made-up paragraphs instead of the data folder",
-                                 outputs="RESULTS.md and throughput.json")
+    ap = common.benchmark_parser(
+        __doc__,
+        model_help="artifact folder",
+        synthetic_help="made-up paragraphs instead of the data folder",
+        outputs="RESULTS.md and throughput.json",
+    )
     ap.add_argument("--n", type=int, default=None, help="paragraphs (default 2400; --quick 40)")
     ap.add_argument("--batch-size", type=int, default=32, help="torch path batch size (default 32)")
     ap.add_argument("--chunk", type=int, default=256, help="paragraphs per Predictor.score call (default 256)")
     ap.add_argument("--threads", type=int, default=None, help="threads for every path (default: torch's default)")
-    ap.add_argument("--repeats", type=int, default=None, help="timed runs per path, interleaved, best kept (default 3; --quick 1)")
+    ap.add_argument(
+        "--repeats", type=int, default=None, help="timed runs per path, interleaved, best kept (default 3; --quick 1)"
+    )
     ap.add_argument("--no-gpu", action="store_true", help="skip GPU rows even where CUDA is available")
     args = ap.parse_args(argv)
     args.n = args.n or (40 if args.quick else 2400)
@@ -69,7 +76,11 @@ def hf_tokenizer(artifact_dir: Path):
 
     return PreTrainedTokenizerFast(
         tokenizer_file=str(artifact_dir / "tokenizer.json"),
-        unk_token="[UNK]", sep_token="[SEP]", pad_token="[PAD]", cls_token="[CLS]", mask_token="[MASK]",
+        unk_token="[UNK]",
+        sep_token="[SEP]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        mask_token="[MASK]",
         model_input_names=["input_ids", "token_type_ids", "attention_mask"],  # what a BERT tokenizer returns
     )
 
@@ -81,8 +92,9 @@ def run_torch(model, tokenizer, texts, *, max_length, batch_size, device):
 
     outs, lengths, padded = [], [], 0
     for i in range(0, len(texts), batch_size):
-        enc = tokenizer(texts[i : i + batch_size], padding=True, truncation=True, max_length=max_length,
-                        return_tensors="pt")
+        enc = tokenizer(
+            texts[i : i + batch_size], padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+        )
         enc = {k: v.to(device) for k, v in enc.items()}
         with torch.no_grad():
             out = model(**enc)
@@ -199,7 +211,7 @@ def agreement(reference: dict, other: dict, mask) -> dict:
     for name in ("frames", "techniques", "bias"):
         rp, rd = reference[name]
         op, od = other[name]
-        same = (rd[mask] == od[mask])
+        same = rd[mask] == od[mask]
         out[name] = float(same.mean()) if same.size else float("nan")
         agree += int(same.sum())
         total += same.size
@@ -245,9 +257,12 @@ def main(argv=None) -> int:
     model, state = load_model(model_dir)
     model.eval()
     enc_cfg = state["encoder_config"]
-    shape = dict(layers=enc_cfg["num_hidden_layers"], hidden=enc_cfg["hidden_size"],
-                 intermediate=enc_cfg["intermediate_size"],
-                 head_width=sum(artifact.head_width(h) for h in artifact.tasks))
+    shape = dict(
+        layers=enc_cfg["num_hidden_layers"],
+        hidden=enc_cfg["hidden_size"],
+        intermediate=enc_cfg["intermediate_size"],
+        head_width=sum(artifact.head_width(h) for h in artifact.tasks),
+    )
 
     by_source, where = common.load_articles(args.data_dir, synthetic=args.synthetic)
     paragraphs = common.sample_paragraphs(by_source, args.n, args.seed)
@@ -284,8 +299,9 @@ def main(argv=None) -> int:
             m = model if device == "cpu" else copy.deepcopy(model).to(device)
 
             def run():
-                out = run_torch(m, tokenizer, texts, max_length=artifact.max_length,
-                                batch_size=args.batch_size, device=device)
+                out = run_torch(
+                    m, tokenizer, texts, max_length=artifact.max_length, batch_size=args.batch_size, device=device
+                )
                 if device == "cuda":
                     torch.cuda.synchronize()
                 return out
@@ -293,12 +309,23 @@ def main(argv=None) -> int:
             def finish(seconds, payload):
                 logits, lengths, padded = payload
                 flops = sum(common.encoder_flops(n, **shape) for n in lengths)
-                return {"path": label, "kind": "torch", "device": device, "seconds": seconds,
-                        "windows": len(lengths), "real_tokens": int(sum(lengths)), "padded_tokens": int(padded),
-                        "gflop": flops / 1e9, "_logits": logits}
+                return {
+                    "path": label,
+                    "kind": "torch",
+                    "device": device,
+                    "seconds": seconds,
+                    "windows": len(lengths),
+                    "real_tokens": int(sum(lengths)),
+                    "padded_tokens": int(padded),
+                    "gflop": flops / 1e9,
+                    "_logits": logits,
+                }
 
-            warm_up = lambda: run_torch(m, tokenizer, warm, max_length=artifact.max_length,  # noqa: E731
-                                        batch_size=args.batch_size, device=device)
+            def warm_up():
+                return run_torch(
+                    m, tokenizer, warm, max_length=artifact.max_length, batch_size=args.batch_size, device=device
+                )
+
             return {"label": label, "warm": warm_up, "run": run, "finish": finish}
 
         def slant_path(which: str, device: str, label: str) -> dict:
@@ -315,16 +342,33 @@ def main(argv=None) -> int:
             def finish(seconds, payload):
                 results, lengths, padded, calls = payload
                 flops = sum(common.encoder_flops(n, **shape) for n in lengths)
-                return {"path": label, "kind": f"onnx-{which}", "device": device, "seconds": seconds,
-                        "windows": len(lengths), "real_tokens": int(sum(lengths)), "padded_tokens": int(padded),
-                        "onnx_calls": calls, "gflop": flops / 1e9, "providers": predictor.providers,
-                        "batch_tokens": predictor.batch_tokens, "workers": predictor.workers, "_results": results}
+                return {
+                    "path": label,
+                    "kind": f"onnx-{which}",
+                    "device": device,
+                    "seconds": seconds,
+                    "windows": len(lengths),
+                    "real_tokens": int(sum(lengths)),
+                    "padded_tokens": int(padded),
+                    "onnx_calls": calls,
+                    "gflop": flops / 1e9,
+                    "providers": predictor.providers,
+                    "batch_tokens": predictor.batch_tokens,
+                    "workers": predictor.workers,
+                    "_results": results,
+                }
 
-            return {"label": label, "warm": lambda: run_slant(predictor, warm, args.chunk), "run": run,
-                    "finish": finish}
+            return {
+                "label": label,
+                "warm": lambda: run_slant(predictor, warm, args.chunk),
+                "run": run,
+                "finish": finish,
+            }
 
         paths = [torch_path("cpu", f"(1) transformers/PyTorch fp32, batch {args.batch_size}")]
-        paths += [slant_path(which, "cpu", f"({n}) Slant Predictor, ONNX {which}") for which, n in (("fp32", 2), ("int8", 3))]
+        paths += [
+            slant_path(which, "cpu", f"({n}) Slant Predictor, ONNX {which}") for which, n in (("fp32", 2), ("int8", 3))
+        ]
         gpu_note = common.gpu_line()
         if not args.no_gpu:
             import onnxruntime as ort
@@ -332,7 +376,10 @@ def main(argv=None) -> int:
             if torch.cuda.is_available():
                 paths.append(torch_path("cuda", f"(1g) transformers/PyTorch fp32 on {torch.cuda.get_device_name(0)}"))
             if "CUDAExecutionProvider" in ort.get_available_providers():
-                paths += [slant_path(which, "cuda", f"Slant Predictor, ONNX {which}, CUDA provider") for which in ("fp32", "int8")]
+                paths += [
+                    slant_path(which, "cuda", f"Slant Predictor, ONNX {which}, CUDA provider")
+                    for which in ("fp32", "int8")
+                ]
         for path in paths:
             path["warm"]()
         # Repeats interleave the paths (torch, fp32, int8, torch, ...): a slow spell of the machine
@@ -344,7 +391,10 @@ def main(argv=None) -> int:
                 t0 = time.perf_counter()
                 payloads[path["label"]] = path["run"]()
                 times[path["label"]].append(time.perf_counter() - t0)
-                print(f"run {rep + 1}: {path['label']}: {len(texts) / times[path['label']][-1]:.1f} paragraphs/s", flush=True)
+                print(
+                    f"run {rep + 1}: {path['label']}: {len(texts) / times[path['label']][-1]:.1f} paragraphs/s",
+                    flush=True,
+                )
         for path in paths:
             row = path["finish"](min(times[path["label"]]), payloads.pop(path["label"]))
             row["runs_s"] = [round(t, 2) for t in times[path["label"]]]
@@ -359,8 +409,9 @@ def main(argv=None) -> int:
             if "_results" not in row:
                 continue
             mine = slant_decisions(artifact, row["_results"])
-            tok, tok_n = token_agreement(artifact, cpu_torch["_logits"]["bias_tokens"], row["_results"],
-                                         single_window, paragraph_ids)
+            tok, tok_n = token_agreement(
+                artifact, cpu_torch["_logits"]["bias_tokens"], row["_results"], single_window, paragraph_ids
+            )
             agree[row["path"]] = {
                 "single_window": agreement(ref, mine, single_window),
                 "all": agreement(ref, mine, everything),
@@ -387,8 +438,14 @@ def main(argv=None) -> int:
         "when": common.now_utc(),
         "command": common.command_line(),
         "quick": args.quick,
-        "model": {"path": str(model_dir), "name": artifact.name, "version": artifact.version,
-                  "max_length": artifact.max_length, "stride": artifact.stride, "shape": shape},
+        "model": {
+            "path": str(model_dir),
+            "name": artifact.name,
+            "version": artifact.version,
+            "max_length": artifact.max_length,
+            "stride": artifact.stride,
+            "shape": shape,
+        },
         "machine": common.machine(),
         "threads": threads,
         "training_running": busy,
@@ -396,16 +453,27 @@ def main(argv=None) -> int:
         "load_average_at_end": common.load_average(),
         "busy_at_start": busy_at_start,
         "busy_during": monitor.report(),
-        "workload": {"where": where, "paragraphs": len(texts), "per_source": per_source,
-                     "tokens_per_paragraph": common.length_summary(token_lengths),
-                     "longer_than_one_window": int((~single_window).sum()),
-                     "chunk": args.chunk, "batch_size": args.batch_size, "repeats": args.repeats},
+        "workload": {
+            "where": where,
+            "paragraphs": len(texts),
+            "per_source": per_source,
+            "tokens_per_paragraph": common.length_summary(token_lengths),
+            "longer_than_one_window": int((~single_window).sum()),
+            "chunk": args.chunk,
+            "batch_size": args.batch_size,
+            "repeats": args.repeats,
+        },
         "fp32_export_s": export_s,
         "sgemm": peak,
         "rows": [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows],
         "agreement": agree,
-        "targets": {"int8_vs_torch": {"value": int8["vs_torch"], "target": TARGET_INT8_VS_TORCH,
-                                      "verdict": common.verdict(int8["vs_torch"], TARGET_INT8_VS_TORCH, True)}},
+        "targets": {
+            "int8_vs_torch": {
+                "value": int8["vs_torch"],
+                "target": TARGET_INT8_VS_TORCH,
+                "verdict": common.verdict(int8["vs_torch"], TARGET_INT8_VS_TORCH, True),
+            }
+        },
         "gpu": gpu_note,
     }
     (out_dir / "throughput.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -421,7 +489,8 @@ def render(r: dict) -> str:
         "## In-process throughput (`bench/throughput.py`)",
         "",
         f"Measured {r['when']} with `{r['command']}`"
-        + (" (**quick mode: a smoke test, not a measurement**)" if r["quick"] else "") + ".",
+        + (" (**quick mode: a smoke test, not a measurement**)" if r["quick"] else "")
+        + ".",
         f"Model `{r['model']['name']}` {r['model']['version']} from `{common.relative(r['model']['path'])}` "
         f"(max length {r['model']['max_length']} tokens, stride {r['model']['stride']}); "
         f"{r['threads']} threads for every path; load average at start {r['load_average_at_start']}.",
@@ -429,11 +498,17 @@ def render(r: dict) -> str:
     if r["training_running"]:
         lines.append(f"\n**Warning: {r['training_running']}; these numbers are not clean.**")
     if r["busy_at_start"]:
-        lines.append("\nOther processes busy at the start: " + "; ".join(f"`{b}`" for b in r["busy_at_start"])
-                     + f". Load average at the end: {r['load_average_at_end']}.")
+        lines.append(
+            "\nOther processes busy at the start: "
+            + "; ".join(f"`{b}`" for b in r["busy_at_start"])
+            + f". Load average at the end: {r['load_average_at_end']}."
+        )
     if r.get("busy_during"):
-        lines.append("\n**Other processes were busy during the run** (the numbers carry their noise): "
-                     + "; ".join(f"`{b}`" for b in r["busy_during"]) + ".")
+        lines.append(
+            "\n**Other processes were busy during the run** (the numbers carry their noise): "
+            + "; ".join(f"`{b}`" for b in r["busy_during"])
+            + "."
+        )
     lines += ["", "### Machine", "", common.machine_table(r["machine"]), ""]
     t = w["tokens_per_paragraph"]
     srcs = ", ".join(f"{k} {v}" for k, v in w["per_source"].items())
@@ -461,7 +536,8 @@ def render(r: dict) -> str:
         lines.append(
             f"| {row['path']} | {f(row['paragraphs_per_s'], 1)} | {f(row['vs_torch'])}× | {runs} | {row['windows']:,} | "
             f"{row['real_tokens']:,} | {row['padding_overhead']:.0%} | {f(row['gflops'], 1)} | "
-            + (f"{row['of_peak']:.0%}" if row["of_peak"] == row["of_peak"] else "n/a") + " |"
+            + (f"{row['of_peak']:.0%}" if row["of_peak"] == row["of_peak"] else "n/a")
+            + " |"
         )
     s = r["sgemm"]
     target = r["targets"]["int8_vs_torch"]
@@ -478,8 +554,8 @@ def render(r: dict) -> str:
         "### Agreement with the torch path",
         "",
         "Share of decided labels (15 frames + 23 techniques + 1 bias per paragraph, each with the artifact's "
-        "calibrated temperature and threshold) that equal torch's decision. \"One window\" counts only paragraphs "
-        "that fit one window, where torch and Slant see the same tokens and only numerics differ; \"all\" includes "
+        'calibrated temperature and threshold) that equal torch\'s decision. "One window" counts only paragraphs '
+        'that fit one window, where torch and Slant see the same tokens and only numerics differ; "all" includes '
         "longer paragraphs, where torch sees a truncated text and Slant all of it. Loaded-word tokens: per-token "
         "decisions on one-window paragraphs. |Δp|: calibrated probability difference, one-window paragraphs.",
         "",
@@ -497,8 +573,11 @@ def render(r: dict) -> str:
     lines += [
         "",
         f"GPU: {r['gpu']}. "
-        + ("GPU rows are in the table above." if any(x["device"] == "cuda" for x in r["rows"])
-           else "No GPU rows: this machine offers no CUDA to torch or onnxruntime (the script adds them by itself where it does)."),
+        + (
+            "GPU rows are in the table above."
+            if any(x["device"] == "cuda" for x in r["rows"])
+            else "No GPU rows: this machine offers no CUDA to torch or onnxruntime (the script adds them by itself where it does)."
+        ),
         "",
         "### Method",
         "",

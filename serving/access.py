@@ -17,6 +17,7 @@ for a request it refuses:
 - **quotas** (``FeedbackQuota``): rows and bytes of feedback per principal *and* per client
   address in a sliding window; over it, 429 with ``Retry-After``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -54,8 +55,10 @@ def load_keys() -> list[str]:
         keys += [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
     short = [k for k in keys if len(k) < 16]
     if short:
-        raise RuntimeError(f"{len(short)} API key(s) are shorter than 16 characters; use long random keys "
-                           "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(24))'`)")
+        raise RuntimeError(
+            f"{len(short)} API key(s) are shorter than 16 characters; use long random keys "
+            "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(24))'`)"
+        )
     return keys
 
 
@@ -130,9 +133,11 @@ class AccessGuard:
                 await self._preflight(send, origin, refused=cross and not allowed_origin)
                 return
             if cross and not allowed_origin and method not in ("GET", "HEAD"):
-                raise Refused(HTTPStatus.FORBIDDEN,
-                              f"cross-origin request from {origin[:100]} refused; the server accepts requests from "
-                              "itself and from the origins listed in SLANT_CORS_ORIGINS")
+                raise Refused(
+                    HTTPStatus.FORBIDDEN,
+                    f"cross-origin request from {origin[:100]} refused; the server accepts requests from "
+                    "itself and from the origins listed in SLANT_CORS_ORIGINS",
+                )
             principal = self._principal(scope, headers, client)
         except Refused as r:
             await refuse(scope, send, r)
@@ -144,11 +149,19 @@ class AccessGuard:
     async def _preflight(self, send, origin: str, refused: bool) -> None:
         if refused:
             raise Refused(HTTPStatus.FORBIDDEN, f"origin {origin} is not allowed; list it in SLANT_CORS_ORIGINS")
-        await send({"type": "http.response.start", "status": 204, "headers": [
-            *self._cors_headers(origin),
-            (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
-            (b"access-control-allow-headers", b"Content-Type, Authorization, X-API-Key"),
-            (b"access-control-max-age", b"600"), (b"content-length", b"0")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 204,
+                "headers": [
+                    *self._cors_headers(origin),
+                    (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
+                    (b"access-control-allow-headers", b"Content-Type, Authorization, X-API-Key"),
+                    (b"access-control-max-age", b"600"),
+                    (b"content-length", b"0"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     def _principal(self, scope, headers: dict, client: str | None) -> str:
@@ -162,18 +175,25 @@ class AccessGuard:
         presented = self._presented_key(headers)
         if self.keys:
             if not presented:
-                raise Refused(HTTPStatus.UNAUTHORIZED,
-                              "an API key is required: send it as `Authorization: Bearer <key>` or `X-API-Key: <key>`",
-                              [(b"www-authenticate", b'Bearer realm="slant"')])
+                raise Refused(
+                    HTTPStatus.UNAUTHORIZED,
+                    "an API key is required: send it as `Authorization: Bearer <key>` or `X-API-Key: <key>`",
+                    [(b"www-authenticate", b'Bearer realm="slant"')],
+                )
             principal = self._match(presented)
             if not principal:
-                raise Refused(HTTPStatus.UNAUTHORIZED, "the API key was not accepted; check it and send it again",
-                              [(b"www-authenticate", b'Bearer realm="slant", error="invalid_token"')])
+                raise Refused(
+                    HTTPStatus.UNAUTHORIZED,
+                    "the API key was not accepted; check it and send it again",
+                    [(b"www-authenticate", b'Bearer realm="slant", error="invalid_token"')],
+                )
             return principal
         if not is_loopback(client):
-            raise Refused(HTTPStatus.FORBIDDEN,
-                          "this server has no API keys configured, so it accepts writes only from its own "
-                          "machine; ask its operator to set SLANT_API_KEYS and send the key")
+            raise Refused(
+                HTTPStatus.FORBIDDEN,
+                "this server has no API keys configured, so it accepts writes only from its own "
+                "machine; ask its operator to set SLANT_API_KEYS and send the key",
+            )
         return ""
 
 

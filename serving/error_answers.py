@@ -1,5 +1,6 @@
 """The service's error answers: ``{"error": "<what is wrong and how to fix it>"}`` with the status
 that says whose problem it is (4xx: the request's; 503: the server's, retry later)."""
+
 from __future__ import annotations
 
 from http import HTTPStatus
@@ -21,8 +22,9 @@ def error(message: str, status: int) -> JSONResponse:
 
 
 def unavailable(message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=HTTPStatus.SERVICE_UNAVAILABLE,
-                        headers={"Retry-After": RETRY_AFTER_S})
+    return JSONResponse(
+        {"error": message}, status_code=HTTPStatus.SERVICE_UNAVAILABLE, headers={"Retry-After": RETRY_AFTER_S}
+    )
 
 
 def status_of(e: ArticleError) -> int:

@@ -3,6 +3,7 @@ to the sender's quota, stored in one transaction) and ``GET /feedback/stats``.
 
 slant.feedback is imported when feedback is first used, not when the service starts.
 """
+
 from __future__ import annotations
 
 import logging
@@ -18,8 +19,9 @@ from serving.error_answers import error
 
 log = logging.getLogger("slant.serving")
 
-MISSING_ITEMS = ('missing "items"; send {"items": [{"task": "stance", "text": "...", "target": "...", '
-                 '"label": "favor"}, ...]}')
+MISSING_ITEMS = (
+    'missing "items"; send {"items": [{"task": "stance", "text": "...", "target": "...", "label": "favor"}, ...]}'
+)
 
 
 class FeedbackIntake:
@@ -64,16 +66,23 @@ class FeedbackIntake:
             return error(str(e), HTTPStatus.INSUFFICIENT_STORAGE)
         except (sqlite3.Error, OSError) as e:
             log.error("feedback store %s: %s", feedback.path, e)
-            return error("the feedback store could not take the corrections (the server log says why); nothing "
-                         "was stored, try again", HTTPStatus.SERVICE_UNAVAILABLE)
+            return error(
+                "the feedback store could not take the corrections (the server log says why); nothing "
+                "was stored, try again",
+                HTTPStatus.SERVICE_UNAVAILABLE,
+            )
         return JSONResponse({"ids": ids, "count": len(ids)})
 
     def _over_quota(self, wait: float) -> JSONResponse:
         q = self.quota
         return JSONResponse(
-            {"error": f"feedback quota reached ({q.rows:,} rows or {q.nbytes:,} bytes per {q.window_s:,} s per "
-                      f"key and per client); nothing was stored, retry after {wait:.0f} s"},
-            status_code=HTTPStatus.TOO_MANY_REQUESTS, headers={"Retry-After": str(int(wait + 0.999))})
+            {
+                "error": f"feedback quota reached ({q.rows:,} rows or {q.nbytes:,} bytes per {q.window_s:,} s per "
+                f"key and per client); nothing was stored, retry after {wait:.0f} s"
+            },
+            status_code=HTTPStatus.TOO_MANY_REQUESTS,
+            headers={"Retry-After": str(int(wait + 0.999))},
+        )
 
 
 class FeedbackStatsRoute:
@@ -100,6 +109,7 @@ class FeedbackStatsRoute:
                 response = JSONResponse(stats)
             except Exception as e:  # noqa: BLE001
                 log.error("feedback stats: %s: %s", type(e).__name__, e)
-                response = error("the feedback store is unavailable (the server log says why)",
-                                 HTTPStatus.SERVICE_UNAVAILABLE)
+                response = error(
+                    "the feedback store is unavailable (the server log says why)", HTTPStatus.SERVICE_UNAVAILABLE
+                )
         await response(scope, receive, send)

@@ -5,6 +5,7 @@ real sample article has not yet gone through the whole path), the HTML parse poo
 model worker not answering a ping. ``ReadyRoute`` answers ``GET /readyz`` from it with a hard time
 bound.
 """
+
 from __future__ import annotations
 
 import asyncio

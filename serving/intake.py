@@ -15,6 +15,7 @@ able to start).
 Wire format, both ways: 8-byte big-endian length + a pickle. Only our own child process sends
 pickles back to us.
 """
+
 from __future__ import annotations
 
 import logging
@@ -67,7 +68,7 @@ def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -114,7 +115,11 @@ def _child_main() -> None:  # pragma: no cover - runs in the worker process
         except RecursionError:
             result = ("memory",)
         except Exception as e:  # noqa: BLE001 - a parser bug must not kill the loop
-            result = ("error", "ArticleError", f"the HTML could not be parsed ({type(e).__name__}); send the article as `text`")
+            result = (
+                "error",
+                "ArticleError",
+                f"the HTML could not be parsed ({type(e).__name__}); send the article as `text`",
+            )
         del html
         try:
             payload = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
@@ -130,11 +135,18 @@ def _child_main() -> None:  # pragma: no cover - runs in the worker process
 
 class _Worker:
     def __init__(self, memory_mb: int) -> None:
-        env = {**os.environ, "SLANT_PARSE_MEMORY_MB": str(memory_mb),
-               "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+        env = {
+            **os.environ,
+            "SLANT_PARSE_MEMORY_MB": str(memory_mb),
+            "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+        }
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "serving.intake"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            env=env, cwd=REPO, close_fds=True,
+            [sys.executable, "-m", "serving.intake"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            cwd=REPO,
+            close_fds=True,
         )
         self.started = time.monotonic()
 
@@ -187,8 +199,9 @@ class _Worker:
 class ParsePool:
     """``workers`` parse processes; ``parse()`` is blocking (call it from a thread)."""
 
-    def __init__(self, workers: int = PARSE_WORKERS, timeout_s: float = PARSE_TIMEOUT_S,
-                 memory_mb: int = PARSE_MEMORY_MB) -> None:
+    def __init__(
+        self, workers: int = PARSE_WORKERS, timeout_s: float = PARSE_TIMEOUT_S, memory_mb: int = PARSE_MEMORY_MB
+    ) -> None:
         self.size = max(1, int(workers))
         self.timeout_s = timeout_s
         self.memory_mb = memory_mb
@@ -247,8 +260,7 @@ class ParsePool:
                 while not self._idle:
                     left = deadline - time.monotonic()
                     if left <= 0 or self._closed:
-                        raise ParseUnavailable(
-                            "every HTML parse worker is busy or restarting; retry in a few seconds")
+                        raise ParseUnavailable("every HTML parse worker is busy or restarting; retry in a few seconds")
                     self._cond.wait(left)
                 worker = self._idle.popleft()
                 self._jobs[job] = ("parsing", time.monotonic())
@@ -256,22 +268,36 @@ class ParsePool:
             try:
                 result = worker.call((html, title, url, limits), self.timeout_s)
             except TimeoutError:
-                log.warning("HTML parse ran over its %.0f s budget (%s chars); parse worker %d killed",
-                            self.timeout_s, f"{len(html):,}", worker.pid)
+                log.warning(
+                    "HTML parse ran over its %.0f s budget (%s chars); parse worker %d killed",
+                    self.timeout_s,
+                    f"{len(html):,}",
+                    worker.pid,
+                )
                 self._replace(worker)
                 worker = None
                 raise art.PageTooComplex(
                     f"the page is too complex: parsing it took more than {self.timeout_s:g} s "
-                    "(SLANT_PARSE_TIMEOUT_S); send the article's own HTML or its text") from None
+                    "(SLANT_PARSE_TIMEOUT_S); send the article's own HTML or its text"
+                ) from None
             except (EOFError, OSError, pickle.UnpicklingError, struct.error):
-                log.warning("HTML parse worker %d died (exit %s) on a %s-char page after %.1f s",
-                            worker.pid, worker.proc.poll(), f"{len(html):,}", time.monotonic() - started)
+                log.warning(
+                    "HTML parse worker %d died (exit %s) on a %s-char page after %.1f s",
+                    worker.pid,
+                    worker.proc.poll(),
+                    f"{len(html):,}",
+                    time.monotonic() - started,
+                )
                 self._replace(worker)
                 worker = None  # not back into the pool (see finally)
                 raise self._memory_error() from None
             if result[0] == "memory":
-                log.warning("HTML parse hit the %d MB cap (%s chars); parse worker %d restarted",
-                            self.memory_mb, f"{len(html):,}", worker.pid)
+                log.warning(
+                    "HTML parse hit the %d MB cap (%s chars); parse worker %d restarted",
+                    self.memory_mb,
+                    f"{len(html):,}",
+                    worker.pid,
+                )
                 self._replace(worker)
                 worker = None
                 raise self._memory_error()
@@ -293,7 +319,8 @@ class ParsePool:
 
         return PageTooComplex(
             f"the page is too complex: parsing it needed more than {self.memory_mb:,} MB "
-            "(SLANT_PARSE_MEMORY_MB); send the article's own HTML or its text")
+            "(SLANT_PARSE_MEMORY_MB); send the article's own HTML or its text"
+        )
 
     def _replace(self, worker: _Worker) -> None:
         worker.kill()

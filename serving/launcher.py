@@ -1,6 +1,7 @@
 """A real `bentoml serve` process of this service: started in a session of its own, ready when
 /readyz answers 200, stopped together with every worker it started. The integration tests and
 bench/serve.py both run the service through this one class."""
+
 from __future__ import annotations
 
 import os
@@ -30,8 +31,13 @@ class ServeProcess:
         self.log_path = Path(log_path)
         self._log = open(self.log_path, "wb")
         self.proc: subprocess.Popen | None = subprocess.Popen(
-            self.cmd, cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            self.cmd,
+            cwd=REPO,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
         self.pid = self.proc.pid
         self.started = time.perf_counter()

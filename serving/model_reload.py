@@ -11,6 +11,7 @@ In the API worker, ``follow_store`` makes the model worker serve what the BentoM
 ``keep_following_store`` does that every SLANT_RELOAD_INTERVAL_S seconds (POST /admin/reload does
 it at once).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -53,8 +54,12 @@ class LiveModel:
         return cls(Path(path), artifact, predictor, artifact.calibration.thresholds[BIAS_TOKENS]["loaded"])
 
     def describe(self) -> dict:
-        return {"name": self.artifact.name, "version": self.artifact.version, "path": str(self.path),
-                "providers": self.predictor.providers}
+        return {
+            "name": self.artifact.name,
+            "version": self.artifact.version,
+            "path": str(self.path),
+            "providers": self.predictor.providers,
+        }
 
 
 async def load_if_changed(live: LiveModel, path: str) -> LiveModel | None:
@@ -105,5 +110,4 @@ async def keep_following_store(service: FollowsStore, interval_s: float) -> None
         try:
             await service.sync_model()
         except Exception as e:  # noqa: BLE001 - keep serving the old model, try again later
-            log.warning("model check failed, still serving %s: %s: %s",
-                        service.artifact.version, type(e).__name__, e)
+            log.warning("model check failed, still serving %s: %s: %s", service.artifact.version, type(e).__name__, e)

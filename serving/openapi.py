@@ -9,6 +9,7 @@ fields), the real answer schemas, every 4xx/503 each endpoint can give with the 
 body and its headers, and the API-key security schemes. No 500 is documented: the service never
 answers one on purpose.
 """
+
 from __future__ import annotations
 
 import copy
@@ -59,14 +60,15 @@ class ReloadRequest(BaseModel):
 class ErrorBody(BaseModel):
     error: str = Field(description="What is wrong and how to fix it")
     detail: list[dict[str, Any]] | None = Field(
-        None, description="Request-validation errors only: pydantic's list of {loc, msg, type}")
+        None, description="Request-validation errors only: pydantic's list of {loc, msg, type}"
+    )
 
 
 _MESSAGES = {
     400: "Bad input (the message says what to fix)",
     401: "An API key is required, or the key was not accepted",
     403: "Refused: a cross-origin request from an origin not in SLANT_CORS_ORIGINS, or a write from a "
-         "non-loopback client when no API key is configured",
+    "non-loopback client when no API key is configured",
     408: "The request body did not arrive within SLANT_BODY_TIMEOUT_S",
     409: "The model the store names could not be loaded; the old one keeps serving",
     413: "Over a size limit (body, characters, paragraphs, articles, items)",
@@ -83,15 +85,28 @@ _ERRORS = {
     "/feedback": _COMMON + [401, 429, 503, 507],
     "/admin/reload": _COMMON + [401, 409],
 }
-_BODIES = {"/classify": (ClassifyRequest, Answer), "/classify_batch": (ClassifyBatchRequest, None),
-           "/feedback": (FeedbackRequest, FeedbackAck), "/admin/reload": (ReloadRequest, ReloadAnswer)}
+_BODIES = {
+    "/classify": (ClassifyRequest, Answer),
+    "/classify_batch": (ClassifyBatchRequest, None),
+    "/feedback": (FeedbackRequest, FeedbackAck),
+    "/admin/reload": (ReloadRequest, ReloadAnswer),
+}
 _SECURED = {"/feedback", "/admin/reload"}
 
 
 def _schemas() -> dict:
     out: dict = {}
-    for model in (ClassifyRequest, ClassifyBatchRequest, FeedbackRequest, FeedbackAck,
-                  ReloadAnswer, ReloadRequest, Answer, ErrorBody, ModelRef):
+    for model in (
+        ClassifyRequest,
+        ClassifyBatchRequest,
+        FeedbackRequest,
+        FeedbackAck,
+        ReloadAnswer,
+        ReloadRequest,
+        Answer,
+        ErrorBody,
+        ModelRef,
+    ):
         schema = model.model_json_schema(ref_template=REF)
         for name, sub in schema.pop("$defs", {}).items():
             out[name] = sub
@@ -101,8 +116,10 @@ def _schemas() -> dict:
 
 
 def _error_response(status: int) -> dict:
-    response = {"description": _MESSAGES[status],
-                "content": {"application/json": {"schema": {"$ref": REF.format(model="ErrorOut")}}}}
+    response = {
+        "description": _MESSAGES[status],
+        "content": {"application/json": {"schema": {"$ref": REF.format(model="ErrorOut")}}},
+    }
     if status in (429, 503):
         response["headers"] = {"Retry-After": {"schema": {"type": "string"}, "description": "Seconds to wait"}}
     return response
@@ -122,15 +139,32 @@ def _tighten(schemas: dict) -> None:
     article["oneOf"] = [
         {"required": [name], "properties": {name: {"not": {"type": "null"}}}} for name in ("text", "html", "paragraphs")
     ]
-    props["text"] = {"anyOf": [{"type": "string", "pattern": visible}, {"type": "null"}],
-                     "description": props["text"].get("description", "")}
-    props["html"] = {"anyOf": [{"type": "string"}, {"type": "null"}], "description": props["html"].get("description", "")}
-    props["paragraphs"] = {"anyOf": [{"type": "array", "minItems": 1, "maxItems": limits.max_paragraphs,
-                                      "items": {"type": "string"}}, {"type": "null"}],
-                           "description": props["paragraphs"].get("description", "")}
-    props["targets"] = {"anyOf": [{"type": "array", "maxItems": limits.max_targets,
-                                   "items": {"type": "string", "maxLength": MAX_TARGET_CHARS}}, {"type": "null"}],
-                        "description": props["targets"].get("description", "")}
+    props["text"] = {
+        "anyOf": [{"type": "string", "pattern": visible}, {"type": "null"}],
+        "description": props["text"].get("description", ""),
+    }
+    props["html"] = {
+        "anyOf": [{"type": "string"}, {"type": "null"}],
+        "description": props["html"].get("description", ""),
+    }
+    props["paragraphs"] = {
+        "anyOf": [
+            {"type": "array", "minItems": 1, "maxItems": limits.max_paragraphs, "items": {"type": "string"}},
+            {"type": "null"},
+        ],
+        "description": props["paragraphs"].get("description", ""),
+    }
+    props["targets"] = {
+        "anyOf": [
+            {
+                "type": "array",
+                "maxItems": limits.max_targets,
+                "items": {"type": "string", "maxLength": MAX_TARGET_CHARS},
+            },
+            {"type": "null"},
+        ],
+        "description": props["targets"].get("description", ""),
+    }
     props["title"]["anyOf"][0]["maxLength"] = MAX_TITLE_CHARS
     batch = schemas["ClassifyBatchRequest"]["properties"]["articles"]
     batch.update(minItems=1, maxItems=max_batch_articles())
@@ -140,9 +174,12 @@ def _tighten(schemas: dict) -> None:
 
 def patch(spec: dict) -> dict:
     spec = copy.deepcopy(spec)
-    spec["info"] = {"title": "Slant", "version": spec.get("info", {}).get("version") or "0",
-                    "description": "Stance, framing, persuasion techniques and biased wording in news "
-                                   "articles, paragraph by paragraph. Errors are always {\"error\": \"...\"}."}
+    spec["info"] = {
+        "title": "Slant",
+        "version": spec.get("info", {}).get("version") or "0",
+        "description": "Stance, framing, persuasion techniques and biased wording in news "
+        'articles, paragraph by paragraph. Errors are always {"error": "..."}.',
+    }
     components = spec.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     for name in ("InvalidArgument", "NotFound", "InternalServerError"):
@@ -158,8 +195,10 @@ def patch(spec: dict) -> dict:
         op = paths.get(path, {}).get("post")
         if op is None:
             continue
-        op["requestBody"] = {"required": path != "/admin/reload", "content": {
-            "application/json": {"schema": {"$ref": REF.format(model=request.__name__)}}}}
+        op["requestBody"] = {
+            "required": path != "/admin/reload",
+            "content": {"application/json": {"schema": {"$ref": REF.format(model=request.__name__)}}},
+        }
         if answer is None:
             ok = {"type": "array", "items": {"$ref": REF.format(model="Answer")}}
         else:
@@ -171,15 +210,24 @@ def patch(spec: dict) -> dict:
             op["security"] = [{"bearer": []}, {"apiKey": []}]
         else:  # a key only with SLANT_REQUIRE_KEY_FOR_SCORING=1
             op["security"] = [{}, {"bearer": []}, {"apiKey": []}]
-    paths["/feedback/stats"] = {"get": {
-        "tags": ["Service APIs"], "description": "Counts per task and label in the feedback store.",
-        "security": [{"bearer": []}, {"apiKey": []}],
-        "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
-                      "401": _error_response(401), "403": _error_response(403), "503": _error_response(503)}}}
+    paths["/feedback/stats"] = {
+        "get": {
+            "tags": ["Service APIs"],
+            "description": "Counts per task and label in the feedback store.",
+            "security": [{"bearer": []}, {"apiKey": []}],
+            "responses": {
+                "200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
+                "401": _error_response(401),
+                "403": _error_response(403),
+                "503": _error_response(503),
+            },
+        }
+    }
     ready = paths.get("/readyz", {}).get("get")
     if ready is not None:
-        ready["responses"]["503"] = {"description": "Not ready: warming up, the HTML parse pool is stalled, "
-                                                    "or the model worker does not answer"}
+        ready["responses"]["503"] = {
+            "description": "Not ready: warming up, the HTML parse pool is stalled, or the model worker does not answer"
+        }
     return spec
 
 
@@ -213,7 +261,13 @@ class OpenAPIRoute:
                 return
             self._cached = json.dumps(patch(json.loads(b"".join(chunks)))).encode()
         body = self._cached
-        await send({"type": "http.response.start", "status": 200, "headers": [
-            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": b"" if scope.get("method") == "HEAD" else body,
-                    "more_body": False})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send(
+            {"type": "http.response.body", "body": b"" if scope.get("method") == "HEAD" else body, "more_body": False}
+        )

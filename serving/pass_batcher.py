@@ -1,5 +1,6 @@
 """``PassBatcher``: the API worker's batching of model passes, in front of BentoML's own adaptive
 batching of the model worker's ``score`` endpoint (bench/serve.py measures whether it still pays)."""
+
 from __future__ import annotations
 
 import asyncio

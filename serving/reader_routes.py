@@ -1,5 +1,6 @@
 """The reader and the docs page, served in front of BentoML: ``GET /`` (the reader,
 ``serving/static/index.html``), ``/static/<file>`` (its CSS and JS) and ``/docs``."""
+
 from __future__ import annotations
 
 import re
@@ -21,11 +22,19 @@ class ReaderRoutes:
     middleware answers first. Every other request goes on to BentoML untouched."""
 
     # The reader fetches nothing from elsewhere; the browser enforces it.
-    CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-           "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'self'; form-action 'none'")
-    TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
-             ".js": "text/javascript; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png",
-             ".ico": "image/x-icon", ".txt": "text/plain; charset=utf-8"}
+    CSP = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'self'; form-action 'none'"
+    )
+    TYPES = {
+        ".html": "text/html; charset=utf-8",
+        ".css": "text/css; charset=utf-8",
+        ".js": "text/javascript; charset=utf-8",
+        ".svg": "image/svg+xml",
+        ".png": "image/png",
+        ".ico": "image/x-icon",
+        ".txt": "text/plain; charset=utf-8",
+    }
 
     def __init__(self, app, static_dir: Path = STATIC_DIR) -> None:
         self.app = app
@@ -34,8 +43,10 @@ class ReaderRoutes:
 
     async def __call__(self, scope, receive, send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else None
-        if path is None or scope.get("method") not in ("GET", "HEAD") or not (
-            path in ("/", "/index.html", "/docs", "/docs/") or path.startswith("/static/")
+        if (
+            path is None
+            or scope.get("method") not in ("GET", "HEAD")
+            or not (path in ("/", "/index.html", "/docs", "/docs/") or path.startswith("/static/"))
         ):
             await self.app(scope, receive, send)
             return
@@ -44,14 +55,12 @@ class ReaderRoutes:
         elif path == "/docs":
             response = Response(self._docs_page(), media_type="text/html")
         else:
-            name = "index.html" if path in ("/", "/index.html") else path[len("/static/"):]
+            name = "index.html" if path in ("/", "/index.html") else path[len("/static/") :]
             file = (self.static_dir / name).resolve()
-            if (not file.is_relative_to(self.static_dir) or not file.is_file()
-                    or file.suffix not in self.TYPES):
+            if not file.is_relative_to(self.static_dir) or not file.is_file() or file.suffix not in self.TYPES:
                 response = error(f"no such file: {path}", HTTPStatus.NOT_FOUND)
             else:
-                response = FileResponse(file, media_type=self.TYPES[file.suffix],
-                                        headers={"Cache-Control": "no-cache"})
+                response = FileResponse(file, media_type=self.TYPES[file.suffix], headers={"Cache-Control": "no-cache"})
                 if file.suffix == ".html":
                     response.headers["Content-Security-Policy"] = self.CSP
                     response.headers["X-Content-Type-Options"] = "nosniff"

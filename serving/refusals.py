@@ -1,5 +1,6 @@
 """Refusing a request in front of BentoML, at the ASGI level: ``Refused`` (raised by a check),
 ``send_error`` (the ``{"error": ...}`` answer) and ``reject_line`` (its one log line)."""
+
 from __future__ import annotations
 
 import json
@@ -18,20 +19,31 @@ class Refused(Exception):
 
 async def send_error(send, status: int, message: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
     body = json.dumps({"error": message}).encode()
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                    *(headers or [])],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 def reject_line(scope, status: int, message: str) -> None:
     """The one log line of a refused request (no traceback, no key, message cut to 200 chars)."""
     client = (scope.get("client") or ("-", 0))[0]
-    log.info("refused %s %s from %s: %d %s", scope.get("method"), scope.get("path"), client, status,
-             message[:200].replace("\n", " "))
+    log.info(
+        "refused %s %s from %s: %d %s",
+        scope.get("method"),
+        scope.get("path"),
+        client,
+        status,
+        message[:200].replace("\n", " "),
+    )
 
 
 async def refuse(scope, send, refusal: Refused) -> None:

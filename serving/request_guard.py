@@ -15,6 +15,7 @@ never a 500 and never a traceback.
   ...", "detail": [...]}`` with a message that says what to fix (``ErrorRewriter``, for every
   method but HEAD).
 """
+
 from __future__ import annotations
 
 import json
@@ -96,9 +97,11 @@ class RequestGuard:
         content_type = headers.get(b"content-type", b"")
         no_body_at_all = length is None and not content_type and not chunked
         if not declared_empty and not _is_json(content_type) and not no_body_at_all:
-            raise Refused(HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-                          f"Content-Type {content_type.decode('latin-1')[:80] or '(none)'} is not accepted; send a "
-                          "UTF-8 JSON body with Content-Type: application/json")
+            raise Refused(
+                HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+                f"Content-Type {content_type.decode('latin-1')[:80] or '(none)'} is not accepted; send a "
+                "UTF-8 JSON body with Content-Type: application/json",
+            )
 
     async def _read_body(self, receive) -> bytes | None:
         """The whole body, bounded in size and time; None when the client disconnected."""
@@ -118,15 +121,19 @@ class RequestGuard:
                     if not message.get("more_body", False):
                         return b"".join(chunks)
         except TimeoutError:
-            raise Refused(HTTPStatus.REQUEST_TIMEOUT,
-                          f"the request body did not arrive within {self.body_timeout_s:g} s "
-                          "(SLANT_BODY_TIMEOUT_S); send it faster or in a smaller request",
-                          [(b"connection", b"close")]) from None
+            raise Refused(
+                HTTPStatus.REQUEST_TIMEOUT,
+                f"the request body did not arrive within {self.body_timeout_s:g} s "
+                "(SLANT_BODY_TIMEOUT_S); send it faster or in a smaller request",
+                [(b"connection", b"close")],
+            ) from None
 
     def _check_body(self, path: str, body: bytes, content_type: bytes) -> None:
         if body and not _is_json(content_type):
-            raise Refused(HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-                          "a request body needs Content-Type: application/json (a UTF-8 JSON body)")
+            raise Refused(
+                HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+                "a request body needs Content-Type: application/json (a UTF-8 JSON body)",
+            )
         if path in FIELDS:
             problem = _shape_problem(path, body)
             if problem:
@@ -173,8 +180,9 @@ class ErrorRewriter:
             return
         payload = _friendly(b"".join(self.held), self.path)
         reject_line(self.scope, self.start["status"], _error_of(payload))
-        new_headers = [(k, v) for k, v in self.start.get("headers", [])
-                       if k.lower() not in (b"content-length", b"content-type")]
+        new_headers = [
+            (k, v) for k, v in self.start.get("headers", []) if k.lower() not in (b"content-length", b"content-type")
+        ]
         new_headers += [(b"content-length", str(len(payload)).encode()), (b"content-type", b"application/json")]
         await self.send({**self.start, "headers": new_headers})
         await self.send({"type": "http.response.body", "body": payload, "more_body": False})
@@ -187,7 +195,10 @@ def _shape_problem(path: str, body: bytes) -> str | None:
     try:
         data = json.loads(body.decode("utf-8"))
     except UnicodeDecodeError:
-        return "invalid request: the body is not UTF-8 (send a UTF-8 JSON body with Content-Type: application/json)" + expected
+        return (
+            "invalid request: the body is not UTF-8 (send a UTF-8 JSON body with Content-Type: application/json)"
+            + expected
+        )
     except ValueError as e:
         return f"invalid request: the body is not valid JSON ({e})" + expected
     if not isinstance(data, dict):
@@ -243,8 +254,12 @@ def _validation_error(detail: list[dict], path: str) -> dict:
         problems.append(f"{loc}: {msg}" if loc else msg)
     more = f" (and {len(detail) - 10} more)" if len(detail) > 10 else ""
     return {
-        "error": "invalid request: " + "; ".join(problems) + more
+        "error": "invalid request: "
+        + "; ".join(problems)
+        + more
         + f". Expected {_EXPECTED.get(path, 'a JSON object')}; see the examples at /docs",
-        "detail": [{"loc": [str(x) for x in d.get("loc", ())], "msg": str(d.get("msg", "")),
-                    "type": str(d.get("type", ""))} for d in detail],
+        "detail": [
+            {"loc": [str(x) for x in d.get("loc", ())], "msg": str(d.get("msg", "")), "type": str(d.get("type", ""))}
+            for d in detail
+        ],
     }

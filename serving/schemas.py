@@ -2,6 +2,7 @@
 worker's wire format, and the per-request article limit of /classify_batch. The request models
 (``ArticleIn``, ``Options``) are the core's: slant/requests.py.
 """
+
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -95,8 +96,10 @@ class Answer(BaseModel):
 # --------------------------------------------------------------------------------------------
 
 # One model pass of the sample article, shown in the model worker's API docs.
-SAMPLE_PASS = {"text": "Mayor Tom Hadley said the barrier would be finished before the winter storms.",
-               "target": "Tom Hadley"}
+SAMPLE_PASS = {
+    "text": "Mayor Tom Hadley said the barrier would be finished before the winter storms.",
+    "target": "Tom Hadley",
+}
 
 
 class PassIn(BaseModel):
@@ -124,8 +127,9 @@ class PassOut(BaseModel):
         # Only tokens at or above the loaded-word threshold can become spans; dropping the rest
         # here changes no answer and keeps the worker-to-worker payload small.
         tokens = [t for t in scores.tokens if t[2] >= loaded_threshold]
-        return cls(stance=scores.stance, frames=scores.frames, techniques=scores.techniques, bias=scores.bias,
-                   tokens=tokens)
+        return cls(
+            stance=scores.stance, frames=scores.frames, techniques=scores.techniques, bias=scores.bias, tokens=tokens
+        )
 
 
 def pass_scores(out: PassOut | dict) -> PassScores:
@@ -133,6 +137,9 @@ def pass_scores(out: PassOut | dict) -> PassScores:
     if isinstance(out, dict):
         out = PassOut.model_validate(out)
     return PassScores(
-        stance=out.stance, frames=out.frames, techniques=out.techniques, bias=out.bias,
+        stance=out.stance,
+        frames=out.frames,
+        techniques=out.techniques,
+        bias=out.bias,
         tokens=[tuple(t) for t in out.tokens],
     )

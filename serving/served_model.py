@@ -11,6 +11,7 @@ in a child process (a graph can pass the checksum in metrics.json and still not 
 corrupt artifact stops the server there, at once, exit status 1 with the artifact's own message,
 instead of a worker that crashes and is restarted forever.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -37,12 +38,18 @@ def check_served_model() -> Path:
 
 
 def _check_onnx_session(model_dir: Path) -> None:
-    code = ("import sys; from slant.artifact import load; from slant.predictor import Predictor; "
-            "Predictor(load(sys.argv[1]), device='cpu')")
-    r = subprocess.run([sys.executable, "-c", code, str(model_dir)], capture_output=True, text=True,
-                       cwd=REPO, timeout=300)
+    code = (
+        "import sys; from slant.artifact import load; from slant.predictor import Predictor; "
+        "Predictor(load(sys.argv[1]), device='cpu')"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code, str(model_dir)], capture_output=True, text=True, cwd=REPO, timeout=300
+    )
     if r.returncode != 0:
         last = (r.stderr.strip().splitlines() or ["(no message)"])[-1]
-        print(f"slant: cannot serve the model in {model_dir}: onnxruntime cannot load it: {last}",
-              file=sys.stderr, flush=True)
+        print(
+            f"slant: cannot serve the model in {model_dir}: onnxruntime cannot load it: {last}",
+            file=sys.stderr,
+            flush=True,
+        )
         raise SystemExit(1)

@@ -1,5 +1,6 @@
 """The server's log: Slant's own lines (one per refused request, readiness, parse workers) at INFO
 on stderr beside BentoML's, and no BentoML traceback for a request that ends as a 4xx."""
+
 from __future__ import annotations
 
 import logging
@@ -37,8 +38,9 @@ def configure_logging() -> None:
     if not any(getattr(h, "_slant", False) for h in logger.handlers):
         handler = logging.StreamHandler()
         handler._slant = True  # type: ignore[attr-defined]
-        handler.setFormatter(logging.Formatter("%(asctime)s [%(levelname)s] [%(name)s] %(message)s",
-                                               "%Y-%m-%dT%H:%M:%S%z"))
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s [%(levelname)s] [%(name)s] %(message)s", "%Y-%m-%dT%H:%M:%S%z")
+        )
         logger.addHandler(handler)
         logger.setLevel(settings().log_level)
         logger.propagate = False

@@ -18,6 +18,7 @@ fix it>"}``, never a 500), ``/readyz`` (serving/health.py), ``/docs.json`` (serv
 
 This package never imports torch, transformers or training (tests/serving/test_no_torch.py checks).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -93,8 +94,13 @@ class SlantModel:
     def __init__(self) -> None:
         self.live = LiveModel.load(store.current_model_dir())
         self._reload_lock = anyio.Lock()
-        log.info("Slant model %s %s from %s on %s", self.live.artifact.name, self.live.artifact.version,
-                 self.live.path, self.live.predictor.providers)
+        log.info(
+            "Slant model %s %s from %s on %s",
+            self.live.artifact.name,
+            self.live.artifact.version,
+            self.live.path,
+            self.live.predictor.providers,
+        )
 
     @bentoml.api
     def info(self) -> dict:
@@ -123,8 +129,13 @@ class SlantModel:
             if switched is None:
                 return {**self.live.describe(), "changed": False}
             previous, self.live = self.live, switched  # the switch
-            log.info("Slant model switched from %s to %s %s (%s)", previous.artifact.version,
-                     switched.artifact.name, switched.artifact.version, switched.path)
+            log.info(
+                "Slant model switched from %s to %s %s (%s)",
+                previous.artifact.version,
+                switched.artifact.name,
+                switched.artifact.version,
+                switched.path,
+            )
             return {**switched.describe(), "changed": True, "previous": previous.artifact.version}
 
 
@@ -203,12 +214,13 @@ class Slant:
             return await anyio.to_thread.run_sync(prepare, article_in, options, self.limits, limiter=self._limiter())
         try:
             article = await anyio.to_thread.run_sync(
-                pool.parse, article_in.html, article_in.title, article_in.url, self.limits,
-                limiter=self._parse_limiter)
+                pool.parse, article_in.html, article_in.title, article_in.url, self.limits, limiter=self._parse_limiter
+            )
         except ParseUnavailable as e:
             raise ModelUnavailable(str(e)) from None
         targets = await anyio.to_thread.run_sync(
-            article_in.resolve_targets, article, self.limits, options.max_auto_targets, limiter=self._limiter())
+            article_in.resolve_targets, article, self.limits, options.max_auto_targets, limiter=self._limiter()
+        )
         return article, targets
 
     async def _score(self, passes: list[Pass]) -> list[PassScores]:
@@ -296,8 +308,11 @@ class Slant:
             return JSONResponse(await self.sync_model())
         except Exception as e:  # noqa: BLE001 - a bad artifact must not take the service down
             log.error("reload failed, still serving %s: %s: %s", self.artifact.version, type(e).__name__, e)
-            return error(f"reload failed ({type(e).__name__}; the server log has the details), still serving "
-                         f"{self.artifact.version}", HTTPStatus.CONFLICT)
+            return error(
+                f"reload failed ({type(e).__name__}; the server log has the details), still serving "
+                f"{self.artifact.version}",
+                HTTPStatus.CONFLICT,
+            )
 
     async def sync_model(self) -> dict:
         """Serve what the store names now, in the model worker and here: ``{"changed", "previous",

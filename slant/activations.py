@@ -1,4 +1,5 @@
 """Logits to probabilities, in numpy: shared by serving and training without importing onnxruntime."""
+
 from __future__ import annotations
 
 import numpy as np

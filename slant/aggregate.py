@@ -1,11 +1,17 @@
 """Per-paragraph results -> the article summary."""
+
 from __future__ import annotations
 
 from collections import Counter
 
 
-def summarize(paragraphs: list[dict], targets: list[str], stance_labels: tuple[str, ...],
-              frame_labels: tuple[str, ...], technique_labels: tuple[str, ...]) -> dict:
+def summarize(
+    paragraphs: list[dict],
+    targets: list[str],
+    stance_labels: tuple[str, ...],
+    frame_labels: tuple[str, ...],
+    technique_labels: tuple[str, ...],
+) -> dict:
     """The /classify summary.
 
     - stance per target: paragraph votes per label, and mean probabilities over the paragraphs
@@ -26,10 +32,7 @@ def summarize(paragraphs: list[dict], targets: list[str], stance_labels: tuple[s
         counts = {label: votes.get(label, 0) for label in stance_labels}
         sided = [e for e in entries if e["label"] in ("favor", "against")]
         pool = sided or entries
-        mean = {
-            label: round(sum(e["scores"][label] for e in pool) / max(len(pool), 1), 4)
-            for label in stance_labels
-        }
+        mean = {label: round(sum(e["scores"][label] for e in pool) / max(len(pool), 1), 4) for label in stance_labels}
         label = "neutral"
         if sided:
             favor, against = mean.get("favor", 0.0), mean.get("against", 0.0)

@@ -3,6 +3,7 @@
 The service scores passes through its batching endpoint, the CLI through a local Predictor;
 both build passes and answers here, so the two give the same answer for the same article.
 """
+
 from __future__ import annotations
 
 from slant.aggregate import summarize
@@ -32,9 +33,7 @@ def passes_for_many(prepared: list[tuple[Article, list[str]]]) -> tuple[list[Pas
     return passes, spans
 
 
-def build_answer(
-    artifact: Artifact, article: Article, targets: list[str], scores: list[PassScores]
-) -> dict:
+def build_answer(artifact: Artifact, article: Article, targets: list[str], scores: list[PassScores]) -> dict:
     """The answer for ``article``, given the scores of ``passes_for(article, targets)`` in order."""
     n, k = len(article.paragraphs), len(targets)
     if len(scores) != n + n * k:
@@ -48,7 +47,13 @@ def build_answer(
         pair_scores = scores[n + i * k : n + (i + 1) * k]
         paragraphs.append(
             build_paragraph(
-                artifact, p.index, p.text, p.start, p.end, scores[i], list(zip(targets, pair_scores)),
+                artifact,
+                p.index,
+                p.text,
+                p.start,
+                p.end,
+                scores[i],
+                list(zip(targets, pair_scores)),
                 names.get(i, []),
             )
         )

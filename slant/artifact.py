@@ -8,6 +8,7 @@ this ``model.onnx``, tied to it by its SHA-256) · ``MODEL_CARD.md`` · ``versio
 weights; left out of the released model in git, where retraining reads the weights back out of
 ``model.onnx``); serving ignores both.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -156,14 +157,19 @@ def _read_json(path: Path) -> dict:
         raise ArtifactError(f"{path}: not valid JSON ({e})") from None
 
 
-def labels_json(name: str, version: str, tasks: dict[str, Task], max_length: int, stride: int,
-                target_max_tokens: int, mark_mentions: bool) -> dict:
+def labels_json(
+    name: str,
+    version: str,
+    tasks: dict[str, Task],
+    max_length: int,
+    stride: int,
+    target_max_tokens: int,
+    mark_mentions: bool,
+) -> dict:
     return {
         "name": name,
         "version": version,
-        "tasks": {
-            n: {"kind": t.kind, "input": t.input, "labels": list(t.labels)} for n, t in tasks.items()
-        },
+        "tasks": {n: {"kind": t.kind, "input": t.input, "labels": list(t.labels)} for n, t in tasks.items()},
         "heads": [*tasks, BIAS_TOKENS],
         "inputs": list(INPUT_NAMES),
         "pair_order": "target_first",

@@ -1,6 +1,7 @@
 """Scoring many articles: JSON lines in, one answer (or one error record) out per line, in order.
 `slant score` runs it in one process; one bad line becomes ``{"line": n, "error": ...}`` and the
 run goes on."""
+
 from __future__ import annotations
 
 import os

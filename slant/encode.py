@@ -6,6 +6,7 @@ reads ``<s> target </s></s> paragraph </s>``), taken from its post-processor. Wi
 (slant.mentions) are wrapped in ``[`` ... ``]`` tokens, so the model knows which words are the target. A paragraph longer than one window is cut into overlapping
 windows of whole tokens (never truncated); callers merge the windows' predictions.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -62,8 +63,10 @@ def _templates(tokenizer: Tokenizer) -> tuple[Template, Template]:
     pair = tokenizer.encode("a", "b", add_special_tokens=True)
     s, p = runs(single), runs(pair)
     if len(s) != 2 or len(p) != 3 or not s[0]:
-        raise ValueError(f"tokenizer wraps text as {single.tokens} and pairs as {pair.tokens}; "
-                         "expected a start token, a separator and an end token (BERT or MPNet)")
+        raise ValueError(
+            f"tokenizer wraps text as {single.tokens} and pairs as {pair.tokens}; "
+            "expected a start token, a separator and an end token (BERT or MPNet)"
+        )
     return (Template(s[0], (), s[1], 0), Template(p[0], p[1], p[2], pair.type_ids[-1]))
 
 
@@ -109,9 +112,7 @@ class Encoder:
         """Windows for one paragraph; a pair input when a stance target is given."""
         return self.encode_batch([text], [target])[0]
 
-    def encode_batch(
-        self, texts: list[str], targets: list[str | None] | None = None
-    ) -> list[list[Window]]:
+    def encode_batch(self, texts: list[str], targets: list[str | None] | None = None) -> list[list[Window]]:
         """Windows for many inputs at once; tokenizes in parallel in the Rust tokenizer."""
         targets = targets if targets is not None else [None] * len(texts)
         if len(targets) != len(texts):
@@ -138,10 +139,7 @@ class Encoder:
         if not spans:
             return ids, offsets
         marked_ids, marked_offsets = [], []
-        inside = [
-            next((k for k, (s, e) in enumerate(spans) if start < e and end > s), -1)
-            for start, end in offsets
-        ]
+        inside = [next((k for k, (s, e) in enumerate(spans) if start < e and end > s), -1) for start, end in offsets]
         for i, (token, offset) in enumerate(zip(ids, offsets)):
             if inside[i] >= 0 and (i == 0 or inside[i - 1] != inside[i]):
                 marked_ids.append(self.open_id)

@@ -1,4 +1,5 @@
 """Writing a file so that a reader or a crash never sees half of it."""
+
 from __future__ import annotations
 
 import os

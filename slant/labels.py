@@ -3,6 +3,7 @@
 Every artifact carries a copy of these (``labels.json``); serving reads the copy, never this
 module, so a model keeps its own labels when the code moves on.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,9 +32,7 @@ class Task:
 
     def check(self, label: str) -> str:
         if label not in self.labels:
-            raise ValueError(
-                f"unknown {self.name} label {label!r}; expected one of: {', '.join(self.labels)}"
-            )
+            raise ValueError(f"unknown {self.name} label {label!r}; expected one of: {', '.join(self.labels)}")
         return label
 
 
@@ -110,22 +109,14 @@ def get_task(name: str) -> Task:
     try:
         return TASKS[name]
     except KeyError:
-        raise ValueError(
-            f"unknown task {name!r}; expected one of: {', '.join(TASKS)}"
-        ) from None
+        raise ValueError(f"unknown task {name!r}; expected one of: {', '.join(TASKS)}") from None
 
 
 def schemas_json() -> dict:
     """The JSON form written into every artifact's labels.json."""
-    return {
-        name: {"kind": t.kind, "input": t.input, "labels": list(t.labels)}
-        for name, t in TASKS.items()
-    }
+    return {name: {"kind": t.kind, "input": t.input, "labels": list(t.labels)} for name, t in TASKS.items()}
 
 
 def tasks_from_json(obj: dict) -> dict[str, Task]:
     """Read schemas back from an artifact's labels.json (the inverse of schemas_json)."""
-    return {
-        name: Task(name, spec["kind"], tuple(spec["labels"]), spec["input"])
-        for name, spec in obj.items()
-    }
+    return {name: Task(name, spec["kind"], tuple(spec["labels"]), spec["input"]) for name, spec in obj.items()}

@@ -12,6 +12,7 @@ The rule, shared by training and serving:
   also its last word alone ("Biden"), the way news refers to people after the first mention;
 - a leading article ("the city council") may be missing or different in the text.
 """
+
 from __future__ import annotations
 
 import re
@@ -49,9 +50,7 @@ def find_mentions(text: str, target: str) -> list[tuple[int, int]]:
     surname = _surname(bare)
     if surname:
         phrases.append(surname)
-    found = sorted(
-        (m.start(), m.end()) for phrase in phrases for m in _pattern(phrase).finditer(text)
-    )
+    found = sorted((m.start(), m.end()) for phrase in phrases for m in _pattern(phrase).finditer(text))
     spans: list[tuple[int, int]] = []
     for start, end in found:
         if spans and start < spans[-1][1]:  # the longer phrase already covers it

@@ -5,6 +5,7 @@ probabilities and decided labels out.
 into windows, runs them in length-sorted batches and merges each pass's windows again.
 ``build_paragraph`` turns one paragraph's scores into the answer's paragraph entry.
 """
+
 from __future__ import annotations
 
 import os
@@ -146,9 +147,7 @@ class Predictor:
             options.inter_op_num_threads = 1
         self.providers = choose_providers(device or current.device)
         cpu = self.providers[0] == "CPUExecutionProvider"
-        self.session = ort.InferenceSession(
-            str(artifact.model_path), sess_options=options, providers=self.providers
-        )
+        self.session = ort.InferenceSession(str(artifact.model_path), sess_options=options, providers=self.providers)
         # On CPU, the batches of a call run side by side on a second session with one onnxruntime
         # thread per worker (`threads` workers), rather than one at a time on `threads` intra-op
         # threads: most of this graph's ops are small (layer norms, transposes, the attention's
@@ -161,7 +160,9 @@ class Predictor:
         if self.workers > 1:
             single = session_options()
             single.intra_op_num_threads = single.inter_op_num_threads = 1
-            self._session1 = ort.InferenceSession(str(artifact.model_path), sess_options=single, providers=self.providers)
+            self._session1 = ort.InferenceSession(
+                str(artifact.model_path), sess_options=single, providers=self.providers
+            )
             self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="slant-ort")
         self._check_graph()
 
@@ -172,9 +173,7 @@ class Predictor:
         outputs = {o.name: o.shape for o in self.session.get_outputs()}
         for head in self.artifact.heads:
             if head not in outputs:
-                raise ArtifactError(
-                    f"model.onnx has outputs {sorted(outputs)}, but labels.json names head {head!r}"
-                )
+                raise ArtifactError(f"model.onnx has outputs {sorted(outputs)}, but labels.json names head {head!r}")
             if head != BIAS_TOKENS and outputs[head][-1] != self.artifact.head_width(head):
                 raise ArtifactError(
                     f"model.onnx output {head} has width {outputs[head][-1]}, but labels.json "
@@ -217,8 +216,13 @@ class Predictor:
         encoded = self.encoder.encode_batch([p.text for p in passes], [p.target for p in passes])
         return encoded, self.run_windows([w for windows in encoded for w in windows])
 
-    def merge(self, passes: list[Pass], encoded: list[list[Window]], logits: dict[str, list[np.ndarray]],
-              temps: dict[str, float]) -> list[PassScores]:
+    def merge(
+        self,
+        passes: list[Pass],
+        encoded: list[list[Window]],
+        logits: dict[str, list[np.ndarray]],
+        temps: dict[str, float],
+    ) -> list[PassScores]:
         """Probabilities at the given temperatures, each pass's windows merged into one score."""
         tasks = self.artifact.tasks
         results = []
@@ -258,8 +262,9 @@ class Predictor:
         return [(s, e, p) for (s, e), p in sorted(best.items())]
 
 
-def loaded_spans(text: str, tokens: list[tuple[int, int, float]], threshold: float,
-                 names: list[tuple[int, int]] = ()) -> list[dict]:
+def loaded_spans(
+    text: str, tokens: list[tuple[int, int, float]], threshold: float, names: list[tuple[int, int]] = ()
+) -> list[dict]:
     """Whole words whose tokens reach the threshold, adjacent words merged into one span.
 
     Words inside ``names`` (character spans of named entities) are never loaded wording: a
@@ -276,7 +281,7 @@ def loaded_spans(text: str, tokens: list[tuple[int, int, float]], threshold: flo
             end += 1
         if any(start < n_end and end > n_start for n_start, n_end in names):
             continue
-        if spans and start <= spans[-1]["end"] + 1 and not text[spans[-1]["end"]:start].strip():
+        if spans and start <= spans[-1]["end"] + 1 and not text[spans[-1]["end"] : start].strip():
             spans[-1]["end"] = max(spans[-1]["end"], end)
             spans[-1]["score"] = max(spans[-1]["score"], p)
         else:

@@ -5,6 +5,7 @@ the two steps around scoring that every face shares: ``prepare`` (article and ta
 Plain pydantic + slant, used by the HTTP service and by `slant score` / `slant classify`, so both
 faces validate input with exactly the same models.
 """
+
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -59,7 +60,11 @@ class ArticleIn(BaseModel):
     def to_article(self, limits: Limits) -> Article:
         """The parsed article; raises ArticleError (message says what to fix)."""
         return parse(
-            text=self.text, html=self.html, paragraphs=self.paragraphs, title=self.title, url=self.url,
+            text=self.text,
+            html=self.html,
+            paragraphs=self.paragraphs,
+            title=self.title,
+            url=self.url,
             limits=limits,
         )
 
@@ -99,11 +104,16 @@ class Options(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     max_auto_targets: int = Field(
-        5, ge=0, le=MAX_AUTO_TARGETS, strict=True,
+        5,
+        ge=0,
+        le=MAX_AUTO_TARGETS,
+        strict=True,
         description="How many targets to find automatically when the article names none (0: no stance)",
     )
     include_text: bool = Field(
-        True, strict=True, description="Include each paragraph's text in the answer (false: offsets only, smaller answers)"
+        True,
+        strict=True,
+        description="Include each paragraph's text in the answer (false: offsets only, smaller answers)",
     )
 
 

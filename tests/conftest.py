@@ -1,5 +1,6 @@
 """Shared fixtures: a tiny corpus and a tiny artifact built by the real workflow
 (train -> export -> evaluate), so every test meets the same artifact serving would."""
+
 from __future__ import annotations
 
 import os
@@ -41,10 +42,18 @@ def tiny_run(tmp_path_factory, tiny_corpus) -> dict:
     from training.train import train
 
     root = tmp_path_factory.mktemp("tiny")
-    config = TrainConfig.from_dict(dict(
-        data_dir=str(tiny_corpus), out_dir=str(root / "run"), base_model="tiny",
-        steps=60, eval_every=30, batch_size=8, lr=1e-3, head_lr=3e-3,
-    ))
+    config = TrainConfig.from_dict(
+        dict(
+            data_dir=str(tiny_corpus),
+            out_dir=str(root / "run"),
+            base_model="tiny",
+            steps=60,
+            eval_every=30,
+            batch_size=8,
+            lr=1e-3,
+            head_lr=3e-3,
+        )
+    )
     checkpoint = train(config)
     artifact = root / "artifact"
     report = export(checkpoint, artifact, "slant-tiny", "0.0.1-test")

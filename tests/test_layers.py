@@ -5,6 +5,7 @@
 - `serving/` imports nothing from `training/`, and never torch or transformers;
 - no project modules import each other in a cycle.
 """
+
 from __future__ import annotations
 
 import ast
@@ -60,9 +61,14 @@ def import_cycles(imports: dict[str, dict[str, bool]], packages: set[str]) -> li
     """Cycles among the modules of ``imports`` (a package's own __init__ re-exporting its modules
     is not a cycle)."""
     graph = {
-        name: {t for t in targets if t in imports and t != name
-               and not (name in packages and t.startswith(name + "."))
-               and not (t in packages and name.startswith(t + "."))}
+        name: {
+            t
+            for t in targets
+            if t in imports
+            and t != name
+            and not (name in packages and t.startswith(name + "."))
+            and not (t in packages and name.startswith(t + "."))
+        }
         for name, targets in imports.items()
     }
     state: dict[str, int] = {}
@@ -72,7 +78,7 @@ def import_cycles(imports: dict[str, dict[str, bool]], packages: set[str]) -> li
         state[node] = 1
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                cycles.append([*trail[trail.index(nxt):], nxt])
+                cycles.append([*trail[trail.index(nxt) :], nxt])
             elif nxt not in state:
                 visit(nxt, [*trail, nxt])
         state[node] = 2

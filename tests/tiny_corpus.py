@@ -1,5 +1,6 @@
 """A synthetic corpus in the build format (`slant data build`'s output), small enough to train a
 tiny model in seconds. Sentences are templated, so labels follow plain words the model can learn."""
+
 from __future__ import annotations
 
 import random
@@ -24,7 +25,9 @@ TECHNIQUE_TEXT = {
 LOADED = ["disgusting", "outrageous", "shameful", "radical", "corrupt"]
 
 
-def _record(i, task, text, labels, known, split, *, target="", level="paragraph", article="", spans=None, source="synthetic"):
+def _record(
+    i, task, text, labels, known, split, *, target="", level="paragraph", article="", spans=None, source="synthetic"
+):
     return {
         "id": f"{source}:{task}:{i}",
         "text": text,
@@ -54,30 +57,60 @@ def write_tiny_corpus(out: Path, per_split: dict[str, int] | None = None, seed: 
             target = rng.choice(PEOPLE)
             label = STANCE.labels[i % 3]
             template = rng.choice({"favor": FAVOR, "against": AGAINST, "neutral": NEUTRAL}[label])
-            rows["stance"].append(_record(i, "stance", template.format(t=target), [label],
-                                          list(STANCE.labels), split, target=target))
+            rows["stance"].append(
+                _record(i, "stance", template.format(t=target), [label], list(STANCE.labels), split, target=target)
+            )
             frame = list(FRAME_TEXT)[i % 3]
             rows["frames"].append(_record(i, "frames", FRAME_TEXT[frame], [frame], list(FRAMES.labels), split))
             # Article bags: two paragraphs, one carries the article's frame.
             article = f"synthetic:bag:{split}:{i}"
             for j, text in enumerate([FRAME_TEXT[frame], "The meeting ended in the afternoon."]):
-                rows["frames"].append(_record(f"{i}.{j}", "frames", text, [frame], list(FRAMES.labels)[:14],
-                                              split, level="article", article=article))
+                rows["frames"].append(
+                    _record(
+                        f"{i}.{j}",
+                        "frames",
+                        text,
+                        [frame],
+                        list(FRAMES.labels)[:14],
+                        split,
+                        level="article",
+                        article=article,
+                    )
+                )
             technique = list(TECHNIQUE_TEXT)[i % 3]
-            rows["techniques"].append(_record(i, "techniques", TECHNIQUE_TEXT[technique], [technique],
-                                              list(TECHNIQUES.labels), split))
+            rows["techniques"].append(
+                _record(i, "techniques", TECHNIQUE_TEXT[technique], [technique], list(TECHNIQUES.labels), split)
+            )
             # Two bias schemes, as in the real corpus: word spans (BABE) and sentence labels only (NPOV).
             if i % 2:
                 word = rng.choice(LOADED)
                 text = f"The {word} plan of {target} was announced today."
                 start = text.index(word)
                 spans = [[start, start + len(word)]] if i % 4 == 1 else []
-                rows["bias"].append(_record(i, "bias", text, ["biased"], list(BIAS.labels), split,
-                                            spans=spans, source="babe" if spans else "npov"))
+                rows["bias"].append(
+                    _record(
+                        i,
+                        "bias",
+                        text,
+                        ["biased"],
+                        list(BIAS.labels),
+                        split,
+                        spans=spans,
+                        source="babe" if spans else "npov",
+                    )
+                )
             else:
-                rows["bias"].append(_record(i, "bias", f"The plan of {target} was announced today.",
-                                            ["neutral"], list(BIAS.labels), split,
-                                            source="babe" if i % 4 == 0 else "npov"))
+                rows["bias"].append(
+                    _record(
+                        i,
+                        "bias",
+                        f"The plan of {target} was announced today.",
+                        ["neutral"],
+                        list(BIAS.labels),
+                        split,
+                        source="babe" if i % 4 == 0 else "npov",
+                    )
+                )
         for t in tables:
             tables[t][split] = rows[t]
     for task, splits in tables.items():

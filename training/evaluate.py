@@ -3,6 +3,7 @@ predictor (windows, calibration, thresholds exactly as served), beside a TF-IDF 
 regression baseline trained on the same splits. Writes metrics.json (tied to model.onnx by its
 SHA-256), report.md and PNG figures.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,8 +42,11 @@ QUALITY_TARGETS = [
 ]
 # slant-large, the base-size model users pick for accuracy, has a higher bar where one is set.
 TARGET_OVERRIDES = {
-    "slant-large": {("stance", "newsmtsc/devtest_rw"): 0.84, ("stance", "newsmtsc/devtest_mt"): 0.84,
-                    ("bias", "babe"): 0.82},
+    "slant-large": {
+        ("stance", "newsmtsc/devtest_rw"): 0.84,
+        ("stance", "newsmtsc/devtest_mt"): 0.84,
+        ("bias", "babe"): 0.82,
+    },
 }
 # Paragraph-level frames: the sets whose frame labels belong to one short text, scored together.
 PARAGRAPH_FRAME_SETS = ("ccf", "gvfc", "issue_framing/tweets", "issue_framing/forum")
@@ -148,9 +152,15 @@ def plot_reliability(task: Task, points: dict[str, tuple], path: Path, bins: int
     plt.close(fig)
 
 
-def evaluate(artifact_dir: str | Path, data_dir: str = "datasets/build", report_dir: str | Path | None = None,
-             baseline: bool = True, run_dir: str | Path | None = None,
-             transfer: str | Path | None = None, previous: str | Path | None = None) -> dict:
+def evaluate(
+    artifact_dir: str | Path,
+    data_dir: str = "datasets/build",
+    report_dir: str | Path | None = None,
+    baseline: bool = True,
+    run_dir: str | Path | None = None,
+    transfer: str | Path | None = None,
+    previous: str | Path | None = None,
+) -> dict:
     """Score the artifact on every test split; write metrics.json, the report and the model card."""
     folder = Path(artifact_dir)
     artifact = art.load(folder, require_metrics=False)
@@ -234,7 +244,9 @@ class TestScorer:
         if name == "frames":
             keep = [i for key in PARAGRAPH_FRAME_SETS for i in groups.get(key, [])]
             if keep:
-                task_metrics["paragraph_level"] = report_from_probs(task, [test[i] for i in keep], after[keep], thresholds)
+                task_metrics["paragraph_level"] = report_from_probs(
+                    task, [test[i] for i in keep], after[keep], thresholds
+                )
         print(f"evaluated {name}: {len(test)} test passes in {seconds:.0f}s; ECE {task_metrics['ece']}")
         return task_metrics
 
@@ -250,16 +262,20 @@ class TestScorer:
         if task.kind == "multi":
             return
         y_true = np.array([int(e.label) for e in ex])
-        y_pred = probs.argmax(1) if task.kind == "single" else (probs.reshape(-1) >= thresholds[task.labels[1]]).astype(int)
+        y_pred = (
+            probs.argmax(1) if task.kind == "single" else (probs.reshape(-1) >= thresholds[task.labels[1]]).astype(int)
+        )
         plot_confusion(task, key, y_true, y_pred, self.report_dir / f"confusion_{name}_{key.replace('/', '_')}.png")
 
-    def calibration_error(self, name: str, task: Task, test: list[Example], before: np.ndarray,
-                          after: np.ndarray) -> dict:
-        labels = (np.array([int(e.label) for e in test]) if task.kind != "multi"
-                  else np.stack([e.label for e in test]))
+    def calibration_error(
+        self, name: str, task: Task, test: list[Example], before: np.ndarray, after: np.ndarray
+    ) -> dict:
+        labels = np.array([int(e.label) for e in test]) if task.kind != "multi" else np.stack([e.label for e in test])
         mask = np.stack([e.known for e in test]) if task.kind == "multi" else None
-        points = {"before": calibration_points(task, before, labels, mask),
-                  "after": calibration_points(task, after, labels, mask)}
+        points = {
+            "before": calibration_points(task, before, labels, mask),
+            "after": calibration_points(task, after, labels, mask),
+        }
         plot_reliability(task, points, self.report_dir / f"reliability_{name}.png")
         return {k: round(expected_calibration_error(*v), 4) for k, v in points.items()}
 
@@ -295,9 +311,16 @@ def training_stages(run_dir: Path) -> list[dict]:
     stages, log_path = [], run_dir / "train_log.json"
     while log_path.exists() and len(stages) < 20:
         log = json.loads(log_path.read_text())
-        stages.insert(0, {"run": str(log_path.parent), "steps": log["config"]["steps"],
-                          "train_seconds": log["train_seconds"], "device": log.get("device"),
-                          "task_shares": log["config"]["task_shares"]})
+        stages.insert(
+            0,
+            {
+                "run": str(log_path.parent),
+                "steps": log["config"]["steps"],
+                "train_seconds": log["train_seconds"],
+                "device": log.get("device"),
+                "task_shares": log["config"]["task_shares"],
+            },
+        )
         init = log["config"].get("init_checkpoint")
         log_path = Path(init).with_name("train_log.json") if init and Path(init).is_file() else Path("/nonexistent")
     return stages
@@ -311,28 +334,48 @@ def check_targets(metrics: dict, previous: dict | None = None) -> list[dict]:
         minimum = overrides.get((task, key), minimum)
         value, base = target_value(metrics, task, key, measure, level)
         before = target_value(previous, task, key, measure, level)[0] if previous else None
-        rows.append({
-            "task": task, "set": key + (f" ({level})" if level else ""), "measure": measure, "target": minimum,
-            "value": None if value is None else round(value, 4),
-            "baseline": None if base is None else round(base, 4),
-            "previous": None if before is None else round(before, 4),
-            "met": bool(value is not None and value >= minimum),
-        })
+        rows.append(
+            {
+                "task": task,
+                "set": key + (f" ({level})" if level else ""),
+                "measure": measure,
+                "target": minimum,
+                "value": None if value is None else round(value, 4),
+                "baseline": None if base is None else round(base, 4),
+                "previous": None if before is None else round(before, 4),
+                "met": bool(value is not None and value >= minimum),
+            }
+        )
     return rows
 
 
 def render_report(metrics: dict) -> str:
-    lines = [f"# Evaluation of {metrics['model']['name']} {metrics['model']['version']}", "",
-             f"model.onnx SHA-256 `{metrics['model_sha256']}`; every figure is this file through the serving predictor.", "",
-             "## Release targets", "", *targets_table(metrics), *derived_tables(metrics)]
-    lines += ["", "## Every test set", "", "| task | source | n | macro-F1 | micro-F1 | baseline macro-F1 | baseline micro-F1 |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"# Evaluation of {metrics['model']['name']} {metrics['model']['version']}",
+        "",
+        f"model.onnx SHA-256 `{metrics['model_sha256']}`; every figure is this file through the serving predictor.",
+        "",
+        "## Release targets",
+        "",
+        *targets_table(metrics),
+        *derived_tables(metrics),
+    ]
+    lines += [
+        "",
+        "## Every test set",
+        "",
+        "| task | source | n | macro-F1 | micro-F1 | baseline macro-F1 | baseline micro-F1 |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for task, tm in metrics["tasks"].items():
         for key, e in tm["sources"].items():
             levels = e.get("levels") or {"": e}
             for level, r in levels.items():
                 b = (e.get("baseline", {}).get("levels") or {"": e.get("baseline", {})}).get(level, {})
-                lines.append(f"| {task} | {key}{' ' + level if level else ''} | {r['n']} | {r['macro_f1']:.3f} | {r['micro_f1']:.3f} | "
-                             f"{b.get('macro_f1', float('nan')):.3f} | {b.get('micro_f1', float('nan')):.3f} |")
+                lines.append(
+                    f"| {task} | {key}{' ' + level if level else ''} | {r['n']} | {r['macro_f1']:.3f} | {r['micro_f1']:.3f} | "
+                    f"{b.get('macro_f1', float('nan')):.3f} | {b.get('micro_f1', float('nan')):.3f} |"
+                )
     lines += ["", "## Calibration (test ECE, 15 bins)", "", "| task | before | after |", "|---|---|---|"]
     for task, tm in metrics["tasks"].items():
         lines.append(f"| {task} | {tm['ece']['before']:.4f} | {tm['ece']['after']:.4f} |")
@@ -340,7 +383,12 @@ def render_report(metrics: dict) -> str:
     for task, tm in metrics["tasks"].items():
         for key, e in tm["sources"].items():
             r = (e.get("levels") or {}).get("paragraph") or (e.get("levels") or {}).get("article") or e
-            lines += [f"### {task} · {key}", "", "| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+            lines += [
+                f"### {task} · {key}",
+                "",
+                "| label | precision | recall | F1 | support |",
+                "|---|---|---|---|---|",
+            ]
             for label, v in r["per_label"].items():
                 lines.append(f"| {label} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |")
             lines.append("")

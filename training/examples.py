@@ -3,6 +3,7 @@
 Training reads the first window of each text (the corpus units are sentences and paragraphs,
 nearly all within one window); inference windows the rest (slant.encode).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

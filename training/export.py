@@ -6,6 +6,7 @@ Gates (the export fails and prints the numbers when one is missed):
 Before export, dev-fitted class offsets are folded into the stance head's bias (shift_stance_head).
 Calibration (temperatures, thresholds) is fitted on dev logits of the int8 graph, the one served.
 """
+
 from __future__ import annotations
 
 import json
@@ -74,19 +75,18 @@ def quantize(fp32: Path, int8: Path) -> None:
 
 
 def windows_of(examples: list[Example]) -> list[Window]:
-    return [
-        Window(tuple(e.input_ids), tuple(e.token_type_ids), tuple((-1, -1) for _ in e.input_ids))
-        for e in examples
-    ]
+    return [Window(tuple(e.input_ids), tuple(e.token_type_ids), tuple((-1, -1) for _ in e.input_ids)) for e in examples]
 
 
-def write_artifact_files(folder: Path, onnx_path: Path, config: TrainConfig, name: str, version: str,
-                         calibration: art.Calibration) -> None:
+def write_artifact_files(
+    folder: Path, onnx_path: Path, config: TrainConfig, name: str, version: str, calibration: art.Calibration
+) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(onnx_path, folder / art.MODEL)
     shutil.copyfile(tokenizer_path(config), folder / art.TOKENIZER)
-    labels = art.labels_json(name, version, TASKS, config.max_length, config.stride,
-                             config.target_max_tokens, config.mark_mentions)
+    labels = art.labels_json(
+        name, version, TASKS, config.max_length, config.stride, config.target_max_tokens, config.mark_mentions
+    )
     (folder / art.LABELS).write_text(json.dumps(labels, indent=2) + "\n")
     (folder / art.CALIBRATION).write_text(json.dumps(calibration.to_json(), indent=2) + "\n")
     (folder / art.VERSION).write_text(version + "\n")
@@ -116,8 +116,9 @@ def untrained_labels(config: TrainConfig) -> dict[str, list[str]]:
     return out
 
 
-def calibrate(dev: dict[str, list[Example]], logits: dict[str, dict[str, list]],
-              untrained: dict[str, list[str]] | None = None) -> art.Calibration:
+def calibrate(
+    dev: dict[str, list[Example]], logits: dict[str, dict[str, list]], untrained: dict[str, list[str]] | None = None
+) -> art.Calibration:
     """Temperatures and thresholds from dev logits: {task: {head: rows}} per task's dev examples."""
     temperatures, thresholds = {}, {}
     for name, examples in dev.items():
@@ -183,8 +184,11 @@ def shift_stance_head(model, dev: list[Example], pad_id: int) -> dict[str, float
 def dev_headlines(dev, logits, calibration: art.Calibration) -> dict[str, float]:
     return {
         name: task_scores(
-            TASKS[name], examples, _stack(logits[name][name]),
-            calibration.temperatures[name], calibration.thresholds.get(name),
+            TASKS[name],
+            examples,
+            _stack(logits[name][name]),
+            calibration.temperatures[name],
+            calibration.thresholds.get(name),
         )["headline"]
         for name, examples in dev.items()
     }
@@ -199,14 +203,17 @@ def gate_fp32(model, dev: dict[str, list[Example]], pad_id: int, fp32_folder: Pa
     session = Predictor(art.load(fp32_folder, require_metrics=False), device="cpu").session
     ort_out = session.run(model.output_names, {k: v.numpy() for k, v in inputs.items()})
     diff = max(float(np.abs(t.numpy() - o).max()) for t, o in zip(torch_out, ort_out))
-    print(f"gate fp32 vs torch: max |logit diff| = {diff:.2e} (limit {PARITY_TOLERANCE:.0e}) on {len(probe)} dev paragraphs")
+    print(
+        f"gate fp32 vs torch: max |logit diff| = {diff:.2e} (limit {PARITY_TOLERANCE:.0e}) on {len(probe)} dev paragraphs"
+    )
     if diff > PARITY_TOLERANCE:
         raise ExportGateError(f"fp32 ONNX differs from torch by {diff:.2e} > {PARITY_TOLERANCE:.0e}")
     return diff
 
 
-def gate_int8(dev: dict[str, list[Example]], fp32_folder: Path, int8_folder: Path, untrained: dict,
-              report: dict) -> art.Calibration:
+def gate_int8(
+    dev: dict[str, list[Example]], fp32_folder: Path, int8_folder: Path, untrained: dict, report: dict
+) -> art.Calibration:
     """Calibrate on the int8 graph's dev logits, then gate 2: int8 keeps the fp32 dev headline
     scores within INT8_MAX_DROP. Returns the calibration; the scores go into ``report``."""
     logits: dict[str, dict] = {"fp32": {}, "int8": {}}
@@ -228,8 +235,9 @@ def gate_int8(dev: dict[str, list[Example]], fp32_folder: Path, int8_folder: Pat
     return calibration
 
 
-def export(checkpoint: str | Path, out: str | Path, name: str, version: str,
-           data_dir: str | None = None, dev_max: int = 3000) -> dict:
+def export(
+    checkpoint: str | Path, out: str | Path, name: str, version: str, data_dir: str | None = None, dev_max: int = 3000
+) -> dict:
     """Export, gate and calibrate; writes every artifact file but metrics.json and MODEL_CARD.md."""
     model, state = load_model(checkpoint)
     config = TrainConfig.from_dict({**state["config"], **({"data_dir": data_dir} if data_dir else {})})

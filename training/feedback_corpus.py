@@ -1,5 +1,6 @@
 """Feedback -> corpus: which corrections train (the agreement rule), which are held out, and the
 merged build folder `slant retrain` fine-tunes on. Dev and test rows are never changed."""
+
 from __future__ import annotations
 
 import os
@@ -68,14 +69,28 @@ def select_corrections(rows: list[Correction]) -> tuple[dict[str, list[Correctio
         total = sum(votes.values())
         shown = {"|".join(k) or "(none)": v for k, v in votes.items()}
         if total == 0:
-            dropped.append({"task": key[0], "text": group[-1].text, "target": group[-1].target, "votes": shown,
-                            "reason": f"unauthenticated labels disagree ({len(anonymous_labels)} different labels "
-                                      f"in {len(group)} rows) and no API-key holder labeled it"})
+            dropped.append(
+                {
+                    "task": key[0],
+                    "text": group[-1].text,
+                    "target": group[-1].target,
+                    "votes": shown,
+                    "reason": f"unauthenticated labels disagree ({len(anonymous_labels)} different labels "
+                    f"in {len(group)} rows) and no API-key holder labeled it",
+                }
+            )
             continue
         label, n = max(votes.items(), key=lambda kv: kv[1])
         if 2 * n <= total:
-            dropped.append({"task": key[0], "text": group[-1].text, "target": group[-1].target, "votes": shown,
-                            "reason": f"no majority among {total} voters"})
+            dropped.append(
+                {
+                    "task": key[0],
+                    "text": group[-1].text,
+                    "target": group[-1].target,
+                    "votes": shown,
+                    "reason": f"no majority among {total} voters",
+                }
+            )
             continue
         winner = max((r for v, r in latest.items() if r.labels == label), key=lambda r: r.id or 0)
         kept[key[0]].append(winner)
@@ -100,8 +115,9 @@ def feedback_record(r: Correction, split: str, repeat: int = 0) -> dict:
     }
 
 
-def merge_corpus(base_dir: str | Path, out_dir: str | Path, corrections: dict[str, list[Correction]],
-                 weight: int, holdout: float) -> dict:
+def merge_corpus(
+    base_dir: str | Path, out_dir: str | Path, corrections: dict[str, list[Correction]], weight: int, holdout: float
+) -> dict:
     """Write the merged build folder; returns counts per task (``protected``: corrections dropped
     because their text is a dev or test text). Dev and test splits are copied unchanged."""
     from datasets import Dataset, DatasetDict, concatenate_datasets
@@ -126,8 +142,11 @@ def merge_corpus(base_dir: str | Path, out_dir: str | Path, corrections: dict[st
         train_rows = [r for r in rows if not is_heldout(r.text, holdout)]
         for split in base:
             ds = base[split]
-            keep = [i for i, (text, target) in enumerate(zip(ds["text"], ds["target"]))
-                    if split != "train" or row_key(task, text, target) not in keys]
+            keep = [
+                i
+                for i, (text, target) in enumerate(zip(ds["text"], ds["target"]))
+                if split != "train" or row_key(task, text, target) not in keys
+            ]
             dropped[split] = len(ds) - len(keep)
             ds = ds.select(keep) if dropped[split] else ds
             extra = []
@@ -148,7 +167,10 @@ def merge_corpus(base_dir: str | Path, out_dir: str | Path, corrections: dict[st
             if not quiet_before:
                 enable_progress_bars()
         report[task] = {
-            "feedback": len(rows) + len(protected), "train": len(train_rows), "heldout": len(held),
-            "base_rows_dropped": dropped, "protected": len(protected),
+            "feedback": len(rows) + len(protected),
+            "train": len(train_rows),
+            "heldout": len(held),
+            "base_rows_dropped": dropped,
+            "protected": len(protected),
         }
     return report

@@ -1,5 +1,6 @@
 """The regression gate of `slant retrain`: headline scores per task and source, current model vs
 candidate, on the same test data."""
+
 from __future__ import annotations
 
 
@@ -25,16 +26,43 @@ def compare(current: dict, candidate: dict, tolerance: float) -> tuple[bool, lis
         c = cur.get(key)
         n = cand.get(key)
         if c is None:
-            rows.append({"task": key[0], "source": key[1], "n": n[1], "current": None, "candidate": n[0],
-                         "delta": None, "ok": True})
+            rows.append(
+                {
+                    "task": key[0],
+                    "source": key[1],
+                    "n": n[1],
+                    "current": None,
+                    "candidate": n[0],
+                    "delta": None,
+                    "ok": True,
+                }
+            )
             continue
         if n is None:
-            rows.append({"task": key[0], "source": key[1], "n": c[1], "current": c[0], "candidate": None,
-                         "delta": None, "ok": False})
+            rows.append(
+                {
+                    "task": key[0],
+                    "source": key[1],
+                    "n": c[1],
+                    "current": c[0],
+                    "candidate": None,
+                    "delta": None,
+                    "ok": False,
+                }
+            )
             continue
         delta = n[0] - c[0]
-        rows.append({"task": key[0], "source": key[1], "n": n[1], "current": c[0], "candidate": n[0],
-                     "delta": delta, "ok": delta >= -tolerance - 1e-12})
+        rows.append(
+            {
+                "task": key[0],
+                "source": key[1],
+                "n": n[1],
+                "current": c[0],
+                "candidate": n[0],
+                "delta": delta,
+                "ok": delta >= -tolerance - 1e-12,
+            }
+        )
     return all(r["ok"] for r in rows), rows
 
 
@@ -43,11 +71,15 @@ def render_table(rows: list[dict], tolerance: float) -> str:
         return "—" if v is None else f"{v:.4f}"
 
     width = max([len(f"{r['task']}/{r['source']}") for r in rows] + [14])
-    lines = [f"{'task/source':<{width}}  {'n':>6}  {'current':>8}  {'candidate':>9}  {'delta':>8}  verdict",
-             "-" * (width + 52)]
+    lines = [
+        f"{'task/source':<{width}}  {'n':>6}  {'current':>8}  {'candidate':>9}  {'delta':>8}  verdict",
+        "-" * (width + 52),
+    ]
     for r in rows:
         delta = "—" if r["delta"] is None else f"{r['delta']:+.4f}"
         verdict = "ok" if r["ok"] else f"REGRESSION (> {tolerance:g})"
-        lines.append(f"{r['task'] + '/' + r['source']:<{width}}  {str(r['n'] if r['n'] is not None else '—'):>6}  "
-                     f"{f(r['current']):>8}  {f(r['candidate']):>9}  {delta:>8}  {verdict}")
+        lines.append(
+            f"{r['task'] + '/' + r['source']:<{width}}  {str(r['n'] if r['n'] is not None else '—'):>6}  "
+            f"{f(r['current']):>8}  {f(r['candidate']):>9}  {delta:>8}  {verdict}"
+        )
     return "\n".join(lines)

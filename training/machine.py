@@ -1,4 +1,5 @@
 """What this machine's CPU is: read once from /proc/cpuinfo by training, the model card and bench/."""
+
 from __future__ import annotations
 
 import platform

@@ -4,6 +4,7 @@ Headline per task: stance and bias macro-F1; frames and techniques micro-F1 (the
 measure). Multi-label scores count only the labels a source can express (its ``known`` mask);
 article-level frames are scored per article, a frame present when any paragraph has it.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -54,7 +55,15 @@ def label_report(task: Task, y_true: np.ndarray, y_pred: np.ndarray, known: np.n
             "n": int(len(y_true)),
             "macro_f1": float(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)),
             "micro_f1": float(f1_score(y_true, y_pred, labels=labels, average="micro", zero_division=0)),
-            "per_label": {task.labels[i]: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])} for i in labels},
+            "per_label": {
+                task.labels[i]: {
+                    "precision": float(p[i]),
+                    "recall": float(r[i]),
+                    "f1": float(f[i]),
+                    "support": int(s[i]),
+                }
+                for i in labels
+            },
         }
     if task.kind == "binary":
         p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=[0, 1], zero_division=0)
@@ -62,7 +71,15 @@ def label_report(task: Task, y_true: np.ndarray, y_pred: np.ndarray, known: np.n
             "n": int(len(y_true)),
             "macro_f1": float(f.mean()),
             "micro_f1": float((y_true == y_pred).mean()),
-            "per_label": {task.labels[i]: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])} for i in (0, 1)},
+            "per_label": {
+                task.labels[i]: {
+                    "precision": float(p[i]),
+                    "recall": float(r[i]),
+                    "f1": float(f[i]),
+                    "support": int(s[i]),
+                }
+                for i in (0, 1)
+            },
         }
     known = np.ones_like(y_true) if known is None else known
     cols = [j for j in range(y_true.shape[1]) if known[:, j].any()]
@@ -90,14 +107,14 @@ def label_report(task: Task, y_true: np.ndarray, y_pred: np.ndarray, known: np.n
     }
 
 
-def task_scores(task: Task, examples, logits: np.ndarray, temperature: float = 1.0,
-                thresholds: dict[str, float] | None = None) -> dict:
+def task_scores(
+    task: Task, examples, logits: np.ndarray, temperature: float = 1.0, thresholds: dict[str, float] | None = None
+) -> dict:
     """Report for one task over examples (paragraph- and article-level scored apart)."""
     return report_from_probs(task, examples, probabilities(task, logits, temperature), thresholds)
 
 
-def report_from_probs(task: Task, examples, probs: np.ndarray,
-                      thresholds: dict[str, float] | None = None) -> dict:
+def report_from_probs(task: Task, examples, probs: np.ndarray, thresholds: dict[str, float] | None = None) -> dict:
     probs = probs if task.kind != "binary" else probs.reshape(len(probs), -1)
     if task.kind != "multi":
         y_true = np.array([int(e.label) for e in examples])
@@ -112,8 +129,10 @@ def report_from_probs(task: Task, examples, probs: np.ndarray,
         if para:
             ex = [examples[i] for i in para]
             parts["paragraph"] = label_report(
-                task, np.stack([e.label for e in ex]).astype(int),
-                decide(task, probs[para], thresholds), np.stack([e.known for e in ex]),
+                task,
+                np.stack([e.label for e in ex]).astype(int),
+                decide(task, probs[para], thresholds),
+                np.stack([e.known for e in ex]),
             )
         if arts:
             labels, known, pooled = pool_articles([examples[i] for i in arts], probs[arts])

@@ -1,4 +1,5 @@
 """The multi-task model: one shared encoder, one head per task, one token head for loaded words."""
+
 from __future__ import annotations
 
 import inspect

@@ -6,6 +6,7 @@ Unquantized initializers keep their torch names. Dynamic quantization renames ea
 name is found where the product meets its bias: ``MatMulInteger -> Cast -> Mul -> Add(<x>.bias)``
 makes it ``<x>.weight``. Quantized embeddings keep their names (``<x>.weight_quantized``).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -48,8 +49,11 @@ def weights_from_onnx(path: str | Path) -> dict[str, np.ndarray]:
     weights = {
         name: array.astype(np.float32)
         for name, array in arrays.items()
-        if array.dtype == np.float32 and array.ndim > 0 and not name.startswith("val_")
-        and not name.endswith(("_scale", "_zero_point")) and "." in name
+        if array.dtype == np.float32
+        and array.ndim > 0
+        and not name.startswith("val_")
+        and not name.endswith(("_scale", "_zero_point"))
+        and "." in name
     }
     for name in arrays:
         if not name.endswith(QUANTIZED):

@@ -33,6 +33,7 @@ Reliability: everything before step 6 happens in a work folder; the current arti
 are only read. The feedback store is only read. Promotion is one atomic rename of the pointer file.
 A kill at any point leaves the served model and the feedback store as they were.
 """
+
 from __future__ import annotations
 
 import json
@@ -73,9 +74,6 @@ class RetrainOptions:
     promote: bool = True  # promote when the gate passes
     version: str | None = None  # default: <base version>.ft<timestamp>
     min_feedback: int = 1  # refuse to retrain with fewer corrections than this
-
-
-
 
 
 def new_version(base_version: str, now: datetime | None = None) -> str:
@@ -121,8 +119,10 @@ def _current_model(options: RetrainOptions, echo) -> tuple[Path, art.Artifact]:
             "needs an artifact exported by this version of `slant export`"
         )
     if settings().model.strip():
-        echo(f"note: ${store.ENV_MODEL} is set, so the service serves {settings().model} whatever "
-             "is promoted; unset it to serve the store's promoted model")
+        echo(
+            f"note: ${store.ENV_MODEL} is set, so the service serves {settings().model} whatever "
+            "is promoted; unset it to serve the store's promoted model"
+        )
     return current_dir, current
 
 
@@ -152,8 +152,12 @@ def _fine_tune(current_dir: Path, corpus_dir: Path, work: Path, options: Retrain
     _, state = load_model(current_dir)
     values = dict(state["config"])
     values.update(
-        data_dir=str(corpus_dir), out_dir=str(work / "run"), init_checkpoint=str(current_dir),
-        steps=options.steps, lr=options.lr, head_lr=options.head_lr,
+        data_dir=str(corpus_dir),
+        out_dir=str(work / "run"),
+        init_checkpoint=str(current_dir),
+        steps=options.steps,
+        lr=options.lr,
+        head_lr=options.head_lr,
         eval_every=max(options.steps, 1),
     )
     values.update(options.overrides)
@@ -163,20 +167,32 @@ def _fine_tune(current_dir: Path, corpus_dir: Path, work: Path, options: Retrain
     return train(config), time.time() - started
 
 
-def _gate(current_dir: Path, current: art.Artifact, candidate_dir: Path, corpus_dir: Path, work: Path,
-          options: RetrainOptions, echo) -> tuple[bool, list[dict]]:
+def _gate(
+    current_dir: Path,
+    current: art.Artifact,
+    candidate_dir: Path,
+    corpus_dir: Path,
+    work: Path,
+    options: RetrainOptions,
+    echo,
+) -> tuple[bool, list[dict]]:
     """Both models evaluated on the same data; (passed, comparison rows)."""
     from training.evaluate import evaluate
 
     candidate_metrics = evaluate(candidate_dir, str(corpus_dir), baseline=False, run_dir=work / "run")
     current_metrics = evaluate(_copy_artifact(current_dir, work / "current"), str(corpus_dir), baseline=False)
     stored = headlines(current.metrics)
-    moved = [k for k, (v, _) in headlines(current_metrics).items()
-             if k in stored and abs(stored[k][0] - v) > 1e-6 and k[1] != FEEDBACK_SOURCE]
+    moved = [
+        k
+        for k, (v, _) in headlines(current_metrics).items()
+        if k in stored and abs(stored[k][0] - v) > 1e-6 and k[1] != FEEDBACK_SOURCE
+    ]
     if moved:
-        echo(f"note: the current model scores differently on {len(moved)} test set(s) than its metrics.json says "
-             f"(the corpus changed since it was evaluated, or corrections replaced test rows): "
-             f"{', '.join('/'.join(k) for k in moved[:5])}; the gate compares both models on today's data")
+        echo(
+            f"note: the current model scores differently on {len(moved)} test set(s) than its metrics.json says "
+            f"(the corpus changed since it was evaluated, or corrections replaced test rows): "
+            f"{', '.join('/'.join(k) for k in moved[:5])}; the gate compares both models on today's data"
+        )
     passed, table = compare(current_metrics, candidate_metrics, options.tolerance)
     echo("")
     echo(render_table(table, options.tolerance))
@@ -184,20 +200,33 @@ def _gate(current_dir: Path, current: art.Artifact, candidate_dir: Path, corpus_
     return passed, table
 
 
-def _store_and_promote(current_dir: Path, current: art.Artifact, candidate_dir: Path, version: str, passed: bool,
-                       rows: int, options: RetrainOptions, echo) -> tuple[str, bool]:
+def _store_and_promote(
+    current_dir: Path,
+    current: art.Artifact,
+    candidate_dir: Path,
+    version: str,
+    passed: bool,
+    rows: int,
+    options: RetrainOptions,
+    echo,
+) -> tuple[str, bool]:
     """The candidate goes into the store always, and becomes the served model when the gate passed."""
     _ensure_current_in_store(current_dir, current, echo)
-    tag = store.save_artifact(candidate_dir, version, metadata={
-        "base_version": current.version, "gate_passed": passed, "feedback_rows": rows})
+    tag = store.save_artifact(
+        candidate_dir, version, metadata={"base_version": current.version, "gate_passed": passed, "feedback_rows": rows}
+    )
     if passed and options.promote:
         store.promote(version)
-        echo(f"PROMOTED {tag}: no task regressed by more than {options.tolerance:g}. Running services switch "
-             f"within SLANT_RELOAD_INTERVAL_S (or now: POST /admin/reload).")
+        echo(
+            f"PROMOTED {tag}: no task regressed by more than {options.tolerance:g}. Running services switch "
+            f"within SLANT_RELOAD_INTERVAL_S (or now: POST /admin/reload)."
+        )
         return tag, True
     why = "the gate refused it (see REGRESSION above)" if not passed else "--no-promote was given"
-    echo(f"NOT promoted: {tag} is stored but {why}; the served model stays "
-         f"{store.read_pointer()['current']}. Promote by hand with `slant models promote {version}`.")
+    echo(
+        f"NOT promoted: {tag} is stored but {why}; the served model stays "
+        f"{store.read_pointer()['current']}. Promote by hand with `slant models promote {version}`."
+    )
     return tag, False
 
 
@@ -215,9 +244,11 @@ def retrain(options: RetrainOptions, echo=print) -> dict:
     if store.has_version(version):
         raise RetrainError(f"{store.model_tag(version)} is already in the store; pass another --version")
     echo(f"current model: {current.name} {current.version} ({current_dir})")
-    echo(f"feedback: {len(rows)} row(s) in {feedback.path}, {n} paragraph(s) with an agreed label "
-         f"(each API key's latest label is a vote, unauthenticated rows together one vote; a strict majority "
-         f"wins), {len(conflicts)} dropped for conflicting labels")
+    echo(
+        f"feedback: {len(rows)} row(s) in {feedback.path}, {n} paragraph(s) with an agreed label "
+        f"(each API key's latest label is a vote, unauthenticated rows together one vote; a strict majority "
+        f"wins), {len(conflicts)} dropped for conflicting labels"
+    )
 
     own_tmp = options.work_dir is None
     work = Path(options.work_dir or tempfile.mkdtemp(prefix="slant-retrain-"))
@@ -227,10 +258,12 @@ def retrain(options: RetrainOptions, echo=print) -> dict:
         merged = merge_corpus(options.data_dir, corpus_dir, corrections, options.feedback_weight, options.holdout)
         for task, m in merged.items():
             if m["feedback"]:
-                echo(f"  {task}: {m['feedback']} correction(s): {m['train']} to train (x{options.feedback_weight}), "
-                     f"{m['heldout']} held out; {m['protected']} dropped because their text is a dev/test text "
-                     f"(the fixed splits are never changed); base train rows replaced: "
-                     f"{m['base_rows_dropped'].get('train', 0)}")
+                echo(
+                    f"  {task}: {m['feedback']} correction(s): {m['train']} to train (x{options.feedback_weight}), "
+                    f"{m['heldout']} held out; {m['protected']} dropped because their text is a dev/test text "
+                    f"(the fixed splits are never changed); base train rows replaced: "
+                    f"{m['base_rows_dropped'].get('train', 0)}"
+                )
         checkpoint, train_seconds = _fine_tune(current_dir, corpus_dir, work, options, echo)
         candidate_dir = work / "candidate"
         try:
@@ -241,10 +274,17 @@ def retrain(options: RetrainOptions, echo=print) -> dict:
         report = {
             "version": version,
             "base": {"name": current.name, "version": current.version, "path": str(current_dir)},
-            "feedback": {"db": str(feedback.path), "rows": len(rows), "paragraphs": n,
-                         "max_id": max((r.id or 0 for r in rows), default=0), "merge": merged,
-                         "dropped": {"conflicting_labels": conflicts[:1000],
-                                     "dev_or_test_text": {t: m.get("protected", 0) for t, m in merged.items()}}},
+            "feedback": {
+                "db": str(feedback.path),
+                "rows": len(rows),
+                "paragraphs": n,
+                "max_id": max((r.id or 0 for r in rows), default=0),
+                "merge": merged,
+                "dropped": {
+                    "conflicting_labels": conflicts[:1000],
+                    "dev_or_test_text": {t: m.get("protected", 0) for t, m in merged.items()},
+                },
+            },
             "options": dict(vars(options)),
             "train_seconds": round(train_seconds, 1),
             "comparison": table,
@@ -253,7 +293,8 @@ def retrain(options: RetrainOptions, echo=print) -> dict:
         }
         (candidate_dir / "retrain.json").write_text(json.dumps(report, indent=1) + "\n")
         report["tag"], report["promoted"] = _store_and_promote(
-            current_dir, current, candidate_dir, version, passed, len(rows), options, echo)
+            current_dir, current, candidate_dir, version, passed, len(rows), options, echo
+        )
         report["seconds"] = round(time.time() - t0, 1)
         return report
     finally:

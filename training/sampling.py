@@ -3,6 +3,7 @@
 Training and the evaluation's TF-IDF baseline call this with the same config, so the baseline
 learns from the very sample the model did.
 """
+
 from __future__ import annotations
 
 import random

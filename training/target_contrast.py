@@ -7,6 +7,7 @@ measures:
   (favor > neutral > against) gets the higher favor - against score;
 - per-target accuracy: the share of those targets whose decided label equals the gold label.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict

@@ -6,6 +6,7 @@
    frames alternate paragraph batches with article bags (multi-instance: max over paragraphs);
 4. evaluate on dev and checkpoint every `eval_every` steps; the checkpoint carries its config.
 """
+
 from __future__ import annotations
 
 import json
@@ -146,8 +147,15 @@ def collate(examples: list[Example], pad_id: int, device: torch.device) -> dict[
     }
 
 
-def task_loss(model: SlantModel, task: str, batch: list[Example], config: TrainConfig,
-              pad_id: int, device: torch.device, class_weights: torch.Tensor | None = None) -> torch.Tensor:
+def task_loss(
+    model: SlantModel,
+    task: str,
+    batch: list[Example],
+    config: TrainConfig,
+    pad_id: int,
+    device: torch.device,
+    class_weights: torch.Tensor | None = None,
+) -> torch.Tensor:
     outputs = model(**collate(batch, pad_id, device))
     logits = outputs[model.task_names.index(task)].float()
     kind = TASKS[task].kind
@@ -192,8 +200,9 @@ def bag_loss(model: SlantModel, bags: list[list[Example]], pad_id: int, device) 
 
 
 @torch.no_grad()
-def predict_logits(model: SlantModel, examples: list[Example], pad_id: int, device,
-                   batch_size: int = 64) -> list[np.ndarray]:
+def predict_logits(
+    model: SlantModel, examples: list[Example], pad_id: int, device, batch_size: int = 64
+) -> list[np.ndarray]:
     """Head logits per example, all heads (first window), in order."""
     model.eval()
     order = sorted(range(len(examples)), key=lambda i: len(examples[i].input_ids))
@@ -221,8 +230,9 @@ def evaluate_dev(model, data, pad_id, device, limit: int | None, seed: int) -> d
     return scores
 
 
-def save_checkpoint(path: Path, model, optimizer, scheduler, step: int, config: TrainConfig,
-                    history: list, rng_state) -> None:
+def save_checkpoint(
+    path: Path, model, optimizer, scheduler, step: int, config: TrainConfig, history: list, rng_state
+) -> None:
     state = {
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
@@ -272,7 +282,9 @@ def load_model(source: str | Path, device="cpu") -> tuple[SlantModel, dict]:
         state = torch.load(source, map_location=device, weights_only=False)
     # Models made before mention marking read unmarked pairs; their retraining must too.
     state["config"].setdefault("mark_mentions", False)
-    model = SlantModel(encoder_from_config(state["encoder_config"]), tasks_from_json(state["tasks"]), state["config"]["dropout"])
+    model = SlantModel(
+        encoder_from_config(state["encoder_config"]), tasks_from_json(state["tasks"]), state["config"]["dropout"]
+    )
     # Buffers (position ids) come from the model's own init; every parameter must be found.
     missing, unexpected = model.load_state_dict(state["model"], strict=False)
     lost = [k for k in missing if k in dict(model.named_parameters())]
@@ -358,8 +370,10 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     pad_id = encoder.pad_id
     weights = stance_weights(data["stance"]["train"], config.stance_balance, device) if "stance" in data else None
     bf16 = use_bf16(config.precision, device)
-    print(f"precision: {'bf16 autocast' if bf16 else 'fp32'}; stance class weights: "
-          f"{None if weights is None else [round(w, 3) for w in weights.tolist()]}")
+    print(
+        f"precision: {'bf16 autocast' if bf16 else 'fp32'}; stance class weights: "
+        f"{None if weights is None else [round(w, 3) for w in weights.tolist()]}"
+    )
 
     model.train()
     t_start = time.time()
@@ -369,17 +383,16 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
         task = tasks[int(np.searchsorted(np.cumsum(shares), rng.random()))]
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             if task == "frames":
-                use_bags = streams["frames_bags"] is not None and (
-                    streams["frames"] is None or rng.random() < 0.5
-                )
+                use_bags = streams["frames_bags"] is not None and (streams["frames"] is None or rng.random() < 0.5)
                 loss = (
                     bag_loss(model, next(streams["frames_bags"]), pad_id, device)
                     if use_bags
                     else task_loss(model, task, next(streams["frames"]), config, pad_id, device)
                 )
             else:
-                loss = task_loss(model, task, next(streams[task]), config, pad_id, device,
-                                 weights if task == "stance" else None)
+                loss = task_loss(
+                    model, task, next(streams[task]), config, pad_id, device, weights if task == "stance" else None
+                )
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
@@ -397,7 +410,14 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
             save_checkpoint(checkpoint, model, optimizer, scheduler, step, config, history, rng.getstate())
     bar.close()
     (out / "train_log.json").write_text(
-        json.dumps({"config": config.to_dict(), "history": history,
-                    "train_seconds": round(time.time() - t_start), "device": str(device)}, indent=2)
+        json.dumps(
+            {
+                "config": config.to_dict(),
+                "history": history,
+                "train_seconds": round(time.time() - t_start),
+                "device": str(device),
+            },
+            indent=2,
+        )
     )
     return checkpoint

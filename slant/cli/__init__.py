@@ -4,6 +4,7 @@
 - scoring.py: classify and score (no server, no torch);
 - feedback.py and models.py: the feedback store and the model store.
 """
+
 from __future__ import annotations
 
 import click
@@ -16,7 +17,17 @@ def main() -> None:
     """Slant: stance, frames, persuasion techniques and biased wording in news articles."""
 
 
-for command in (training.data, training.base, training.train, training.export, training.evaluate,
-                training.transfer, feedback.feedback, training.retrain, models.models, scoring.classify,
-                scoring.score):
+for command in (
+    training.data,
+    training.base,
+    training.train,
+    training.export,
+    training.evaluate,
+    training.transfer,
+    feedback.feedback,
+    training.retrain,
+    models.models,
+    scoring.classify,
+    scoring.score,
+):
     main.add_command(command)

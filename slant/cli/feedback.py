@@ -1,4 +1,5 @@
 """`slant feedback`: move labeled corrections between the feedback store and JSONL files."""
+
 from __future__ import annotations
 
 import click
@@ -11,8 +12,12 @@ def feedback() -> None:
 
 @feedback.command("export")
 @click.argument("out", type=click.Path(dir_okay=False))
-@click.option("--db", default=None, envvar="SLANT_FEEDBACK_DB",
-              help="Feedback store (env SLANT_FEEDBACK_DB; default ~/.slant/feedback.sqlite3).")
+@click.option(
+    "--db",
+    default=None,
+    envvar="SLANT_FEEDBACK_DB",
+    help="Feedback store (env SLANT_FEEDBACK_DB; default ~/.slant/feedback.sqlite3).",
+)
 def feedback_export(out: str, db: str | None) -> None:
     """Write every stored correction to OUT as JSON lines (one correction per line)."""
     from slant.feedback.store import FeedbackStore
@@ -24,8 +29,12 @@ def feedback_export(out: str, db: str | None) -> None:
 
 @feedback.command("import")
 @click.argument("src", type=click.Path(dir_okay=False, exists=True))
-@click.option("--db", default=None, envvar="SLANT_FEEDBACK_DB",
-              help="Feedback store (env SLANT_FEEDBACK_DB; default ~/.slant/feedback.sqlite3).")
+@click.option(
+    "--db",
+    default=None,
+    envvar="SLANT_FEEDBACK_DB",
+    help="Feedback store (env SLANT_FEEDBACK_DB; default ~/.slant/feedback.sqlite3).",
+)
 @click.option("--skip-bad", is_flag=True, help="Import the good lines even when some lines are bad.")
 def feedback_import(src: str, db: str | None, skip_bad: bool) -> None:
     """Add the corrections in SRC (JSON lines: task, text, labels | label, target?, spans?, article_id?,
@@ -39,14 +48,20 @@ def feedback_import(src: str, db: str | None, skip_bad: bool) -> None:
         raise click.ClickException(str(e)) from None
     for line, message in res["bad"]:
         click.echo(f"skipped line {line}: {message}", err=True)
-    click.echo(f"imported {res['imported']} correction(s) into {store.path}"
-               + (f"; {res['duplicates']} already stored" if res["duplicates"] else "")
-               + (f"; {len(res['bad'])} bad line(s) skipped" if res["bad"] else ""))
+    click.echo(
+        f"imported {res['imported']} correction(s) into {store.path}"
+        + (f"; {res['duplicates']} already stored" if res["duplicates"] else "")
+        + (f"; {len(res['bad'])} bad line(s) skipped" if res["bad"] else "")
+    )
 
 
 @feedback.command("stats")
-@click.option("--db", default=None, envvar="SLANT_FEEDBACK_DB",
-              help="Feedback store (env SLANT_FEEDBACK_DB; default ~/.slant/feedback.sqlite3).")
+@click.option(
+    "--db",
+    default=None,
+    envvar="SLANT_FEEDBACK_DB",
+    help="Feedback store (env SLANT_FEEDBACK_DB; default ~/.slant/feedback.sqlite3).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON that GET /feedback/stats answers.")
 def feedback_stats(db: str | None, as_json: bool) -> None:
     """Count the stored corrections per task and label."""
@@ -58,8 +73,10 @@ def feedback_stats(db: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(stats, indent=1))
         return
-    click.echo(f"{stats['rows']} correction(s) in {stats['path']} ({stats['annotators']} annotator(s); "
-               f"first {stats['first'] or '-'}, last {stats['last'] or '-'})")
+    click.echo(
+        f"{stats['rows']} correction(s) in {stats['path']} ({stats['annotators']} annotator(s); "
+        f"first {stats['first'] or '-'}, last {stats['last'] or '-'})"
+    )
     for task, t in stats["tasks"].items():
         labels = ", ".join(f"{k} {v}" for k, v in sorted(t["labels"].items(), key=lambda kv: -kv[1]))
         click.echo(f"  {task:<11} {t['rows']:>6} row(s), {t['paragraphs']:>6} paragraph(s)  {labels}")

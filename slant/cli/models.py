@@ -1,4 +1,5 @@
 """`slant models`: the versions in the BentoML model store, and which one is served."""
+
 from __future__ import annotations
 
 import click
@@ -22,13 +23,17 @@ def models_list(as_json: bool) -> None:
         click.echo(json.dumps(found, indent=1))
         return
     if not found:
-        click.echo(f"no slant models in the BentoML store at {store.bentoml_home()}; "
-                   f"the service serves {store.current_model_dir()}")
+        click.echo(
+            f"no slant models in the BentoML store at {store.bentoml_home()}; "
+            f"the service serves {store.current_model_dir()}"
+        )
         return
     for m in found:
         meta = m["metadata"]
         gate = {True: "gate passed", False: "gate refused"}.get(meta.get("gate_passed"), "")
-        note = m.get("error") or ", ".join(x for x in (gate, f"from {meta['base_version']}" if meta.get("base_version") else "") if x)
+        note = m.get("error") or ", ".join(
+            x for x in (gate, f"from {meta['base_version']}" if meta.get("base_version") else "") if x
+        )
         click.echo(f"{'*' if m['current'] else ' '} {m['tag']:<40} {m['created']:<26} {m['size_mb']:>7.1f} MB  {note}")
 
 
@@ -61,7 +66,11 @@ def models_promote(version: str) -> None:
         res = store.promote(version)
     except store.StoreError as e:
         raise click.ClickException(str(e)) from None
-    click.echo(f"promoted {res['current']} (was {res['previous']})" if res["changed"] else f"{res['current']} is already promoted")
+    click.echo(
+        f"promoted {res['current']} (was {res['previous']})"
+        if res["changed"]
+        else f"{res['current']} is already promoted"
+    )
 
 
 @models.command("rollback")

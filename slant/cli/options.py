@@ -1,4 +1,5 @@
 """Option parsing the command modules share."""
+
 from __future__ import annotations
 
 import click

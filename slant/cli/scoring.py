@@ -1,5 +1,6 @@
 """`slant classify` and `slant score`: answers without a server (no torch), built exactly as the HTTP
 service builds them: slant.requests (request models, prepare, finish) + slant.answer."""
+
 from __future__ import annotations
 
 import click
@@ -42,12 +43,18 @@ def _limits():
 
 
 _model_option = click.option(
-    "--model", "model", type=click.Path(file_okay=False, exists=True), default=None,
+    "--model",
+    "model",
+    type=click.Path(file_okay=False, exists=True),
+    default=None,
     help="Model artifact folder (default: $SLANT_MODEL, the BentoML store's promoted slant model, "
     "or models/slant-base).",
 )
 _auto_targets_option = click.option(
-    "--max-auto-targets", type=click.IntRange(0, 10), default=5, show_default=True,
+    "--max-auto-targets",
+    type=click.IntRange(0, 10),
+    default=5,
+    show_default=True,
     help="How many targets to find automatically when none are given (0: no stance).",
 )
 
@@ -56,10 +63,17 @@ _auto_targets_option = click.option(
 @click.argument("file", type=click.File("rb"))
 @click.option("--title", default=None, help="Headline (for HTML, taken from the page when not given).")
 @click.option("--url", default=None, help="Where the article came from (echoed; helps HTML extraction).")
-@click.option("--target", "targets", multiple=True,
-              help="A stance target (repeatable). None given: found automatically.")
-@click.option("--format", "fmt", type=click.Choice(["auto", "text", "html"]), default="auto",
-              show_default=True, help="How to read FILE; auto detects HTML by its first tag.")
+@click.option(
+    "--target", "targets", multiple=True, help="A stance target (repeatable). None given: found automatically."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", "text", "html"]),
+    default="auto",
+    show_default=True,
+    help="How to read FILE; auto detects HTML by its first tag.",
+)
 @_auto_targets_option
 @click.option("--no-text", is_flag=True, help="Leave paragraph texts out of the answer (offsets only).")
 @_model_option
@@ -84,7 +98,9 @@ def classify(file, title, url, targets, fmt, max_auto_targets, no_text, model) -
     try:
         article_in = ArticleIn(
             **({"html": content} if is_html else {"text": content}),
-            title=title, url=url, targets=list(targets) or None,
+            title=title,
+            url=url,
+            targets=list(targets) or None,
         )
         options = Options(max_auto_targets=max_auto_targets, include_text=not no_text)
     except ValidationError as e:
@@ -113,8 +129,7 @@ def _lines_done(input_path: str, out_path: str, resume: bool, force: bool) -> tu
             done = complete_lines(out_path)
         elif not force:
             raise click.ClickException(
-                f"{out_path} already holds answers; pass --resume to continue that run or --force "
-                "to overwrite it"
+                f"{out_path} already holds answers; pass --resume to continue that run or --force to overwrite it"
             )
     elif resume:
         click.echo(f"{out_path} is empty or missing; starting from the first line", err=True)
@@ -129,13 +144,27 @@ def _lines_done(input_path: str, out_path: str, resume: bool, force: bool) -> tu
 
 @click.command()
 @click.argument("input_path", metavar="IN.jsonl", type=click.Path(dir_okay=False, exists=True))
-@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
-              help="Answers, one JSON line per input line, in input order.")
-@click.option("--resume", is_flag=True,
-              help="Continue a broken run: keep the complete lines already in --out, skip that many input lines.")
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Answers, one JSON line per input line, in input order.",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue a broken run: keep the complete lines already in --out, skip that many input lines.",
+)
 @click.option("--force", is_flag=True, help="Overwrite a non-empty --out instead of refusing.")
-@click.option("--batch", "batch", type=click.IntRange(1, 100_000), default=64, show_default=True,
-              help="Articles whose passes go to the model together (bigger: faster, more memory).")
+@click.option(
+    "--batch",
+    "batch",
+    type=click.IntRange(1, 100_000),
+    default=64,
+    show_default=True,
+    help="Articles whose passes go to the model together (bigger: faster, more memory).",
+)
 @_auto_targets_option
 @click.option("--no-text", is_flag=True, help="Leave paragraph texts out of the answers (offsets only).")
 @_model_option

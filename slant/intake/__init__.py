@@ -10,6 +10,7 @@ over-long paragraphs are split at sentence ends (:mod:`.sentences`).
 
 Pure Python plus trafilatura/lxml for HTML; this package must never import torch or transformers.
 """
+
 from __future__ import annotations
 
 from .html import from_html
@@ -53,9 +54,7 @@ def parse(
     given = [name for name, v in (("text", text), ("html", html), ("paragraphs", paragraphs)) if v is not None]
     if len(given) != 1:
         which = "none was given" if not given else f"got {', '.join(given)}"
-        raise ArticleError(
-            f"send exactly one of `text`, `html` or `paragraphs` for an article; {which}"
-        )
+        raise ArticleError(f"send exactly one of `text`, `html` or `paragraphs` for an article; {which}")
     if text is not None:
         return from_text(text, title, url, limits=limits)
     if html is not None:

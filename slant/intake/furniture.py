@@ -7,6 +7,7 @@ Furniture is only ever a *whole line*; a real sentence that merely contains a wo
 "published" is kept. Each rule applies to a whole stripped line, and the dateline, ID and byline
 checks to every " | "-separated part of it.
 """
+
 from __future__ import annotations
 
 import re
@@ -151,21 +152,114 @@ LINE_RULES: tuple[Rule, ...] = (
 # --------------------------------------------------------------------------------------------
 
 _MONTHS = [
-    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-    "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
 ]
 _WEEKDAYS = [
-    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
-    "mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "mon",
+    "tue",
+    "tues",
+    "wed",
+    "thu",
+    "thur",
+    "thurs",
+    "fri",
+    "sat",
+    "sun",
 ]
-_DATE_WORDS = set(_MONTHS) | set(_WEEKDAYS) | {
-    "ago", "today", "yesterday", "now", "just",
-    "second", "seconds", "sec", "secs", "minute", "minutes", "min", "mins", "hour", "hours", "hr",
-    "hrs", "h", "day", "days", "week", "weeks", "month", "months", "year", "years",
-    "am", "pm", "a.m", "p.m", "gmt", "utc", "bst", "cet", "cest", "est", "edt", "cst", "cdt", "pst",
-    "pdt", "mst", "mdt", "ist", "aest", "jst",
-    "on", "at", "the", "of", "an", "a", "st", "nd", "rd", "th", "local", "time",
-}
+_DATE_WORDS = (
+    set(_MONTHS)
+    | set(_WEEKDAYS)
+    | {
+        "ago",
+        "today",
+        "yesterday",
+        "now",
+        "just",
+        "second",
+        "seconds",
+        "sec",
+        "secs",
+        "minute",
+        "minutes",
+        "min",
+        "mins",
+        "hour",
+        "hours",
+        "hr",
+        "hrs",
+        "h",
+        "day",
+        "days",
+        "week",
+        "weeks",
+        "month",
+        "months",
+        "year",
+        "years",
+        "am",
+        "pm",
+        "a.m",
+        "p.m",
+        "gmt",
+        "utc",
+        "bst",
+        "cet",
+        "cest",
+        "est",
+        "edt",
+        "cst",
+        "cdt",
+        "pst",
+        "pdt",
+        "mst",
+        "mdt",
+        "ist",
+        "aest",
+        "jst",
+        "on",
+        "at",
+        "the",
+        "of",
+        "an",
+        "a",
+        "st",
+        "nd",
+        "rd",
+        "th",
+        "local",
+        "time",
+    }
+)
 # words that make a date token "real" (not just filler like "on" / "at")
 _DATE_ANCHORS = set(_MONTHS) | set(_WEEKDAYS) | {"ago", "today", "yesterday"}
 
@@ -196,7 +290,7 @@ def _is_date_part(part: str, *, keyed: bool) -> bool:
         m = _DATELINE_KEY.match(part)
         if not m or m.end() == 0:
             return False
-        rest = part[m.end():]
+        rest = part[m.end() :]
     tokens = [t for t in re.split(r"[\s,/|:.()\[\]–—-]+", rest.lower()) if t]
     if not tokens or len(tokens) > 14:
         return False

@@ -1,6 +1,7 @@
 """An HTML page -> :class:`Article`: a cheap pre-check that refuses markup bombs, the article body
 found by trafilatura (the page's <p> elements when it finds nothing), the title, then the same
 cleaning as raw text. trafilatura and lxml are imported on first use."""
+
 from __future__ import annotations
 
 import re
@@ -13,8 +14,21 @@ _HIDDEN_OPEN = re.compile(r"<(script|style|template|noscript)\b", re.IGNORECASE)
 _ANY_TAG = re.compile(r"<[^<>]*>")  # [^<>], not [^>]: linear even on "<<<<..." without a ">"
 _SPACE = re.compile(r"\s+")
 # Elements whose text is never the article's (for the <p> fallback).
-_NON_CONTENT = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form", "template",
-                "iframe", "svg", "button", "select")
+_NON_CONTENT = (
+    "script",
+    "style",
+    "noscript",
+    "nav",
+    "header",
+    "footer",
+    "aside",
+    "form",
+    "template",
+    "iframe",
+    "svg",
+    "button",
+    "select",
+)
 
 
 def _visible_chars(html: str) -> int:
@@ -27,7 +41,7 @@ def _visible_chars(html: str) -> int:
         if m is None:
             pieces.append(html[pos:])
             break
-        pieces.append(html[pos:m.start()])
+        pieces.append(html[pos : m.start()])
         end = lower.find("</" + m.group(1).lower(), m.end())
         if end < 0:
             break  # an unclosed script hides the rest of the page
@@ -82,13 +96,14 @@ def _extract_blocks(html: str, url: str | None, max_chars: int | None) -> list[s
     blocks: list[str] = []
     main = root.find("main")
     total = 0
-    for el in (main if main is not None else root):
+    for el in main if main is not None else root:
         found = _xml_blocks(el)
         blocks.extend(found)
         total += sum(len(b) + 2 for b in found)
         if max_chars is not None and total > max_chars + 2 * len(blocks):
-            check_size(total, max_chars, "article text extracted from the HTML (at least)",
-                       "SLANT_MAX_CHARS", "max_chars")
+            check_size(
+                total, max_chars, "article text extracted from the HTML (at least)", "SLANT_MAX_CHARS", "max_chars"
+            )
     return blocks
 
 

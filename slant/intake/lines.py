@@ -1,4 +1,5 @@
 """A text as lines: where each line and paragraph block is, and kept lines back into paragraphs."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,5 +1,6 @@
 """Quoted social posts: embedded tweets, "@user:" lines and ">" quoted blocks become paragraphs of
 their own, apart from the article text around them."""
+
 from __future__ import annotations
 
 import re
@@ -10,9 +11,7 @@ _I = re.IGNORECASE
 
 _SIGNATURE = re.compile(r"[—–-]{1,2}\s*[^\n]{0,80}?\(@\w{1,30}\)")  # "— Name (@handle) March 3, 2023"
 _SIGNATURE_START = re.compile(r"^[—–-]{1,2}\s*[^\n]{0,80}?\(@\w{1,30}\)")
-_SOCIAL_LINK = re.compile(
-    r"pic\.twitter\.com/\w+|(?:twitter|x)\.com/\w+/status/\d+|instagram\.com/p/|t\.co/\w+", _I
-)
+_SOCIAL_LINK = re.compile(r"pic\.twitter\.com/\w+|(?:twitter|x)\.com/\w+/status/\d+|instagram\.com/p/|t\.co/\w+", _I)
 # "Name (@handle) March 3, 2023" (a post's signature, with or without the leading dash)
 _HANDLE_DATE = re.compile(
     r"\(@\w{1,30}\)\s*(?:on\s+)?(?:[A-Z][a-z]{2,8}\.?\s+\d{1,2},?\s+\d{4}|\d{1,2}\s+[A-Z][a-z]{2,8}\.?\s+\d{4})"
@@ -28,8 +27,10 @@ def post_role(line: str) -> str | None:
         return "opens"
     if _QUOTE_LINE.match(line):
         return "quote"
-    if _SIGNATURE_START.match(line) or _HANDLE_DATE.search(line) or (
-        _SIGNATURE.search(line) and _SOCIAL_LINK.search(line)
+    if (
+        _SIGNATURE_START.match(line)
+        or _HANDLE_DATE.search(line)
+        or (_SIGNATURE.search(line) and _SOCIAL_LINK.search(line))
     ):
         return "signs"
     if _SOCIAL_LINK.search(line):
@@ -42,7 +43,7 @@ def _is_bare_signature(line: str) -> bool:
     if _SIGNATURE_START.match(line):
         return True
     m = _HANDLE_DATE.search(line)
-    return bool(m) and len(line[: m.start()].split()) <= 6 and not line[m.end():].strip(" .")
+    return bool(m) and len(line[: m.start()].split()) <= 6 and not line[m.end() :].strip(" .")
 
 
 def number_posts(lines: list[Line], roles: list[str | None], line_mode: bool) -> None:

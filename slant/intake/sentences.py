@@ -3,18 +3,70 @@ that fit a limit (at sentence ends where it can, at whitespace where one sentenc
 
 Every function works on offsets into the caller's text, so what it returns can be sliced from it.
 """
+
 from __future__ import annotations
 
 import re
 from itertools import pairwise
 
 # Words whose trailing "." is not a sentence end ("Mr. Smith", "the U.S. embassy").
-ABBREVIATIONS = frozenset({
-    "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "etc", "e.g", "i.e", "u.s", "u.k",
-    "u.n", "no", "gov", "sen", "rep", "gen", "col", "lt", "sgt", "capt", "cmdr", "adm", "maj",
-    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "inc",
-    "ltd", "co", "corp", "mt", "ft", "approx", "dept", "fig", "vol", "pres", "rev", "hon", "est",
-})
+ABBREVIATIONS = frozenset(
+    {
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "st",
+        "jr",
+        "sr",
+        "vs",
+        "etc",
+        "e.g",
+        "i.e",
+        "u.s",
+        "u.k",
+        "u.n",
+        "no",
+        "gov",
+        "sen",
+        "rep",
+        "gen",
+        "col",
+        "lt",
+        "sgt",
+        "capt",
+        "cmdr",
+        "adm",
+        "maj",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "inc",
+        "ltd",
+        "co",
+        "corp",
+        "mt",
+        "ft",
+        "approx",
+        "dept",
+        "fig",
+        "vol",
+        "pres",
+        "rev",
+        "hon",
+        "est",
+    }
+)
 # End punctuation and any closing quotes/brackets, before whitespace and a capital or digit
 # (optionally behind an opening quote/bracket).
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])")

@@ -1,5 +1,6 @@
 """Raw text and paragraph lists -> :class:`Article`: the checks every input passes, the cleaning of
 raw text (furniture, quoted posts, the repeated headline) and the split of over-long paragraphs."""
+
 from __future__ import annotations
 
 import re
@@ -93,8 +94,13 @@ def from_raw_text(text: str, title: str | None, url: str | None, limits: Limits,
     check_optional(title, url)
     extracted = source != "text"
     check_empty(text, "text extracted from the HTML" if extracted else "article text")
-    check_size(len(text), limits.max_chars, "article text extracted from the HTML" if extracted else "article text",
-               "SLANT_MAX_CHARS", "max_chars")
+    check_size(
+        len(text),
+        limits.max_chars,
+        "article text extracted from the HTML" if extracted else "article text",
+        "SLANT_MAX_CHARS",
+        "max_chars",
+    )
     lines, line_mode = read_lines(text)
     classify(lines, line_mode)
     title = drop_headline(lines, title)
@@ -116,13 +122,11 @@ def from_paragraphs(
     if isinstance(paragraphs, (str, bytes)) or not isinstance(paragraphs, (list, tuple)):
         raise ArticleError(
             f"`paragraphs` must be a list of strings, got {type(paragraphs).__name__}; "
-            "send [\"first paragraph\", \"second paragraph\", ...] or use `text`"
+            'send ["first paragraph", "second paragraph", ...] or use `text`'
         )
     for i, p in enumerate(paragraphs):
         if not isinstance(p, str):
-            raise ArticleError(
-                f"`paragraphs[{i}]` must be a string, got {type(p).__name__}; send a list of strings"
-            )
+            raise ArticleError(f"`paragraphs[{i}]` must be a string, got {type(p).__name__}; send a list of strings")
     if len(paragraphs) > limits.max_paragraphs:  # the list as sent, empty items included
         raise ArticleTooLarge(
             f"`paragraphs` holds {len(paragraphs):,} items, over the limit of {limits.max_paragraphs:,}; "

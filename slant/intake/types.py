@@ -1,5 +1,6 @@
 """What intake produces and refuses: :class:`Article` and :class:`Paragraph`, the size
 :class:`Limits` on one article, and the :class:`ArticleError` family."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
@@ -22,6 +23,7 @@ class PageTooComplex(ArticleTooLarge):
 # --------------------------------------------------------------------------------------------
 # Limits
 # --------------------------------------------------------------------------------------------
+
 
 def _default(name: str) -> int:
     return Settings.model_fields[name].default  # one place for every default: slant/settings.py

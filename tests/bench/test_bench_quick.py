@@ -1,5 +1,6 @@
 """Smoke test of the benchmarks: the scripts run in quick mode on the tiny artifact and write their
 outputs. Speed is not asserted (CI machines vary); only that the scripts work end to end."""
+
 from __future__ import annotations
 
 import json
@@ -15,12 +16,34 @@ DATA = REPO.parent / "shared" / "data"
 
 
 def _run(script: str, artifact: Path, out: Path, timeout: int, *extra: str) -> subprocess.CompletedProcess:
-    data = ["--data-dir", str(DATA)] if (DATA / "persent").is_dir() and (DATA / "semeval2023_task3_en").is_dir() else ["--synthetic"]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "BENTOML_DO_NOT_TRACK": "true",
-           "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)}
+    data = (
+        ["--data-dir", str(DATA)]
+        if (DATA / "persent").is_dir() and (DATA / "semeval2023_task3_en").is_dir()
+        else ["--synthetic"]
+    )
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "BENTOML_DO_NOT_TRACK": "true",
+        "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p),
+    }
     proc = subprocess.run(
-        [sys.executable, str(REPO / "bench" / script), "--quick", "--model", str(artifact), "--out", str(out), *data, *extra],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout,
+        [
+            sys.executable,
+            str(REPO / "bench" / script),
+            "--quick",
+            "--model",
+            str(artifact),
+            "--out",
+            str(out),
+            *data,
+            *extra,
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     assert proc.returncode == 0, f"{script} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
     return proc
@@ -93,10 +116,28 @@ def test_the_ideal_server_replay_queues_first_come_first_served():
 
 
 def test_soak_quick(tiny_artifact, tmp_path):
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "BENTOML_DO_NOT_TRACK": "true",
-           "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)}
-    proc = subprocess.run([sys.executable, str(REPO / "bench" / "soak.py"), "--quick", "--model", str(tiny_artifact),
-                           "--out", str(tmp_path)], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "BENTOML_DO_NOT_TRACK": "true",
+        "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p),
+    }
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "soak.py"),
+            "--quick",
+            "--model",
+            str(tiny_artifact),
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, f"soak.py failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
     report = json.loads((tmp_path / "soak.json").read_text())
     assert report["errors"] == 0 and report["requests"] > 0 and report["server_log_tracebacks"] == 0

@@ -1,4 +1,5 @@
 """Serving test fixtures: the test artifact and a real `bentoml serve` process per test module."""
+
 from __future__ import annotations
 
 import os

@@ -2,6 +2,7 @@
 real server on this machine only ever sees loopback clients, so the "no key configured -> writes
 only from loopback" rule is checked here with the ASGI ``client`` tuple a remote client would give
 (uvicorn fills it from the TCP peer; no header can change it)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -14,8 +15,9 @@ from serving.access import IDENTITY, AccessGuard, FeedbackQuota, is_loopback, ke
 KEY = "unit-test-key-0123456789"
 
 
-def messages(guard_env, monkeypatch, *, path="/feedback", method="POST", client=("203.0.113.7", 5555), headers=(),
-             seen=None) -> list[dict]:
+def messages(
+    guard_env, monkeypatch, *, path="/feedback", method="POST", client=("203.0.113.7", 5555), headers=(), seen=None
+) -> list[dict]:
     """What the guard (with the app behind it) sends for one request."""
     for var in ("SLANT_API_KEYS", "SLANT_API_KEY_FILE", "SLANT_REQUIRE_KEY_FOR_SCORING", "SLANT_CORS_ORIGINS"):
         monkeypatch.delenv(var, raising=False)
@@ -29,8 +31,14 @@ def messages(guard_env, monkeypatch, *, path="/feedback", method="POST", client=
         await send({"type": "http.response.body", "body": b"ok"})
 
     guard = AccessGuard(app)
-    scope = {"type": "http", "method": method, "path": path, "client": client, "scheme": "http",
-             "headers": [(b"host", b"slant.example:3000"), *[(k.encode(), v.encode()) for k, v in headers]]}
+    scope = {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "client": client,
+        "scheme": "http",
+        "headers": [(b"host", b"slant.example:3000"), *[(k.encode(), v.encode()) for k, v in headers]],
+    }
     sent = []
 
     async def receive():
@@ -60,8 +68,9 @@ def test_without_keys_writes_only_from_loopback(monkeypatch, path):
     assert call({}, monkeypatch, path=path, client=("::1", 5555))[0] == 200
     assert call({}, monkeypatch, path=path, client=("::ffff:127.0.0.1", 5555))[0] == 200
     # A forwarded-for header does not make a remote client local.
-    status, _, _ = call({}, monkeypatch, path=path, client=("198.51.100.2", 1),
-                        headers=[("x-forwarded-for", "127.0.0.1")])
+    status, _, _ = call(
+        {}, monkeypatch, path=path, client=("198.51.100.2", 1), headers=[("x-forwarded-for", "127.0.0.1")]
+    )
     assert status == 403
     assert call({}, monkeypatch, path="/feedback/stats", method="GET", client=("203.0.113.7", 1))[0] == 403
 
@@ -70,8 +79,9 @@ def test_scoring_is_open_unless_configured(monkeypatch):
     assert call({}, monkeypatch, path="/classify", client=("203.0.113.7", 1))[0] == 200
     env = {"SLANT_API_KEYS": KEY, "SLANT_REQUIRE_KEY_FOR_SCORING": "1"}
     assert call(env, monkeypatch, path="/classify", client=("203.0.113.7", 1))[0] == 401
-    status, _, identity = call(env, monkeypatch, path="/classify", client=("203.0.113.7", 1),
-                               headers=[("authorization", f"Bearer {KEY}")])
+    status, _, identity = call(
+        env, monkeypatch, path="/classify", client=("203.0.113.7", 1), headers=[("authorization", f"Bearer {KEY}")]
+    )
     assert status == 200 and identity == (key_id(KEY), "203.0.113.7")
 
 

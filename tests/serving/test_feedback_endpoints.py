@@ -1,4 +1,5 @@
 """serving/feedback_endpoints.py: POST /feedback's checks, quota and store, without a server."""
+
 from __future__ import annotations
 
 import asyncio

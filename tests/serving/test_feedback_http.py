@@ -1,5 +1,6 @@
 """POST /feedback, GET /feedback/stats and switching models in a running `bentoml serve` (promote ->
 picked up by the periodic check, rollback -> POST /admin/reload), with requests in flight."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,12 @@ import pytest
 from slant.feedback.store import FeedbackStore
 
 REPO = Path(__file__).resolve().parents[2]
-ARTICLE = {"article": {"text": "Maria Lopez did a wonderful, brave job.\n\nThe council met on Tuesday.",
-                       "targets": ["Maria Lopez"]}}
+ARTICLE = {
+    "article": {
+        "text": "Maria Lopez did a wonderful, brave job.\n\nThe council met on Tuesday.",
+        "targets": ["Maria Lopez"],
+    }
+}
 
 
 def _copy_with_version(src: Path, dst: Path, version: str) -> Path:
@@ -35,14 +40,23 @@ def _copy_with_version(src: Path, dst: Path, version: str) -> Path:
 def loop_root(serving_artifact, tmp_path_factory) -> dict:
     """A private BentoML store holding the test artifact (promoted) and a copy under another version."""
     root = tmp_path_factory.mktemp("feedback_http")
-    env = {"BENTOML_HOME": str(root / "bentoml"), "SLANT_FEEDBACK_DB": str(root / "feedback.sqlite3"),
-           "SLANT_RELOAD_INTERVAL_S": "1", "SLANT_MODEL": ""}
+    env = {
+        "BENTOML_HOME": str(root / "bentoml"),
+        "SLANT_FEEDBACK_DB": str(root / "feedback.sqlite3"),
+        "SLANT_RELOAD_INTERVAL_S": "1",
+        "SLANT_MODEL": "",
+    }
     cli_env = {**os.environ, **env, "PYTHONPATH": str(REPO)}
     a = Path(serving_artifact)
     b = _copy_with_version(a, root / "b", "0.0.2-test")
     for folder, extra in ((a, ["--promote"]), (b, [])):
-        r = subprocess.run([sys.executable, "-m", "slant.cli", "models", "add", str(folder), *extra], env=cli_env,
-                           capture_output=True, text=True, cwd=REPO)
+        r = subprocess.run(
+            [sys.executable, "-m", "slant.cli", "models", "add", str(folder), *extra],
+            env=cli_env,
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+        )
         assert r.returncode == 0, r.stderr
     return {"root": root, "server_env": env, "env": cli_env, "db": root / "feedback.sqlite3"}
 
@@ -81,17 +95,29 @@ def test_feedback_is_stored_and_acknowledged_with_ids(http, loop_server):
     assert rows[body["ids"][1]].spans == ((4, 11),)
 
 
-@pytest.mark.parametrize("payload, status, words", [
-    ({"items": [GOOD[0], {"task": "stance", "text": "x", "target": "T", "label": "pro"}]}, 400,
-     ["items[1].label", "'pro'", "favor, against, neutral"]),
-    ({"items": [{"task": "stance", "text": "x", "label": "favor"}]}, 400, ["items[0].target", "missing"]),
-    ({"items": [{"task": "bias", "text": "abc", "label": "biased", "spans": [[0, 7]]}]}, 400, ["items[0].spans[0]"]),
-    ({"items": []}, 400, ["empty"]),
-    ({"items": "stance"}, 400, ["items", "expected a list"]),
-    ({}, 400, ["items"]),
-    ({"items": [GOOD[2]] * 1001}, 413, ["at most 1,000"]),
-])
-def test_malformed_feedback_gets_a_4xx_that_says_what_is_wrong_and_stores_nothing(http, loop_server, payload, status, words):
+@pytest.mark.parametrize(
+    "payload, status, words",
+    [
+        (
+            {"items": [GOOD[0], {"task": "stance", "text": "x", "target": "T", "label": "pro"}]},
+            400,
+            ["items[1].label", "'pro'", "favor, against, neutral"],
+        ),
+        ({"items": [{"task": "stance", "text": "x", "label": "favor"}]}, 400, ["items[0].target", "missing"]),
+        (
+            {"items": [{"task": "bias", "text": "abc", "label": "biased", "spans": [[0, 7]]}]},
+            400,
+            ["items[0].spans[0]"],
+        ),
+        ({"items": []}, 400, ["empty"]),
+        ({"items": "stance"}, 400, ["items", "expected a list"]),
+        ({}, 400, ["items"]),
+        ({"items": [GOOD[2]] * 1001}, 413, ["at most 1,000"]),
+    ],
+)
+def test_malformed_feedback_gets_a_4xx_that_says_what_is_wrong_and_stores_nothing(
+    http, loop_server, payload, status, words
+):
     store = FeedbackStore(loop_server["db"])
     before = store.count()
     r = http.post("/feedback", json=payload)
@@ -159,8 +185,13 @@ def test_a_promoted_model_is_picked_up_with_requests_in_flight_and_rollback_relo
     try:
         time.sleep(1)
         started = time.monotonic()
-        r = subprocess.run([sys.executable, "-m", "slant.cli", "models", "promote", "0.0.2-test"], env=env,
-                           capture_output=True, text=True, cwd=REPO)
+        r = subprocess.run(
+            [sys.executable, "-m", "slant.cli", "models", "promote", "0.0.2-test"],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+        )
         assert r.returncode == 0, r.stderr
         promoted = time.monotonic()
         deadline = promoted + 30
@@ -176,11 +207,14 @@ def test_a_promoted_model_is_picked_up_with_requests_in_flight_and_rollback_relo
             t.join(timeout=60)
     assert statuses and set(statuses) == {200}, sorted(set(statuses))
     assert versions[0] == "0.0.1-test" and versions[-1] == "0.0.2-test"
-    print(f"\n`slant models promote` took {cli_s:.1f} s; the service answered with the new model {switch_s:.1f} s "
-          f"after it returned (check every 1 s); {len(statuses)} requests in flight, all 200")
+    print(
+        f"\n`slant models promote` took {cli_s:.1f} s; the service answered with the new model {switch_s:.1f} s "
+        f"after it returned (check every 1 s); {len(statuses)} requests in flight, all 200"
+    )
 
-    r = subprocess.run([sys.executable, "-m", "slant.cli", "models", "rollback"], env=env, capture_output=True,
-                       text=True, cwd=REPO)
+    r = subprocess.run(
+        [sys.executable, "-m", "slant.cli", "models", "rollback"], env=env, capture_output=True, text=True, cwd=REPO
+    )
     assert r.returncode == 0, r.stderr
     r = http.post("/admin/reload")
     assert r.status_code == 200, r.text

@@ -3,6 +3,7 @@ every check of schemathesis passes (tests/serving/schemathesis.toml says which s
 refusal of schema-valid-but-unusable content and why) and the server never answers 5xx.
 
 Budget: SLANT_FUZZ_SECONDS (default 90) of generation; docs/fuzzing.md has a longer run."""
+
 from __future__ import annotations
 
 import os
@@ -34,10 +35,28 @@ def test_schemathesis_finds_nothing(server, tmp_path):
     exe = Path(sys.executable).with_name("schemathesis")
     if not exe.exists():
         pytest.skip("schemathesis is not installed (pip install -e '.[dev]')")
-    cmd = [str(exe), "--config-file", str(HERE / "schemathesis.toml"), "run", f"{server.url}/docs.json",
-           "--checks", "all", "-H", f"Authorization: Bearer {KEY}", "--max-time", str(SECONDS),
-           "--seed", "15", "--no-color", "--request-timeout", "30",
-           "--report", "junit", "--report-dir", str(tmp_path)]
+    cmd = [
+        str(exe),
+        "--config-file",
+        str(HERE / "schemathesis.toml"),
+        "run",
+        f"{server.url}/docs.json",
+        "--checks",
+        "all",
+        "-H",
+        f"Authorization: Bearer {KEY}",
+        "--max-time",
+        str(SECONDS),
+        "--seed",
+        "15",
+        "--no-color",
+        "--request-timeout",
+        "30",
+        "--report",
+        "junit",
+        "--report-dir",
+        str(tmp_path),
+    ]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=SECONDS + 240, cwd=tmp_path)
     out = r.stdout + r.stderr
     summary = "\n".join(out.splitlines()[-25:])

@@ -2,6 +2,7 @@
 and without growing any process; API keys, origins, content types and feedback quotas; the body
 timeout; one log line and no traceback per refused request; no filesystem paths in answers;
 /readyz follows the model worker; a broken artifact stops the server at once."""
+
 from __future__ import annotations
 
 import json
@@ -84,7 +85,9 @@ def test_markup_bomb_is_refused_while_small_requests_answer_fast(server, client)
     assert "too complex" in result["body"]["error"] and "SLANT_PARSE_TIMEOUT_S" in result["body"]["error"]
     assert result["seconds"] < PARSE_TIMEOUT_S + 5, result
     assert small and max(small) < 2.0, small
-    print(f"\nbomb refused in {result['seconds']:.1f} s; {len(small)} small requests meanwhile, slowest {max(small):.2f} s")
+    print(
+        f"\nbomb refused in {result['seconds']:.1f} s; {len(small)} small requests meanwhile, slowest {max(small):.2f} s"
+    )
     # Every process of the server stays small, and the killed parse worker was replaced.
     time.sleep(2)
     sizes = {p.pid: p.memory_info().rss for p in tree(server.pid)}
@@ -122,20 +125,27 @@ def test_writes_need_a_valid_key(client, server_env):
 
 
 def test_cross_origin_posts_are_refused_unless_listed(client):
-    r = client.post("/feedback", content=json.dumps({"items": [ITEM]}),
-                    headers={**auth(), "Origin": "https://evil.example", "Content-Type": "text/plain"})
+    r = client.post(
+        "/feedback",
+        content=json.dumps({"items": [ITEM]}),
+        headers={**auth(), "Origin": "https://evil.example", "Content-Type": "text/plain"},
+    )
     assert r.status_code == 403 and "SLANT_CORS_ORIGINS" in r.json()["error"]
     r = client.post("/classify", json=SMALL, headers={"Origin": "https://evil.example"})
     assert r.status_code == 403
     # The same request without an Origin (curl) is still refused for its content type.
-    r = client.post("/feedback", content=json.dumps({"items": [ITEM]}), headers={**auth(), "Content-Type": "text/plain"})
+    r = client.post(
+        "/feedback", content=json.dumps({"items": [ITEM]}), headers={**auth(), "Content-Type": "text/plain"}
+    )
     assert r.status_code == 415
     r = client.post("/classify", json=SMALL, headers={"Origin": ORIGIN})
     assert r.status_code == 200 and r.headers["access-control-allow-origin"] == ORIGIN
     r = client.options("/feedback", headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST"})
     assert r.status_code == 204 and "Authorization" in r.headers["access-control-allow-headers"]
     # Same origin (the reader page): the browser's Origin is this server itself.
-    r = client.post("/classify", json=SMALL, headers={"Origin": client.base_url.scheme + "://" + client.base_url.netloc.decode()})
+    r = client.post(
+        "/classify", json=SMALL, headers={"Origin": client.base_url.scheme + "://" + client.base_url.netloc.decode()}
+    )
     assert r.status_code == 200
 
 
@@ -168,11 +178,14 @@ def test_no_filesystem_paths_in_answers(client, server_env):
 # ---- the contract --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("payload, words", [
-    ({"article": {"text": "hi"}, "extra": 1}, ["extra", "unknown field"]),
-    ({"article": {"text": "\u200b\u200c\ufeff \u2060"}}, ["empty"]),
-    ({"articles": [{"text": "hi"}], "article": {}}, ["unknown field"]),
-])
+@pytest.mark.parametrize(
+    "payload, words",
+    [
+        ({"article": {"text": "hi"}, "extra": 1}, ["extra", "unknown field"]),
+        ({"article": {"text": "\u200b\u200c\ufeff \u2060"}}, ["empty"]),
+        ({"articles": [{"text": "hi"}], "article": {}}, ["unknown field"]),
+    ],
+)
 def test_more_bad_input_is_400(client, payload, words):
     path = "/classify_batch" if "articles" in payload else "/classify"
     r = client.post(path, json=payload)
@@ -184,8 +197,10 @@ def test_more_bad_input_is_400(client, payload, words):
 def test_slow_body_is_cut_off_with_408(server):
     host, port = server.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=15) as s:
-        s.sendall(b"POST /classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                  b"Content-Length: 1000\r\n\r\n{\"article\": ")
+        s.sendall(
+            b"POST /classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 1000\r\n\r\n{"article": '
+        )
         started = time.monotonic()
         answer = s.recv(4096)
     assert b" 408 " in answer.split(b"\r\n")[0], answer
@@ -197,7 +212,7 @@ def test_refusals_are_one_line_each_without_traceback(server, client):
     for payload in ({"article": {"text": 5}}, {"article": {}}, [1], {"article": {"text": " "}}):
         assert client.post("/classify", json=payload).status_code == 400
     time.sleep(0.5)
-    log = server.log_path.read_text(errors="replace")[len(before):]
+    log = server.log_path.read_text(errors="replace")[len(before) :]
     assert "Traceback" not in log, log[-3000:]
     assert log.count("refused POST /classify") == 4, log[-3000:]
     assert "Traceback" not in server.log_path.read_text(errors="replace")

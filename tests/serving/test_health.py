@@ -1,4 +1,5 @@
 """serving/health.py: readiness of the API worker and GET /readyz."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,4 +1,5 @@
 """The HTTP contract (docs/api.md) and every bad-input case, against a real `bentoml serve`."""
+
 from __future__ import annotations
 
 import json
@@ -8,6 +9,7 @@ import pytest
 from slant.labels import FRAMES, TECHNIQUES
 
 MAX_BODY = 300_000
+
 
 # Small limits make the 413 cases cheap; docs/api.md documents the defaults.
 @pytest.fixture(scope="module")
@@ -91,10 +93,14 @@ def test_classify_text_answer_shape(client):
 
 def test_classify_paragraphs_and_options(client):
     paragraphs = ["First paragraph about the economy.", "Second one about crime and punishment."]
-    r = post(client, "/classify", {
-        "article": {"paragraphs": paragraphs, "targets": ["the economy", "crime"], "url": "https://example.org/a"},
-        "options": {"include_text": False},
-    })
+    r = post(
+        client,
+        "/classify",
+        {
+            "article": {"paragraphs": paragraphs, "targets": ["the economy", "crime"], "url": "https://example.org/a"},
+            "options": {"include_text": False},
+        },
+    )
     assert r.status_code == 200, r.text
     a = r.json()
     assert a["url"] == "https://example.org/a"
@@ -147,56 +153,65 @@ def test_batch_in_order(client):
 # ---- bad input: always a 4xx with a message that says what to fix -----------------------
 
 
-@pytest.mark.parametrize("article, words", [
-    ({"text": ""}, ["empty"]),
-    ({"text": "   \n\n\t  "}, ["empty"]),
-    ({"paragraphs": []}, ["paragraphs"]),
-    ({"paragraphs": ["  ", ""]}, ["paragraph"]),
-    ({"html": "   "}, ["empty"]),
-    ({}, ["exactly one", "text", "html", "paragraphs"]),
-    ({"text": "a", "html": "<p>b</p>"}, ["exactly one"]),
-    ({"text": "a", "paragraphs": ["b"]}, ["exactly one"]),
-    ({"html": "<html><script>alert(1)</script></html>"}, ["no article text"]),
-    ({"text": "hello", "targets": [f"t{i}" for i in range(11)]}, ["targets", "SLANT_MAX_TARGETS"]),
-    ({"text": "hello", "targets": ["x" * 500]}, ["target"]),
-])
+@pytest.mark.parametrize(
+    "article, words",
+    [
+        ({"text": ""}, ["empty"]),
+        ({"text": "   \n\n\t  "}, ["empty"]),
+        ({"paragraphs": []}, ["paragraphs"]),
+        ({"paragraphs": ["  ", ""]}, ["paragraph"]),
+        ({"html": "   "}, ["empty"]),
+        ({}, ["exactly one", "text", "html", "paragraphs"]),
+        ({"text": "a", "html": "<p>b</p>"}, ["exactly one"]),
+        ({"text": "a", "paragraphs": ["b"]}, ["exactly one"]),
+        ({"html": "<html><script>alert(1)</script></html>"}, ["no article text"]),
+        ({"text": "hello", "targets": [f"t{i}" for i in range(11)]}, ["targets", "SLANT_MAX_TARGETS"]),
+        ({"text": "hello", "targets": ["x" * 500]}, ["target"]),
+    ],
+)
 def test_bad_article_is_400(client, article, words):
     r = post(client, "/classify", {"article": article})
     assert_error(r, 400, *words)
 
 
-@pytest.mark.parametrize("payload, words", [
-    ({"article": {"text": 5}}, ["article.text", "string"]),
-    ({"article": {"paragraphs": "one string"}}, ["article.paragraphs"]),
-    ({"article": {"paragraphs": ["ok", 3]}}, ["article.paragraphs.1"]),
-    ({"article": {"text": "hi", "targets": "Maduro"}}, ["article.targets"]),
-    ({"article": {"text": "hi", "targets": [1, 2]}}, ["article.targets.0"]),
-    ({"article": {"text": "hi", "title": ["x"]}}, ["article.title"]),
-    ({"article": {"text": "hi", "body": "x"}}, ["article.body", "unknown field"]),
-    ({"article": {"text": "hi", "title": "T" * 1001}}, ["article.title", "1000"]),
-    ({"article": {"text": "hi", "url": "u" * 9000}}, ["article.url"]),
-    ({"article": "just a string"}, ["article"]),
-    ({"article": None}, ["article"]),
-    ({}, ["article", "required"]),
-    ([1, 2, 3], []),
-    ({"article": {"text": "hi"}, "options": {"max_auto_targets": -1}}, ["options.max_auto_targets"]),
-    ({"article": {"text": "hi"}, "options": {"max_auto_targets": "many"}}, ["options.max_auto_targets"]),
-    ({"article": {"text": "hi"}, "options": {"colour": "red"}}, ["options.colour"]),
-])
+@pytest.mark.parametrize(
+    "payload, words",
+    [
+        ({"article": {"text": 5}}, ["article.text", "string"]),
+        ({"article": {"paragraphs": "one string"}}, ["article.paragraphs"]),
+        ({"article": {"paragraphs": ["ok", 3]}}, ["article.paragraphs.1"]),
+        ({"article": {"text": "hi", "targets": "Maduro"}}, ["article.targets"]),
+        ({"article": {"text": "hi", "targets": [1, 2]}}, ["article.targets.0"]),
+        ({"article": {"text": "hi", "title": ["x"]}}, ["article.title"]),
+        ({"article": {"text": "hi", "body": "x"}}, ["article.body", "unknown field"]),
+        ({"article": {"text": "hi", "title": "T" * 1001}}, ["article.title", "1000"]),
+        ({"article": {"text": "hi", "url": "u" * 9000}}, ["article.url"]),
+        ({"article": "just a string"}, ["article"]),
+        ({"article": None}, ["article"]),
+        ({}, ["article", "required"]),
+        ([1, 2, 3], []),
+        ({"article": {"text": "hi"}, "options": {"max_auto_targets": -1}}, ["options.max_auto_targets"]),
+        ({"article": {"text": "hi"}, "options": {"max_auto_targets": "many"}}, ["options.max_auto_targets"]),
+        ({"article": {"text": "hi"}, "options": {"colour": "red"}}, ["options.colour"]),
+    ],
+)
 def test_wrong_types_are_400(client, payload, words):
     r = post(client, "/classify", payload)
     error = assert_error(r, 400, *words)
     assert "expected" in error.lower()  # says what a good request looks like
 
 
-@pytest.mark.parametrize("body", [
-    b"",
-    b"not json at all",
-    b'{"article": {"text": "unterminated',
-    b'{"article": {"text": "caf\xe9 latin-1 \xff"}}',  # not UTF-8
-    b"\xff\xfe{\x00}\x00",  # UTF-16 with BOM
-    b'{"article": {"text": "lone \\ud800 surrogate"}}',
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"not json at all",
+        b'{"article": {"text": "unterminated',
+        b'{"article": {"text": "caf\xe9 latin-1 \xff"}}',  # not UTF-8
+        b"\xff\xfe{\x00}\x00",  # UTF-16 with BOM
+        b'{"article": {"text": "lone \\ud800 surrogate"}}',
+    ],
+)
 def test_invalid_json_or_encoding_is_400(client, body):
     r = client.post("/classify", content=body, headers={"content-type": "application/json"})
     assert_error(r, 400, "invalid")
@@ -230,9 +245,7 @@ def test_too_large_chunked_body_is_413(client):
 
 def test_batch_limits_and_errors(client):
     assert_error(post(client, "/classify_batch", {"articles": []}), 400, "empty")
-    assert_error(
-        post(client, "/classify_batch", {"articles": [{"text": "x"}] * 5}), 413, "SLANT_MAX_BATCH_ARTICLES"
-    )
+    assert_error(post(client, "/classify_batch", {"articles": [{"text": "x"}] * 5}), 413, "SLANT_MAX_BATCH_ARTICLES")
     assert_error(
         post(client, "/classify_batch", {"articles": [{"text": "fine"}, {"text": " "}]}), 400, "articles[1]", "empty"
     )
@@ -248,8 +261,11 @@ def test_wrong_method_and_path_are_4xx(client):
 def test_other_content_types_are_4xx_not_500(client):
     r = client.post("/classify", content=b"plain words", headers={"content-type": "text/plain"})
     assert 400 <= r.status_code < 500
-    r = client.post("/classify", content=json.dumps({"article": {"text": "Hi there."}}),
-                    headers={"content-type": "application/vnd.bentoml+pickle"})
+    r = client.post(
+        "/classify",
+        content=json.dumps({"article": {"text": "Hi there."}}),
+        headers={"content-type": "application/vnd.bentoml+pickle"},
+    )
     assert 400 <= r.status_code < 500
 
 

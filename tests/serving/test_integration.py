@@ -1,5 +1,6 @@
 """Realistic articles through a real server: schema, offsets, summary consistency, batching,
 /metrics, and the same answer from HTTP and from `slant classify`."""
+
 from __future__ import annotations
 
 import json
@@ -20,7 +21,7 @@ ARTICLES = [
             "Lawmakers voted 312 to 280 on Tuesday to introduce a carbon tax of 45 euros per tonne, "
             "the most ambitious climate measure the country has passed in a decade.\n\n"
             "Finance Minister Ana Costa said the revenue would be returned to households as a yearly "
-            "dividend. \"Nobody who plays by the rules will be worse off,\" she told the chamber.\n\n"
+            'dividend. "Nobody who plays by the rules will be worse off," she told the chamber.\n\n'
             "Opposition leader Marek Nowak called the tax a reckless assault on working families and "
             "accused the government of destroying jobs to please Brussels bureaucrats.\n\n"
             "Economists were divided. A study by the National Institute estimated that emissions "
@@ -134,8 +135,10 @@ def assert_close(a: dict, b: dict, tol: float = 0.03) -> None:
 
 def test_concurrent_requests_share_batches(client):
     def one(i: int):
-        article = {"text": f"Report {i}: the council met again.\n\nThe mayor spoke for {i} minutes.",
-                   "targets": ["the mayor"]}
+        article = {
+            "text": f"Report {i}: the council met again.\n\nThe mayor spoke for {i} minutes.",
+            "targets": ["the mayor"],
+        }
         r = client.post("/classify", json={"article": article})
         return r.status_code, r.json()
 

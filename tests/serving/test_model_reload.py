@@ -1,4 +1,5 @@
 """serving/model_reload.py and the model worker's reload: one live model, swapped whole."""
+
 from __future__ import annotations
 
 import asyncio
@@ -27,8 +28,12 @@ def other_copy(serving_artifact, tmp_path):
 def test_a_live_model_is_loaded_warm_and_described(live, serving_artifact):
     artifact = load(serving_artifact)
     assert live.loaded_threshold == artifact.calibration.thresholds[BIAS_TOKENS]["loaded"]
-    assert live.describe() == {"name": artifact.name, "version": artifact.version, "path": str(serving_artifact),
-                               "providers": live.predictor.providers}
+    assert live.describe() == {
+        "name": artifact.name,
+        "version": artifact.version,
+        "path": str(serving_artifact),
+        "providers": live.predictor.providers,
+    }
 
 
 def test_the_folder_it_serves_is_not_loaded_again(live, serving_artifact):
@@ -78,5 +83,8 @@ def test_the_api_worker_follows_what_the_store_names(serving_artifact, other_cop
     monkeypatch.setenv("SLANT_MODEL", str(other_copy))
     switched, change = asyncio.run(follow_store(client, artifact))
     assert client.reloads == [str(other_copy)] and switched.path == other_copy
-    assert change == {"changed": True, "previous": {"name": artifact.name, "version": artifact.version},
-                      "current": {"name": switched.name, "version": switched.version}}
+    assert change == {
+        "changed": True,
+        "previous": {"name": artifact.name, "version": artifact.version},
+        "current": {"name": switched.name, "version": switched.version},
+    }

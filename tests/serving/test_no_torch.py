@@ -1,4 +1,5 @@
 """Serving (and the serving-side CLI) must never import torch, transformers or training."""
+
 from __future__ import annotations
 
 import os

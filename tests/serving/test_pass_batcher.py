@@ -1,4 +1,5 @@
 """serving/pass_batcher.py: concurrent requests share model calls, one call in flight."""
+
 from __future__ import annotations
 
 import asyncio

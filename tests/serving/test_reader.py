@@ -5,6 +5,7 @@ The browser tests skip, with a message, when Chromium or chromedriver is not ins
 (`apt-get install -y chromium chromium-driver`; .ci/run does it). Nothing downloads a browser.
 Screenshots go to test-output/reader/ (git-ignored).
 """
+
 from __future__ import annotations
 
 import csv
@@ -27,8 +28,8 @@ WAIT_S = 60
 
 TEXT = (
     "The city council voted 7-2 on Sunday to approve a 40 million dollar flood barrier along the Ashby River.\n\n"
-    "Mayor Tom Hadley said the barrier would be finished before the winter storms. \"This is the most "
-    "important decision this council has made in a generation,\" he told reporters.\n\n"
+    'Mayor Tom Hadley said the barrier would be finished before the winter storms. "This is the most '
+    'important decision this council has made in a generation," he told reporters.\n\n'
     "Critics said the council had recklessly squandered taxpayers' money on a vanity project that will push "
     "floodwater onto farms downstream.\n\n"
     "Hadley, a tireless and visionary leader, thanked residents for their patience."
@@ -88,14 +89,26 @@ def driver():
     (OUT / "downloads").mkdir(exist_ok=True)
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1280,1000", "--hide-scrollbars", "--force-device-scale-factor=1",
-                "--lang=en-US", "--no-first-run", "--disable-extensions"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1280,1000",
+        "--hide-scrollbars",
+        "--force-device-scale-factor=1",
+        "--lang=en-US",
+        "--no-first-run",
+        "--disable-extensions",
+    ):
         options.add_argument(arg)
-    options.add_experimental_option("prefs", {
-        "download.default_directory": str(OUT / "downloads"),
-        "download.prompt_for_download": False,
-    })
+    options.add_experimental_option(
+        "prefs",
+        {
+            "download.default_directory": str(OUT / "downloads"),
+            "download.prompt_for_download": False,
+        },
+    )
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     d = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     d.set_script_timeout(60)
@@ -133,9 +146,14 @@ def fill(d, text, targets=(), title=""):
 
 def analyze(d):
     d.find_element(*by("#analyze-button")).click()
-    wait(d, lambda d: d.execute_script(
-        "return !document.getElementById('analyze-button').disabled && "
-        "(!!window.slantReader.answer() || !document.getElementById('error').hidden)"), message="no answer, no error")
+    wait(
+        d,
+        lambda d: d.execute_script(
+            "return !document.getElementById('analyze-button').disabled && "
+            "(!!window.slantReader.answer() || !document.getElementById('error').hidden)"
+        ),
+        message="no answer, no error",
+    )
 
 
 def js_errors(d):
@@ -217,7 +235,7 @@ def test_analyze_renders_every_paragraph(driver, server, client):
     assert len(got) == len(expected["paragraphs"]) == 4
     for g, p, q in zip(got, expected["paragraphs"], shown["paragraphs"]):
         assert (p["start"], p["end"], p["text"]) == (q["start"], q["end"], q["text"])
-        assert TEXT[p["start"]:p["end"]] == p["text"] == g["text"]
+        assert TEXT[p["start"] : p["end"]] == p["text"] == g["text"]
         label = p["stance"][0]["label"]
         assert f"stance-{label}" in g["classes"] and g["stance"] == label, (g, p["stance"])
         assert g["tag"].startswith(label.upper())
@@ -226,7 +244,9 @@ def test_analyze_renders_every_paragraph(driver, server, client):
         assert g["loaded"] == [s["text"] for s in p["bias"]["spans"]]
         assert g["chips"] == [pretty(f) for f in p["frames"]["labels"]]
         assert g["badges"] == [pretty(t) for t in p["techniques"]["labels"]]
-    assert len(d.find_elements(*by("#paragraphs .loaded"))) == sum(len(p["bias"]["spans"]) for p in expected["paragraphs"])
+    assert len(d.find_elements(*by("#paragraphs .loaded"))) == sum(
+        len(p["bias"]["spans"]) for p in expected["paragraphs"]
+    )
 
     summary = d.find_element(*by("#summary")).text
     assert f"{expected['model']['name']} {expected['model']['version']}" in summary
@@ -311,7 +331,8 @@ def test_correction_is_stored(driver, server, client, server_env):
     assert stats["tasks"]["stance"]["labels"].get(new_stance, 0) >= 1
     with sqlite3.connect(server_env["SLANT_FEEDBACK_DB"]) as con:
         rows = con.execute(
-            "SELECT task, text, target, labels, annotator, article_id FROM feedback ORDER BY id DESC LIMIT 2").fetchall()
+            "SELECT task, text, target, labels, annotator, article_id FROM feedback ORDER BY id DESC LIMIT 2"
+        ).fetchall()
     by_task = {r[0]: r for r in rows}
     assert by_task["stance"][1:5] == (p["text"], "the city council", json.dumps([new_stance]), "reader-test")
     assert frame in json.loads(by_task["frames"][3]) and by_task["frames"][1] == p["text"]
@@ -329,7 +350,8 @@ def test_correction_is_stored(driver, server, client, server_env):
             return real(url, {...init, body: JSON.stringify(body)});
         };""")
     Select(form.find_element(*by('select[data-task="bias"]'))).select_by_value(
-        "biased" if p["bias"]["label"] == "neutral" else "neutral")
+        "biased" if p["bias"]["label"] == "neutral" else "neutral"
+    )
     form.find_element(*by("button[type=submit]")).click()
     wait(d, lambda d: "Not stored" in status.text or "stored (" in status.text)
     assert "Not stored" in status.text and "unknown bias label 'pro'" in status.text, status.text
@@ -362,9 +384,13 @@ def test_api_key_is_asked_once_and_sent(driver, server):
     form = _open_correction(d, 0)
     answer = d.execute_script("return window.slantReader.answer()")
     first = answer["paragraphs"][0]["stance"][0]["label"]
-    Select(form.find_element(*by("select[data-task=stance]"))).select_by_value("favor" if first != "favor" else "against")
+    Select(form.find_element(*by("select[data-task=stance]"))).select_by_value(
+        "favor" if first != "favor" else "against"
+    )
     form.find_element(*by("button[type=submit]")).click()
-    dialog = wait(d, lambda d: d.find_element(*by("#key-dialog")) if d.find_element(*by("#key-dialog")).is_displayed() else False)
+    dialog = wait(
+        d, lambda d: d.find_element(*by("#key-dialog")) if d.find_element(*by("#key-dialog")).is_displayed() else False
+    )
     assert "an API key is required" in dialog.text
     d.save_screenshot(str(OUT / "api-key.png"))
     dialog.find_element(*by("#key-input")).send_keys("s3cret-key")
@@ -397,12 +423,14 @@ def test_errors_show_the_service_message(driver, server, client):
     assert error.get_attribute("role") == "alert"
     d.save_screenshot(str(OUT / "error-400.png"))
     # HTML with no article text: the same path, another message from the service.
-    d.find_element(*by('input[name=mode][value=html]')).click()
-    d.execute_script("document.getElementById('article-input').value = '<html><body><script>x()</script></body></html>'")
+    d.find_element(*by("input[name=mode][value=html]")).click()
+    d.execute_script(
+        "document.getElementById('article-input').value = '<html><body><script>x()</script></body></html>'"
+    )
     analyze(d)
     assert "HTTP 400" in d.find_element(*by("#error")).text
     # Too long: 413, with the service's message.
-    d.find_element(*by('input[name=mode][value=text]')).click()
+    d.find_element(*by("input[name=mode][value=text]")).click()
     long_text = "\n\n".join(["A sentence that repeats for a while."] * (MAX_CHARS // 30))
     expected = client.post("/classify", json={"article": {"text": long_text}})
     assert expected.status_code == 413
@@ -411,7 +439,7 @@ def test_errors_show_the_service_message(driver, server, client):
     assert "HTTP 413" in d.find_element(*by("#error")).text
     assert expected.json()["error"] in d.find_element(*by("#error")).text
     # A good article afterwards clears the error.
-    d.find_element(*by('input[name=mode][value=text]')).click()
+    d.find_element(*by("input[name=mode][value=text]")).click()
     fill(d, TEXT)
     analyze(d)
     assert not d.find_element(*by("#error")).is_displayed()
@@ -448,7 +476,8 @@ def test_phone_layout_has_no_horizontal_overflow(driver, server):
     assert d.execute_script("return window.slantReader.answer().paragraphs.length") == 5
     _open_correction(d, 1)
     widths = d.execute_script(
-        "return [window.innerWidth, document.documentElement.clientWidth, document.documentElement.scrollWidth]")
+        "return [window.innerWidth, document.documentElement.clientWidth, document.documentElement.scrollWidth]"
+    )
     assert widths[0] == 375, widths
     assert widths[2] <= widths[1] + 1 and widths[2] <= 375 + 1, f"horizontal overflow at 375 px: {widths}"
     d.set_window_size(375, min(d.execute_script("return document.documentElement.scrollHeight"), 6000))
@@ -468,8 +497,9 @@ def test_downloads(driver, server):
     d.find_element(*by("#download-json")).click()
     d.find_element(*by("#download-csv")).click()
     deadline = time.time() + 20
-    while time.time() < deadline and not ((downloads / "slant-barrier-approved.json").exists()
-                                          and (downloads / "slant-barrier-approved.csv").exists()):
+    while time.time() < deadline and not (
+        (downloads / "slant-barrier-approved.json").exists() and (downloads / "slant-barrier-approved.csv").exists()
+    ):
         time.sleep(0.2)
     assert json.loads((downloads / "slant-barrier-approved.json").read_text()) == answer
     rows = list(csv.DictReader(io.StringIO((downloads / "slant-barrier-approved.csv").read_text(encoding="utf-8-sig"))))
@@ -497,10 +527,13 @@ def test_accessibility_axe(driver, server):
     for name, result in reports.items():
         assert "error" not in result, result
         violations = result["violations"]
-        lines.append(f"axe-core {result['version']} on the {name}: {result['passes']} rules passed, "
-                     f"{len(violations)} violated; left for review: {result['incomplete']}")
-        lines += [f"  [{v['impact']}] {v['id']}: {v['help']} ({v['nodes']} nodes, e.g. {v['targets']})"
-                  for v in violations]
+        lines.append(
+            f"axe-core {result['version']} on the {name}: {result['passes']} rules passed, "
+            f"{len(violations)} violated; left for review: {result['incomplete']}"
+        )
+        lines += [
+            f"  [{v['impact']}] {v['id']}: {v['help']} ({v['nodes']} nodes, e.g. {v['targets']})" for v in violations
+        ]
     print("\n" + "\n".join(lines))
     (OUT / "axe.txt").write_text("\n".join(lines) + "\n")
     critical = [v for r in reports.values() for v in r["violations"] if v["impact"] == "critical"]
@@ -514,4 +547,5 @@ def run_axe(d) -> dict:
         " incomplete: r.incomplete.map(v => v.id).join(', ') || 'none',"
         " violations: r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length,"
         " targets: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))}))"
-        ".catch(e => done({error: String(e)}))")
+        ".catch(e => done({error: String(e)}))"
+    )

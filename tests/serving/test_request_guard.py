@@ -1,5 +1,6 @@
 """serving/request_guard.py at the ASGI level: what it refuses itself, what it hands on, and how it
 rewrites the app's own 4xx answers."""
+
 from __future__ import annotations
 
 import asyncio
@@ -10,8 +11,16 @@ from serving.request_guard import RequestGuard
 ARTICLE = json.dumps({"article": {"text": "The mayor spoke."}}).encode()
 
 
-def call(body_chunks=(ARTICLE,), *, path="/classify", method="POST", headers=None, app_answer=None,
-         body_timeout_s=5.0, slow=False):
+def call(
+    body_chunks=(ARTICLE,),
+    *,
+    path="/classify",
+    method="POST",
+    headers=None,
+    app_answer=None,
+    body_timeout_s=5.0,
+    slow=False,
+):
     """(status, answer JSON, the body the app received or None)."""
     if headers is None:
         headers = {"content-type": "application/json", "content-length": str(sum(map(len, body_chunks)))}
@@ -22,8 +31,13 @@ def call(body_chunks=(ARTICLE,), *, path="/classify", method="POST", headers=Non
         seen["body"] = message["body"]
         status, payload = app_answer or (200, {"ok": True})
         body = json.dumps(payload).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
     chunks = list(body_chunks)
@@ -39,15 +53,24 @@ def call(body_chunks=(ARTICLE,), *, path="/classify", method="POST", headers=Non
     async def send(message):
         sent.append(message)
 
-    scope = {"type": "http", "method": method, "path": path, "client": ("127.0.0.1", 5000),
-             "headers": [(k.encode(), v.encode()) for k, v in headers.items()]}
+    scope = {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "client": ("127.0.0.1", 5000),
+        "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
+    }
     guard = RequestGuard(app, max_body_bytes=1000, body_timeout_s=body_timeout_s)
     asyncio.run(guard(scope, receive, send))
     return sent[0]["status"], json.loads(sent[1]["body"]), seen.get("body")
 
 
 def test_a_good_request_reaches_the_app_with_its_body():
-    assert call((ARTICLE[:10], ARTICLE[10:]), headers={"content-type": "application/json"}) == (200, {"ok": True}, ARTICLE)
+    assert call((ARTICLE[:10], ARTICLE[10:]), headers={"content-type": "application/json"}) == (
+        200,
+        {"ok": True},
+        ARTICLE,
+    )
 
 
 def test_too_large_is_413_before_reading_or_while_reading():
@@ -82,6 +105,5 @@ def test_the_apps_validation_errors_say_what_to_fix():
     assert status == 400
     assert answer["error"].startswith("invalid request: article.text: Input should be a valid string. Expected ")
     assert answer["detail"] == detail
-    status, answer, _ = call(app_answer=(404, [{"error": "no such route"}]), path="/nope", method="GET",
-                             headers={})
+    status, answer, _ = call(app_answer=(404, [{"error": "no such route"}]), path="/nope", method="GET", headers={})
     assert (status, answer) == (404, {"error": "no such route"})

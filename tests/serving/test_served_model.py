@@ -1,5 +1,6 @@
 """serving/served_model.py: the model is checked once, in the `bentoml serve` process, before any
 worker starts; a model that cannot be served stops the server with the artifact's own message."""
+
 from __future__ import annotations
 
 import json

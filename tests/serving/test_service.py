@@ -1,5 +1,6 @@
 """serving/service.py: what a live server cannot reach on demand (the model worker failing
 mid-request), and a bare import with no model anywhere."""
+
 from __future__ import annotations
 
 import asyncio
@@ -47,10 +48,20 @@ def test_model_worker_failure_is_503_with_retry_after(slant):
 
 def test_import_needs_no_model(tmp_path):
     """The model is resolved when `bentoml serve` starts (serving/served_model.py), not at import."""
-    env = {**os.environ, "SLANT_MODEL": str(tmp_path / "no-such-model"), "HF_HUB_OFFLINE": "1",
-           "BENTOML_DO_NOT_TRACK": "true"}
-    r = subprocess.run([sys.executable, "-c", "import serving.service; print('ok')"], cwd=REPO, env=env,
-                       capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "SLANT_MODEL": str(tmp_path / "no-such-model"),
+        "HF_HUB_OFFLINE": "1",
+        "BENTOML_DO_NOT_TRACK": "true",
+    }
+    r = subprocess.run(
+        [sys.executable, "-c", "import serving.service; print('ok')"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stdout + r.stderr
 
 

@@ -1,12 +1,17 @@
 """The article summary: each target's label agrees with its summary scores."""
+
 from slant.aggregate import summarize
 from slant.labels import FRAMES, STANCE, TECHNIQUES
 
 
 def paragraph(label: str, favor: float, against: float) -> dict:
     scores = {"favor": favor, "against": against, "neutral": round(1 - favor - against, 4)}
-    return {"stance": [{"target": "the mayor", "label": label, "scores": scores}],
-            "frames": {"labels": []}, "techniques": {"labels": []}, "bias": {"label": "neutral", "score": 0.1}}
+    return {
+        "stance": [{"target": "the mayor", "label": label, "scores": scores}],
+        "frames": {"labels": []},
+        "techniques": {"labels": []},
+        "bias": {"label": "neutral", "score": 0.1},
+    }
 
 
 def summary_of(*paragraphs) -> dict:
@@ -33,7 +38,11 @@ def test_neutral_when_no_paragraph_takes_a_side():
 
 def test_neutral_paragraphs_leaning_one_way_do_not_outvote_a_sided_one():
     # Three neutral paragraphs leaning favor (0.43) and one clear attack: the article is against him.
-    s = summary_of(paragraph("neutral", 0.43, 0.02), paragraph("against", 0.22, 0.72),
-                   paragraph("neutral", 0.47, 0.03), paragraph("neutral", 0.44, 0.02))
+    s = summary_of(
+        paragraph("neutral", 0.43, 0.02),
+        paragraph("against", 0.22, 0.72),
+        paragraph("neutral", 0.47, 0.03),
+        paragraph("neutral", 0.44, 0.02),
+    )
     assert s["label"] == "against" and agrees(s)
     assert s["scores"]["against"] == 0.72

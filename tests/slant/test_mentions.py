@@ -1,4 +1,5 @@
 """The mention rule: which words of a paragraph the stance encoder marks as the target."""
+
 import pytest
 
 from slant.encode import NO_OFFSET, Encoder

@@ -1,5 +1,6 @@
 """One settings object for every SLANT_* variable: typed, validated with a message that says the
 fix, and documented in docs/api.md with the same defaults."""
+
 import re
 from pathlib import Path
 
@@ -41,12 +42,15 @@ def test_values_are_typed_and_empty_means_default(monkeypatch):
     assert s.max_targets == 10
 
 
-@pytest.mark.parametrize("var, value, says", [
-    ("SLANT_MAX_CHARS", "lots", "valid integer"),
-    ("SLANT_MAX_PARAGRAPHS", "0", "greater than or equal to 1"),
-    ("SLANT_DEVICE", "tpu", "'auto', 'cpu' or 'cuda'"),
-    ("SLANT_RELOAD_INTERVAL_S", "-1", "greater than or equal to 0"),
-])
+@pytest.mark.parametrize(
+    "var, value, says",
+    [
+        ("SLANT_MAX_CHARS", "lots", "valid integer"),
+        ("SLANT_MAX_PARAGRAPHS", "0", "greater than or equal to 1"),
+        ("SLANT_DEVICE", "tpu", "'auto', 'cpu' or 'cuda'"),
+        ("SLANT_RELOAD_INTERVAL_S", "-1", "greater than or equal to 0"),
+    ],
+)
 def test_a_bad_value_names_the_variable_the_value_and_the_fix(monkeypatch, var, value, says):
     monkeypatch.setenv(var, value)
     with pytest.raises(SettingsError) as caught:
@@ -65,10 +69,19 @@ def test_no_module_reads_a_slant_variable_past_the_settings_object():
         if path.name == "settings.py":
             continue
         for node in ast.walk(ast.parse(path.read_text())):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("get", "getenv")
-                    and node.args and isinstance(node.args[0], ast.Constant) and str(node.args[0].value).startswith("SLANT_")):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("get", "getenv")
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and str(node.args[0].value).startswith("SLANT_")
+            ):
                 readers.append(f"{path.relative_to(root)}:{node.lineno}")
-            if (isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant)
-                    and str(node.slice.value).startswith("SLANT_")):
+            if (
+                isinstance(node, ast.Subscript)
+                and isinstance(node.slice, ast.Constant)
+                and str(node.slice.value).startswith("SLANT_")
+            ):
                 readers.append(f"{path.relative_to(root)}:{node.lineno}")
     assert readers == []

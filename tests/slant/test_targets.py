@@ -1,4 +1,5 @@
 """Automatic targets (spaCy NER, with the capitalised-words fallback) and user target checks."""
+
 from __future__ import annotations
 
 import logging
@@ -14,8 +15,9 @@ SAMPLES = Path(__file__).parent / "samples"
 
 
 def people_article():
-    return from_text((SAMPLES / "people.txt").read_text(encoding="utf-8"),
-                     title="Maduro visits Brazil for talks with Lula")
+    return from_text(
+        (SAMPLES / "people.txt").read_text(encoding="utf-8"), title="Maduro visits Brazil for talks with Lula"
+    )
 
 
 def _has_model() -> bool:
@@ -110,11 +112,13 @@ def test_fallback_when_spacy_missing(no_spacy, caplog):
 
 
 def test_fallback_ignores_handles_links_and_dates(no_spacy):
-    a = from_paragraphs([
-        "Finance Minister Ana Costa defended the tax on Friday in March.",
-        "Free buses for every student. pic.twitter.com/Xy12AbCd — Ana Costa (@AnaCostaMP) March 3, 2023",
-        "On Monday the Road Hauliers Association met Ana Costa in Lisbon, and Lisbon officials agreed.",
-    ])
+    a = from_paragraphs(
+        [
+            "Finance Minister Ana Costa defended the tax on Friday in March.",
+            "Free buses for every student. pic.twitter.com/Xy12AbCd — Ana Costa (@AnaCostaMP) March 3, 2023",
+            "On Monday the Road Hauliers Association met Ana Costa in Lisbon, and Lisbon officials agreed.",
+        ]
+    )
     found = T.find_targets(a, max_targets=10)
     assert found[0] == "Ana Costa"
     assert "Road Hauliers Association" in found and "Lisbon" in found
@@ -124,8 +128,12 @@ def test_fallback_ignores_handles_links_and_dates(no_spacy):
 
 def test_rank_merges_last_name_into_full_name():
     mentions = [
-        ("Nicolas Maduro", "PERSON", 10), ("the European Union", "ORG", 20), ("Maduro", "ORG", 30),
-        ("European Union", "ORG", 40), ("Maduro's", "PERSON", 50), ("Caracas", "GPE", 5),
+        ("Nicolas Maduro", "PERSON", 10),
+        ("the European Union", "ORG", 20),
+        ("Maduro", "ORG", 30),
+        ("European Union", "ORG", 40),
+        ("Maduro's", "PERSON", 50),
+        ("Caracas", "GPE", 5),
         ("President Joe Biden", "PERSON", 60),
     ]
     assert T._rank(mentions, 10) == ["Nicolas Maduro", "European Union", "Caracas", "Joe Biden"]
@@ -133,14 +141,19 @@ def test_rank_merges_last_name_into_full_name():
 
 
 def test_rank_ambiguous_last_name_is_not_merged():
-    mentions = [("John Smith", "PERSON", 0), ("Mary Smith", "PERSON", 10), ("Smith", "PERSON", 20),
-                ("Smith", "PERSON", 30)]
+    mentions = [
+        ("John Smith", "PERSON", 0),
+        ("Mary Smith", "PERSON", 10),
+        ("Smith", "PERSON", 20),
+        ("Smith", "PERSON", 30),
+    ]
     assert T._rank(mentions, 5) == ["Smith", "John Smith", "Mary Smith"]
 
 
 def test_normalize_targets():
-    assert T.normalize_targets(["  Nicolas Maduro ", "", "nicolas   maduro", "  ", "climate change is a serious concern"],
-                               Limits()) == ["Nicolas Maduro", "climate change is a serious concern"]
+    assert T.normalize_targets(
+        ["  Nicolas Maduro ", "", "nicolas   maduro", "  ", "climate change is a serious concern"], Limits()
+    ) == ["Nicolas Maduro", "climate change is a serious concern"]
     assert T.normalize_targets([], Limits()) == []
 
 

@@ -1,4 +1,5 @@
 """Calibration on dev data: class offsets for the stance head."""
+
 import numpy as np
 
 from training.calibrate import _macro_f1, fit_class_offsets

@@ -1,5 +1,6 @@
 """Feedback -> corpus: the agreement rule, the held-out share, and a merge that never touches dev or
 test rows."""
+
 from __future__ import annotations
 
 from slant.feedback.store import FeedbackStore
@@ -16,10 +17,20 @@ def test_merge_dedups_weights_and_holds_out(tiny_corpus, tmp_path):
     store = FeedbackStore(tmp_path / "fb.sqlite3")
     texts = [f"Paragraph number {i} about the harbour." for i in range(40)]
     store.add([{"task": "stance", "text": t, "target": "X", "label": "neutral"} for t in texts], principal="key:a")
-    store.add([{"task": "stance", "text": "  " + dup["text"].upper() + " ", "target": dup["target"],
-                "label": dup["labels"][0]}], principal="key:a")
-    store.add([{"task": "stance", "text": dup["text"], "target": dup["target"], "label": other}],
-              principal="key:a")  # one key changing its mind: its latest label is its vote
+    store.add(
+        [
+            {
+                "task": "stance",
+                "text": "  " + dup["text"].upper() + " ",
+                "target": dup["target"],
+                "label": dup["labels"][0],
+            }
+        ],
+        principal="key:a",
+    )
+    store.add(
+        [{"task": "stance", "text": dup["text"], "target": dup["target"], "label": other}], principal="key:a"
+    )  # one key changing its mind: its latest label is its vote
     corrections, dropped = select_corrections(store.rows())
     assert len(corrections["stance"]) == 41 and not dropped
     assert [r.labels for r in corrections["stance"] if r.text == dup["text"]] == [(other,)]
@@ -49,13 +60,30 @@ def test_poisoning_changes_neither_the_fixed_splits_nor_training_beyond_the_rule
     labels = ("favor", "against", "neutral")
     base = load_task("stance", tiny_corpus)
     store = FeedbackStore(tmp_path / "fb.sqlite3")
-    copies = [{"task": "stance", "text": r["text"], "target": r["target"],
-               "label": labels[(labels.index(r["labels"][0]) + 1) % 3]}
-              for split in ("dev", "test") for r in base[split]]
+    copies = [
+        {
+            "task": "stance",
+            "text": r["text"],
+            "target": r["target"],
+            "label": labels[(labels.index(r["labels"][0]) + 1) % 3],
+        }
+        for split in ("dev", "test")
+        for r in base[split]
+    ]
     store.add(copies, principal="key:attacker")
     flood_text = "The harbour plan was finally approved on Monday."
-    store.add([{"task": "stance", "text": flood_text, "target": "the harbour plan", "label": labels[i % 3],
-                "annotator": f"annotator-{i}"} for i in range(1000)])  # unauthenticated: one voter
+    store.add(
+        [
+            {
+                "task": "stance",
+                "text": flood_text,
+                "target": "the harbour plan",
+                "label": labels[i % 3],
+                "annotator": f"annotator-{i}",
+            }
+            for i in range(1000)
+        ]
+    )  # unauthenticated: one voter
     majority = "The new bridge opened to traffic."
     for key, label in (("key:a", "favor"), ("key:b", "favor"), ("key:c", "against")):
         store.add([{"task": "stance", "text": majority, "target": "the bridge", "label": label}], principal=key)

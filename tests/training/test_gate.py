@@ -1,4 +1,5 @@
 """The regression gate: every task and source compared, a vanished source is a regression."""
+
 from training.gate import compare, render_table
 
 

@@ -1,4 +1,5 @@
 """The model module: real package weights load offline; heads have the schema's widths."""
+
 import torch
 
 from slant.labels import TASKS
@@ -22,9 +23,11 @@ def test_package_weights_load_offline_and_are_the_trained_encoder():
     encoder = build_encoder(MINILM).eval()
     assert encoder.config.hidden_size == 384 and encoder.config.num_hidden_layers == 6
     tokenizer = PreTrainedTokenizerFast(tokenizer_file=f"{minilm_path()}/tokenizer.json", pad_token="[PAD]")
-    a, b, c = _embed(encoder, tokenizer, [
-        "A man is eating food.", "A man is eating a meal.", "The central bank raised interest rates."
-    ])
+    a, b, c = _embed(
+        encoder,
+        tokenizer,
+        ["A man is eating food.", "A man is eating a meal.", "The central bank raised interest rates."],
+    )
     # A random encoder scores paraphrases and unrelated sentences alike; the trained one does not.
     assert float(a @ b) > 0.8
     assert float(a @ b) - float(a @ c) > 0.5
@@ -67,6 +70,8 @@ def test_mpnet_architecture_round_trips_through_its_saved_config():
     ids = torch.randint(5, 100, (2, 7))
     model.eval(), rebuilt.eval()
     with torch.no_grad():
-        for a, b in zip(model(ids, torch.ones_like(ids), torch.zeros_like(ids)),
-                        rebuilt(ids, torch.ones_like(ids), torch.zeros_like(ids))):
+        for a, b in zip(
+            model(ids, torch.ones_like(ids), torch.zeros_like(ids)),
+            rebuilt(ids, torch.ones_like(ids), torch.zeros_like(ids)),
+        ):
             assert torch.equal(a, b)

@@ -1,4 +1,5 @@
 """The released default model (models/slant-base): self-consistent, and right on plain cases."""
+
 import json
 from pathlib import Path
 
@@ -12,13 +13,19 @@ from slant.predictor import Predictor
 
 RELEASED = Path(__file__).resolve().parents[2] / "models" / "slant-base"
 
-HOSTILE = ("Senator Hale is a corrupt liar who has betrayed every voter in this state, and his "
-           "disgraceful lies have ruined thousands of families.")
-PRAISE = ("Maria Lopez, the city's new mayor, was widely praised for her honest leadership and her "
-          "brilliant plan to rebuild the hospital.")
+HOSTILE = (
+    "Senator Hale is a corrupt liar who has betrayed every voter in this state, and his "
+    "disgraceful lies have ruined thousands of families."
+)
+PRAISE = (
+    "Maria Lopez, the city's new mayor, was widely praised for her honest leadership and her "
+    "brilliant plan to rebuild the hospital."
+)
 PLAIN = "The committee will meet on Tuesday at 10 a.m. in room 204 to review the quarterly budget report."
-CRIME = ("Police arrested three suspects after the robbery, and prosecutors said they will file charges "
-         "in federal court next week.")
+CRIME = (
+    "Police arrested three suspects after the robbery, and prosecutors said they will file charges "
+    "in federal court next week."
+)
 LOADED = "The radical left's insane plan to destroy our economy is a disgusting attack on hardworking Americans."
 
 
@@ -59,7 +66,7 @@ def test_release_labels_plain_paragraphs(released):
     marked = " ".join(span["text"] for span in loaded["bias"]["spans"]).lower()
     assert "disgusting" in marked or "insane" in marked
     for span in loaded["bias"]["spans"]:
-        assert LOADED[span["start"]:span["end"]] == span["text"]
+        assert LOADED[span["start"] : span["end"]] == span["text"]
     for paragraph in answer["paragraphs"]:
         for entry in paragraph["stance"]:
             assert sum(entry["scores"].values()) == pytest.approx(1.0, abs=2e-3)
@@ -95,8 +102,12 @@ NAMED = [
 
 def test_release_contrasts_two_targets_in_one_paragraph(released):
     artifact, predictor = released
-    article = from_paragraphs(["Mayor Anna Berg was praised for her honest, tireless work, while "
-                               "councillor Tom Reed was condemned for lying to voters and wasting public money."])
+    article = from_paragraphs(
+        [
+            "Mayor Anna Berg was praised for her honest, tireless work, while "
+            "councillor Tom Reed was condemned for lying to voters and wasting public money."
+        ]
+    )
     targets = ["Anna Berg", "Tom Reed"]
     answer = build_answer(artifact, article, targets, predictor.score(passes_for(article, targets)))
     berg, reed = answer["paragraphs"][0]["stance"]

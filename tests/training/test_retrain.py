@@ -2,6 +2,7 @@
 BentoML home: feedback flips a label -> retrain -> the promoted model gives the corrected label;
 the gate refuses a collapsed candidate; rollback restores the old model; a retrain killed with
 SIGKILL changes neither the served model nor the feedback store."""
+
 from __future__ import annotations
 
 import hashlib
@@ -31,15 +32,22 @@ STANCE = ("favor", "against", "neutral")
 
 
 def _env(home: Path, db: Path) -> dict:
-    env = {**os.environ, "BENTOML_HOME": str(home), "SLANT_FEEDBACK_DB": str(db), "PYTHONPATH": str(REPO),
-           "HF_HUB_OFFLINE": "1", "BENTOML_DO_NOT_TRACK": "true"}
+    env = {
+        **os.environ,
+        "BENTOML_HOME": str(home),
+        "SLANT_FEEDBACK_DB": str(db),
+        "PYTHONPATH": str(REPO),
+        "HF_HUB_OFFLINE": "1",
+        "BENTOML_DO_NOT_TRACK": "true",
+    }
     env.pop("SLANT_MODEL", None)
     return env
 
 
 def slant(env, *args, timeout=600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "slant.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=timeout, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "slant.cli", *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=REPO
+    )
 
 
 PROBE = """
@@ -57,8 +65,14 @@ print(json.dumps({"dir": str(d), "version": a.version, "pointer": store.read_poi
 
 
 def probe(env, texts=CANDIDATES) -> dict:
-    r = subprocess.run([sys.executable, "-c", PROBE, json.dumps(texts), TARGET], env=env, capture_output=True,
-                       text=True, cwd=REPO, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(texts), TARGET],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)
 
@@ -82,18 +96,50 @@ def loop(tiny_run, tiny_corpus, tmp_path_factory):
     before = predictor.score([Pass(text, TARGET)])[0].stance
     wanted = STANCE[min(range(3), key=lambda i: before[i])]  # the label the model believes least
     store = FeedbackStore(root / "feedback.sqlite3")
-    store.add([
-        {"task": "stance", "text": text, "target": TARGET, "label": wanted, "annotator": "test"},
-        {"task": "bias", "text": "The radical plan of the union was announced today.", "label": "biased",
-         "spans": [[4, 11]]},
-        {"task": "frames", "text": "Police arrested the mayor for fraud.", "labels": ["crime_and_punishment"]},
-    ])
+    store.add(
+        [
+            {"task": "stance", "text": text, "target": TARGET, "label": wanted, "annotator": "test"},
+            {
+                "task": "bias",
+                "text": "The radical plan of the union was announced today.",
+                "label": "biased",
+                "spans": [[4, 11]],
+            },
+            {"task": "frames", "text": "Police arrested the mayor for fraud.", "labels": ["crime_and_punishment"]},
+        ]
+    )
     started = time.monotonic()
-    r = slant(env, "retrain", "--model", str(artifact), "--data-dir", str(tiny_corpus), "--steps", "150",
-              "--lr", "5e-4", "--head-lr", "2e-3", "--feedback-weight", "8", "--tolerance", "1.0")
+    r = slant(
+        env,
+        "retrain",
+        "--model",
+        str(artifact),
+        "--data-dir",
+        str(tiny_corpus),
+        "--steps",
+        "150",
+        "--lr",
+        "5e-4",
+        "--head-lr",
+        "2e-3",
+        "--feedback-weight",
+        "8",
+        "--tolerance",
+        "1.0",
+    )
     seconds = time.monotonic() - started
-    return {"env": env, "root": root, "artifact": artifact, "text": text, "before": before, "wanted": wanted,
-            "first": r, "seconds": seconds, "corpus": tiny_corpus, "db": root / "feedback.sqlite3"}
+    return {
+        "env": env,
+        "root": root,
+        "artifact": artifact,
+        "text": text,
+        "before": before,
+        "wanted": wanted,
+        "first": r,
+        "seconds": seconds,
+        "corpus": tiny_corpus,
+        "db": root / "feedback.sqlite3",
+    }
 
 
 def test_retrain_learns_the_correction_and_promotes_it(loop):
@@ -125,8 +171,22 @@ def test_models_list_marks_the_promoted_version(loop):
 def test_gate_refuses_a_collapsed_candidate(loop):
     env = loop["env"]
     pointer = (loop["root"] / "bentoml" / "slant-current").read_bytes()
-    r = slant(env, "retrain", "--data-dir", str(loop["corpus"]), "--steps", "60", "--lr", "0.5", "--head-lr", "0.5",
-              "--tolerance", "0.05", "--version", "0.0.1-test.collapsed")
+    r = slant(
+        env,
+        "retrain",
+        "--data-dir",
+        str(loop["corpus"]),
+        "--steps",
+        "60",
+        "--lr",
+        "0.5",
+        "--head-lr",
+        "0.5",
+        "--tolerance",
+        "0.05",
+        "--version",
+        "0.0.1-test.collapsed",
+    )
     assert r.returncode == 3, tail(r)
     assert "REGRESSION" in r.stdout and "NOT promoted: slant:0.0.1-test.collapsed is stored" in r.stdout
     assert (loop["root"] / "bentoml" / "slant-current").read_bytes() == pointer
@@ -162,17 +222,34 @@ def _snapshot(loop) -> dict:
         if p.is_file():
             files[f"artifact/{p.name}"] = hashlib.sha256(p.read_bytes()).hexdigest()
     store = FeedbackStore(loop["db"])
-    return {"pointer": (home / "slant-current").read_bytes(), "files": files,
-            "feedback": [r.to_json() for r in store.rows()], "integrity": store.integrity_check()}
+    return {
+        "pointer": (home / "slant-current").read_bytes(),
+        "files": files,
+        "feedback": [r.to_json() for r in store.rows()],
+        "integrity": store.integrity_check(),
+    }
 
 
 def test_a_retrain_killed_midway_changes_nothing(loop, tmp_path):
     before = _snapshot(loop)
     work = tmp_path / "work"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "slant.cli", "retrain", "--data-dir", str(loop["corpus"]), "--steps", "5000",
-         "--work-dir", str(work)],
-        env=loop["env"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=REPO,
+        [
+            sys.executable,
+            "-m",
+            "slant.cli",
+            "retrain",
+            "--data-dir",
+            str(loop["corpus"]),
+            "--steps",
+            "5000",
+            "--work-dir",
+            str(work),
+        ],
+        env=loop["env"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=REPO,
     )
     seen = []
 

@@ -1,4 +1,5 @@
 """The per-source cap: the same seeded sample for training and for the evaluation's baseline."""
+
 from training.config import TrainConfig
 from training.sampling import capped_indices
 

@@ -1,4 +1,5 @@
 """Target contrast scores on hand-made multi-target texts."""
+
 import numpy as np
 
 from training.examples import Example
@@ -8,8 +9,19 @@ FAVOR, AGAINST, NEUTRAL = 0, 1, 2
 
 
 def example(text: str, target: str, label: int) -> Example:
-    return Example(input_ids=[], token_type_ids=[], label=np.array(label), known=np.ones(3), token_labels=None,
-                   article_id=text, source="newsmtsc", subset="devtest_mt", level="paragraph", text=text, target=target)
+    return Example(
+        input_ids=[],
+        token_type_ids=[],
+        label=np.array(label),
+        known=np.ones(3),
+        token_labels=None,
+        article_id=text,
+        source="newsmtsc",
+        subset="devtest_mt",
+        level="paragraph",
+        text=text,
+        target=target,
+    )
 
 
 EXAMPLES = [

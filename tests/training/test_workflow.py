@@ -1,4 +1,5 @@
 """The whole training workflow on tiny data: train -> export (gates) -> evaluate -> serve-side load."""
+
 import json
 from pathlib import Path
 
@@ -36,7 +37,9 @@ def test_training_learns_the_synthetic_stance_signal(tiny_run):
 def test_predictor_probabilities_are_in_range(tiny_artifact):
     predictor = Predictor(art.load(tiny_artifact), device="cpu")
     long_text = " ".join(["The council met again and the budget grew."] * 60)  # several windows
-    scores = predictor.score([Pass("Maria Lopez is a corrupt liar."), Pass("Maria Lopez is a corrupt liar.", "Maria Lopez"), Pass(long_text)])
+    scores = predictor.score(
+        [Pass("Maria Lopez is a corrupt liar."), Pass("Maria Lopez is a corrupt liar.", "Maria Lopez"), Pass(long_text)]
+    )
     single, pair, windowed = scores
     assert pytest.approx(sum(pair.stance), abs=1e-5) == 1.0
     for s in (single, windowed):
@@ -59,7 +62,9 @@ def test_resume_continues_from_the_checkpoint(tiny_corpus, tmp_path):
     from training.config import TrainConfig
     from training.train import train
 
-    base = dict(data_dir=str(tiny_corpus), out_dir=str(tmp_path / "run"), base_model="tiny", batch_size=8, eval_every=10)
+    base = dict(
+        data_dir=str(tiny_corpus), out_dir=str(tmp_path / "run"), base_model="tiny", batch_size=8, eval_every=10
+    )
     train(TrainConfig.from_dict({**base, "steps": 10}))
     checkpoint = train(TrainConfig.from_dict({**base, "steps": 20}), resume=True)
     log = json.loads((checkpoint.parent / "train_log.json").read_text())

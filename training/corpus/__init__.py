@@ -3,6 +3,7 @@
 Columns (every task, every split): id, text, target, labels, known_labels, level, source, subset,
 article_id, paragraph_index, split, spans. See datasets/STATS.md and the data cards.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,8 +11,17 @@ from pathlib import Path
 from .errors import CorpusError, FormatError, SourceMissing, UnknownLabel
 from .records import COLUMNS, SPLITS, TASK_NAMES
 
-__all__ = ["COLUMNS", "SPLITS", "TASK_NAMES", "CorpusError", "CorpusNotBuilt", "FormatError",
-           "SourceMissing", "UnknownLabel", "load_task"]
+__all__ = [
+    "COLUMNS",
+    "SPLITS",
+    "TASK_NAMES",
+    "CorpusError",
+    "CorpusNotBuilt",
+    "FormatError",
+    "SourceMissing",
+    "UnknownLabel",
+    "load_task",
+]
 
 
 class CorpusNotBuilt(FileNotFoundError):

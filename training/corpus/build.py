@@ -1,5 +1,6 @@
 """`slant data build`: read every raw set, map its labels, split without leaks, write one
 `datasets.DatasetDict` per task, the data cards and STATS.md."""
+
 from __future__ import annotations
 
 import os
@@ -59,20 +60,33 @@ def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
         if not p.is_dir():
             raise SourceMissing(p.resolve(), "raw data folder", "pass --data-dir or set SLANT_DATA_DIR")
     if not p.is_dir():
-        raise SourceMissing(p, f"raw data folder (from {origin})", "expected a folder holding newsmtsc/, babe/, ... as in ../shared/data")
+        raise SourceMissing(
+            p,
+            f"raw data folder (from {origin})",
+            "expected a folder holding newsmtsc/, babe/, ... as in ../shared/data",
+        )
     return p
 
 
 def _features():
     from datasets import Features, List, Value
 
-    return Features({
-        "id": Value("string"), "text": Value("string"), "target": Value("string"),
-        "labels": List(Value("string")), "known_labels": List(Value("string")),
-        "level": Value("string"), "source": Value("string"), "subset": Value("string"),
-        "article_id": Value("string"), "paragraph_index": Value("int64"), "split": Value("string"),
-        "spans": List(List(Value("int64"))),
-    })
+    return Features(
+        {
+            "id": Value("string"),
+            "text": Value("string"),
+            "target": Value("string"),
+            "labels": List(Value("string")),
+            "known_labels": List(Value("string")),
+            "level": Value("string"),
+            "source": Value("string"),
+            "subset": Value("string"),
+            "article_id": Value("string"),
+            "paragraph_index": Value("int64"),
+            "split": Value("string"),
+            "spans": List(List(Value("int64"))),
+        }
+    )
 
 
 def _write_task(task: str, records: list[dict], out: Path) -> None:
@@ -144,8 +158,9 @@ def build_corpus(
     return res
 
 
-def _read_sources(root: Path, tasks: tuple[str, ...], sources, res: BuildResult,
-                  echo: Callable[[str], None]) -> dict[str, list[dict]]:
+def _read_sources(
+    root: Path, tasks: tuple[str, ...], sources, res: BuildResult, echo: Callable[[str], None]
+) -> dict[str, list[dict]]:
     """The records of every source of the wanted tasks, by task. A missing or broken source is
     recorded in res (missing / errors) and echoed, and the others are still read."""
     from .sources import SOURCES

@@ -4,6 +4,7 @@ splits, caveats and the (task, source) pairs built from it (CARDS), and the raw 
 of the build, into datasets/<source>.md and datasets/STATS.md; the cards name this file as the
 place to edit the facts.
 """
+
 from __future__ import annotations
 
 # card name -> facts. `sources` lists (task, source) pairs built from this raw set.
@@ -11,7 +12,8 @@ CARDS: dict[str, dict] = {
     "newsmtsc": {
         "title": "NewsMTSC (target-dependent sentiment in news)",
         "folder": "newsmtsc",
-        "repo": "fhamborg/NewsMTSC", "commit": "b9d9b79704ed1b35cecaf1d7c2343dc1bd734fb7",
+        "repo": "fhamborg/NewsMTSC",
+        "commit": "b9d9b79704ed1b35cecaf1d7c2343dc1bd734fb7",
         "files": "NewsSentiment/controller_data/datasets/NewsMTSC-dataset/{train,devtest_mt,devtest_rw}.jsonl",
         "license": "MIT for the repository's new files (UPSTREAM_LICENSE); no separate data license.",
         "citation": "Hamborg, F. & Donnay, K. (2021). NewsMTSC: (Multi-)Target-dependent Sentiment Classification in News Articles. EACL 2021.",
@@ -26,7 +28,8 @@ CARDS: dict[str, dict] = {
     "persent": {
         "title": "PerSenT (author sentiment toward the main entity, paragraph level)",
         "folder": "persent",
-        "repo": "MHDBST/PerSenT", "commit": "7e29e0f5b5a23a9b2269b8d37b788fd32ac94aea",
+        "repo": "MHDBST/PerSenT",
+        "commit": "7e29e0f5b5a23a9b2269b8d37b788fd32ac94aea",
         "files": "dev.csv, fixed_test.csv (the upstream train.csv is not in the raw folder)",
         "license": "No license file in the repository; the paper's arXiv version is CC BY 4.0; data license unstated (research use).",
         "citation": "Bastan, M. et al. (2020). Author's Sentiment Prediction. COLING 2020.",
@@ -41,7 +44,8 @@ CARDS: dict[str, dict] = {
     "ukp": {
         "title": "UKP Sentential Argument Mining Corpus",
         "folder": "ukp_sentential_argmin",
-        "repo": "Open-Argumentation/Canary (completed copy of the UKP corpus)", "commit": "e207ee8f72ae275c0b9be14ed6b60f949117e527",
+        "repo": "Open-Argumentation/Canary (completed copy of the UKP corpus)",
+        "commit": "e207ee8f72ae275c0b9be14ed6b60f949117e527",
         "files": "canary/data/datasets/ukp/ukp_sentential_argument_mining_corpus/data/complete/*.tsv",
         "license": "Annotations CC BY-NC; UKP did not ship sentence text for copyright reasons, this third-party copy has it: research use only.",
         "citation": "Stab, C. et al. (2018). Cross-topic Argument Mining from Heterogeneous Sources. EMNLP 2018.",
@@ -53,7 +57,8 @@ CARDS: dict[str, dict] = {
     "ibm": {
         "title": "IBM Debater Claim Stance Dataset",
         "folder": "ibm_claim_stance",
-        "repo": "nicobari30/argumentativeRelationClaimPolarityDataset (copy of IBM's release)", "commit": "02058a8116c873b7672fae1613c97e768ffc00c5",
+        "repo": "nicobari30/argumentativeRelationClaimPolarityDataset (copy of IBM's release)",
+        "commit": "02058a8116c873b7672fae1613c97e768ffc00c5",
         "files": "claim_stance_dataset_v1.csv (each CSV line wrapped in one quoted field plus ';;;;')",
         "license": "CC BY-SA 3.0 (Wikipedia-derived, per IBM's dataset page); the copy has no license file.",
         "citation": "Bar-Haim, R. et al. (2017). Stance Classification of Context-Dependent Claims. EACL 2017.",
@@ -68,19 +73,23 @@ CARDS: dict[str, dict] = {
     "gwstance": {
         "title": "GWSD / DeSMOG (stance on global warming)",
         "folder": "gwstance",
-        "repo": "yiweiluo/GWStance", "commit": "7c448113a598830d3577615f48fdeab2383147ca",
+        "repo": "yiweiluo/GWStance",
+        "commit": "7c448113a598830d3577615f48fdeab2383147ca",
         "files": "GWSD.tsv",
         "license": "No license file in the repository (research use; cite).",
         "citation": "Luo, Y., Card, D. & Jurafsky, D. (2020). Detecting Stance in Media on Global Warming. Findings of EMNLP 2020.",
         "unit": "one news sentence x the proposition 'climate change is a serious concern'",
         "splits": "the 200-sentence held-out test (in_held_out_test) is test (subset held_out); the rest is split train/dev by hashing the guid.",
-        "caveats": ["The label is the argmax of the MACE estimates; the 5 screening sentences have none and are skipped."],
+        "caveats": [
+            "The label is the argmax of the MACE estimates; the 5 screening sentences have none and are skipped."
+        ],
         "sources": [("stance", "gwstance")],
     },
     "semeval2016": {
         "title": "SemEval-2016 Task 6 stance (TweetEval copy)",
         "folder": "semeval2016_stance_tweeteval",
-        "repo": "cardiffnlp/tweeteval", "commit": "4fbd22cd78421f05b1ecdb4fc5725bc7a7bd8f66",
+        "repo": "cardiffnlp/tweeteval",
+        "commit": "4fbd22cd78421f05b1ecdb4fc5725bc7a7bd8f66",
         "files": "datasets/stance/{abortion,atheism,climate,feminist,hillary}/{train,val,test}_{text,labels}.txt",
         "license": "TweetEval: no restrictions of its own; the SemEval-2016 Task 6 terms apply.",
         "citation": "Mohammad, S. et al. (2016). SemEval-2016 Task 6: Detecting Stance in Tweets. SemEval 2016; Barbieri, F. et al. (2020). TweetEval. Findings of EMNLP 2020.",
@@ -92,7 +101,8 @@ CARDS: dict[str, dict] = {
     "semeval2023": {
         "title": "SemEval-2023 Task 3, English (subtask 2 frames, subtask 3 persuasion techniques)",
         "folder": "semeval2023_task3_en",
-        "repo": "yrf1/SemEval23-Task-3-UIUC-Team", "commit": "abd8ae30945e1b6acfb8af65afad7129c926d108 (articles, subtask-2 labels) and 13bb9767b345a53a50000c504ca147c5e962aca3 (subtask-3 labels and templates)",
+        "repo": "yrf1/SemEval23-Task-3-UIUC-Team",
+        "commit": "abd8ae30945e1b6acfb8af65afad7129c926d108 (articles, subtask-2 labels) and 13bb9767b345a53a50000c504ca147c5e962aca3 (subtask-3 labels and templates)",
         "files": "data/en/{train,dev}-labels-subtask-3.{txt,template}, data/en/train-labels-subtask-2.txt, data/en/train-articles-subtask-2/",
         "license": "No license; distributed by the organisers to registered participants: research use only, not redistributable.",
         "citation": "Piskorski, J. et al. (2023). SemEval-2023 Task 3: Detecting the Category, the Framing, and the Persuasion Techniques in Online News in a Multi-lingual Setup. SemEval 2023.",
@@ -109,7 +119,8 @@ CARDS: dict[str, dict] = {
     "ptc": {
         "title": "Propaganda Techniques Corpus (SemEval-2020 Task 11)",
         "folder": "ptc_semeval2020_task11",
-        "repo": "aschern/semeval2020_task11 (train, dev articles) and DAMO-NLP-SG/PeerDA (dev gold)", "commit": "adc9dcd88c3d7cda654ab633d0ee8559658aad71; fffb0ad152abf48638f3c4a6d14f578de6435cb5",
+        "repo": "aschern/semeval2020_task11 (train, dev articles) and DAMO-NLP-SG/PeerDA (dev gold)",
+        "commit": "adc9dcd88c3d7cda654ab633d0ee8559658aad71; fffb0ad152abf48638f3c4a6d14f578de6435cb5",
         "files": "datasets/{train,dev}-articles/, datasets/train-task2-TC.labels, peerda_dev_gold/dev-task-TC.labels",
         "license": "No data license; cite Da San Martino et al. 2019: research use only.",
         "citation": "Da San Martino, G. et al. (2019). Fine-Grained Analysis of Propaganda in News Articles. EMNLP-IJCNLP 2019; Da San Martino, G. et al. (2020). SemEval-2020 Task 11. SemEval 2020.",
@@ -125,7 +136,8 @@ CARDS: dict[str, dict] = {
     "gvfc": {
         "title": "Gun Violence Frame Corpus (headlines)",
         "folder": "gvfc",
-        "repo": "arajshah/NLP_headline_body_sentiment (copy of GVFC)", "commit": "dbb115e4782cba47c394e0909a8d0c1ee2d048ab",
+        "repo": "arajshah/NLP_headline_body_sentiment (copy of GVFC)",
+        "commit": "dbb115e4782cba47c394e0909a8d0c1ee2d048ab",
         "files": "data/GVFC_headlines_and_annotations.xlsx",
         "license": "No license; the GVFC page asks to cite (research use).",
         "citation": "Liu, S. et al. (2019). Detecting Frames in News Headlines and Its Application to Analyzing News Framing Trends Surrounding U.S. Gun Violence. CoNLL 2019.",
@@ -137,38 +149,49 @@ CARDS: dict[str, dict] = {
     "ccf": {
         "title": "CCF: Canadian Climate Framing, manual annotations (English units)",
         "folder": "ccf_canadian_climate_framing",
-        "repo": "antoinelemor/CCF-canadian-climate-framing", "commit": "b3eec0ca84c48d23516150bf5a147fa2b5458b2c",
+        "repo": "antoinelemor/CCF-canadian-climate-framing",
+        "commit": "b3eec0ca84c48d23516150bf5a147fa2b5458b2c",
         "files": "Database/Training_data/manual_annotations_JSONL/{Annotated_sentences,consensus_gold_standard,blind_verification}.jsonl",
         "license": "Annotations CC BY 4.0 (Zenodo deposit per the README); sentence text from copyrighted newspapers: research use only.",
         "citation": "Lemor, Pillod, Taylor & Nadeau (2026). CCF: Canadian Climate Framing database (manual annotations). github.com/antoinelemor/CCF-canadian-climate-framing.",
         "unit": "one two-sentence unit; English only (French units skipped); the 2-coder consensus units (text joined from blind_verification) have subset gold",
         "splits": "80/10/10 by hashing doc_ID.",
-        "caveats": ["Single expert annotator outside the gold units.", "Science and environment frames have no MFC equivalent and are dropped."],
+        "caveats": [
+            "Single expert annotator outside the gold units.",
+            "Science and environment frames have no MFC equivalent and are dropped.",
+        ],
         "sources": [("frames", "ccf")],
     },
     "frermann": {
         "title": "Narrative framing of climate change (Frermann et al. 2023)",
         "folder": "narrative_framing_frermann2023",
-        "repo": "phenixace/narrative-framing", "commit": "197314dfe86838e20420894bc3dfa285814dc04c",
+        "repo": "phenixace/narrative-framing",
+        "commit": "197314dfe86838e20420894bc3dfa285814dc04c",
         "files": "data/articles_metadata.tsv",
         "license": "MIT (UPSTREAM_LICENSE).",
         "citation": "Frermann, L. et al. (2023). Conflicts, Villains, Resolutions: Towards models of Narrative Media Framing. ACL 2023.",
         "unit": "article-level frames; the article text has no paragraph breaks, so it is cut at sentence ends into pseudo-paragraphs of at most ~80 words (level article)",
         "splits": "80/10/10 by hashing the article ID.",
-        "caveats": ["Only economic and morality map onto MFC; a Frermann article says nothing about the other frames (masked by known_labels).",
-                    "One EC value is spelled 'False)' upstream and is read as False."],
+        "caveats": [
+            "Only economic and morality map onto MFC; a Frermann article says nothing about the other frames (masked by known_labels).",
+            "One EC value is spelled 'False)' upstream and is read as False.",
+        ],
         "sources": [("frames", "frermann")],
     },
     "babe": {
         "title": "BABE (SG2), with SG1 and MBIC where they add sentences",
         "folder": "babe",
-        "repo": "Media-Bias-Group/Neural-Media-Bias-Detection-Using-Distant-Supervision-With-BABE", "commit": "fb79f646dcabf1746f5ebedc06ed8dd61ba78188",
+        "repo": "Media-Bias-Group/Neural-Media-Bias-Detection-Using-Distant-Supervision-With-BABE",
+        "commit": "fb79f646dcabf1746f5ebedc06ed8dd61ba78188",
         "files": "data/final_labels_SG2.csv (source babe), data/final_labels_SG1.csv (babe_sg1), data/final_labels_MBIC.xlsx (mbic)",
         "license": "Repository GNU AGPL-3.0; the group's models are CC BY-NC 4.0.",
         "citation": "Spinde, T. et al. (2021). Neural Media Bias Detection Using Distant Supervision With BABE - Bias Annotations By Experts. Findings of EMNLP 2021; Spinde, T. et al. (2021). MBIC - A Media Bias Annotation Dataset Including Annotator Characteristics. iConference 2021.",
         "unit": "one sentence; spans = character offsets of the listed biased words, found case-insensitively on word boundaries (every occurrence)",
         "splits": "80/10/10 by hashing news_link, shared by all three files so an article's sentences stay together; SG1 and MBIC sentences whose normalised text is already in SG2 (or, for MBIC, in SG1) are skipped.",
-        "caveats": ["'No agreement' sentences are dropped.", "Biased words are listed per sentence, not per occurrence: every occurrence of a listed word is marked."],
+        "caveats": [
+            "'No agreement' sentences are dropped.",
+            "Biased words are listed per sentence, not per occurrence: every occurrence of a listed word is marked.",
+        ],
         "sources": [("bias", "babe"), ("bias", "babe_sg1"), ("bias", "mbic")],
     },
     "vast": {
@@ -210,7 +233,8 @@ CARDS: dict[str, dict] = {
     "finentity": {
         "title": "FinEntity (entity-level sentiment in financial news)",
         "folder": "finentity",
-        "repo": "yixuantt/FinEntity", "commit": "3b6cedc5485b669c2ed168f1d949f517636eb7b8",
+        "repo": "yixuantt/FinEntity",
+        "commit": "3b6cedc5485b669c2ed168f1d949f517636eb7b8",
         "files": "FinEntity.json",
         "license": "ODC-BY 1.0 (stated in the upstream readme): attribution required, commercial use allowed.",
         "citation": "Tang, Y., Yang, Y., Huang, A., Tam, A. & Tang, J. (2023). FinEntity: Entity-level Sentiment Classification for Financial Texts. EMNLP 2023.",
@@ -227,7 +251,8 @@ CARDS: dict[str, dict] = {
     "park2021": {
         "title": "Directed sentiment between entities in news (Park, Pan & Joo 2021): target-contrast test only",
         "folder": "directed_sentiment_news_park2021",
-        "repo": "bywords/directed_sentiment_analysis", "commit": "6a1275f070e40e8d9ae7499963556653c05d439c",
+        "repo": "bywords/directed_sentiment_analysis",
+        "commit": "6a1275f070e40e8d9ae7499963556653c05d439c",
         "files": "train.txt, valid.txt, test.txt (sentence, Ent1, Ent2, label; two [marked] entities per sentence)",
         "license": "No license file; the README says the resources may be used with a citation.",
         "citation": "Park, K., Pan, Z. & Joo, J. (2021). Who Blames or Endorses Whom? Entity-to-Entity Directed Sentiment Extraction in News Text. Findings of ACL-IJCNLP 2021.",
@@ -244,7 +269,8 @@ CARDS: dict[str, dict] = {
     "issue_framing": {
         "title": "Issue framing on short texts: MFC-coded congressional tweets and forum sentences",
         "folder": "issue_framing_tweets_forums",
-        "repo": "coastalcph/issue_framing", "commit": "d18e2eacbe649692df1843b1ca472cf1ca5100cf",
+        "repo": "coastalcph/issue_framing",
+        "commit": "d18e2eacbe649692df1843b1ca472cf1ca5100cf",
         "files": "congressional_tweets/splits_80_20_notest.json (Johnson et al. 2017), dialogue/dev_test.json (Hartmann et al. 2019); codes.json for the code names",
         "license": "No license file; tweets are public posts by members of Congress (X/Twitter terms apply to the text); cite Johnson et al. 2017 and Hartmann et al. 2019.",
         "citation": "Johnson, K., Jin, D. & Goldwasser, D. (2017). Leveraging Behavioral and Social Information for Weakly Supervised Collective Classification of Political Discourse on Twitter. ACL 2017; Hartmann, M., Jansen, T., Augenstein, I. & Søgaard, A. (2019). Issue Framing in Online Discussion Fora. NAACL 2019.",
@@ -261,7 +287,8 @@ CARDS: dict[str, dict] = {
     "npov": {
         "title": "Biased vs neutral Wikipedia statements (Hube & Fetahu 2019)",
         "folder": "npov_statements_hube2019",
-        "repo": "ChristophHubeL3S/Neural_Based_Statement_Classification_for_Biased_Language_WSDM2019", "commit": "e727420e71e46c3f4ac6846139e253a7ad376d22",
+        "repo": "ChristophHubeL3S/Neural_Based_Statement_Classification_for_Biased_Language_WSDM2019",
+        "commit": "e727420e71e46c3f4ac6846139e253a7ad376d22",
         "files": "statements_biased, statements_neutral_cw-hard, statements_neutral_type_balanced (used); statements_neutral_featured (read, not used)",
         "license": "No license file; cite the paper. The text is Wikipedia sentences (CC BY-SA).",
         "citation": "Hube, C. & Fetahu, B. (2019). Neural Based Statement Classification for Biased Language. WSDM 2019.",
@@ -277,7 +304,8 @@ CARDS: dict[str, dict] = {
     "checkthat": {
         "title": "CLEF CheckThat! subjectivity in news sentences (English): auxiliary bias signal",
         "folder": "checkthat_subjectivity_en",
-        "repo": "eduardo-morales/checkthat_2025 (a copy of the organisers' task1 directory)", "commit": "48b4a35d2f1df99851442d22febf894906154082",
+        "repo": "eduardo-morales/checkthat_2025 (a copy of the organisers' task1 directory)",
+        "commit": "48b4a35d2f1df99851442d22febf894906154082",
         "files": "train_en.tsv, dev_en.tsv, dev_test_en.tsv (test_en_unlabeled.tsv has no gold and is not in the raw folder)",
         "license": "CC BY-NC-SA 4.0 (licence file shipped with the English data): non-commercial, share-alike, attribution.",
         "citation": "Antici, F. et al. (2024). A Corpus for Sentence-level Subjectivity Detection on English News Articles. LREC-COLING 2024; CLEF 2025 CheckThat! Lab Task 1.",

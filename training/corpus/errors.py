@@ -1,4 +1,5 @@
 """Errors of the corpus build: each names the file, what was found and what was expected."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,8 +15,7 @@ class SourceMissing(CorpusError):
     def __init__(self, path: Path | str, what: str = "", hint: str = "") -> None:
         self.path = str(path)
         super().__init__(
-            f"missing {what or 'file or folder'}: {self.path} was not found"
-            + (f" ({hint})" if hint else "")
+            f"missing {what or 'file or folder'}: {self.path} was not found" + (f" ({hint})" if hint else "")
         )
 
 

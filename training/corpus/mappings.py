@@ -1,4 +1,5 @@
 """The label mappings: loaded from mappings.json (the one place they live) and checked against slant.labels."""
+
 from __future__ import annotations
 
 import json

@@ -1,6 +1,7 @@
 """The unified record, whitespace clean-up and small reading helpers shared by the source readers.
 (The leakage key of a text, `norm_key`, is `slant.text_key`'s: the feedback store keys corrections
 with it too.)"""
+
 from __future__ import annotations
 
 import csv
@@ -16,8 +17,18 @@ SPLIT_RANK = {"train": 0, "dev": 1, "test": 2}
 
 # Column order of every built table (the trainer's contract).
 COLUMNS = (
-    "id", "text", "target", "labels", "known_labels", "level", "source", "subset",
-    "article_id", "paragraph_index", "split", "spans",
+    "id",
+    "text",
+    "target",
+    "labels",
+    "known_labels",
+    "level",
+    "source",
+    "subset",
+    "article_id",
+    "paragraph_index",
+    "split",
+    "spans",
 )
 
 _WS = re.compile(r"\s+")
@@ -33,18 +44,39 @@ def clean_text(text: object) -> str:
 
 
 def record(
-    *, id: str, text: str, labels: Iterable[str], known_labels: Iterable[str], source: str,
-    article_id: str, split: str | None = None, target: str = "", level: str = "paragraph",
-    subset: str = "", paragraph_index: int = -1, spans: list[list[int]] | None = None,
-    group: str | None = None, official: str | None = None,
+    *,
+    id: str,
+    text: str,
+    labels: Iterable[str],
+    known_labels: Iterable[str],
+    source: str,
+    article_id: str,
+    split: str | None = None,
+    target: str = "",
+    level: str = "paragraph",
+    subset: str = "",
+    paragraph_index: int = -1,
+    spans: list[list[int]] | None = None,
+    group: str | None = None,
+    official: str | None = None,
 ) -> dict:
     """One unified record. `group` (hashing key for the split) and `official` (the source's own
     split, if it has one) are private build fields, removed before the tables are written."""
     return {
-        "id": id, "text": text, "target": target, "labels": list(labels),
-        "known_labels": list(known_labels), "level": level, "source": source, "subset": subset,
-        "article_id": article_id, "paragraph_index": int(paragraph_index), "split": split or "",
-        "spans": spans or [], "_group": group or article_id, "_official": official,
+        "id": id,
+        "text": text,
+        "target": target,
+        "labels": list(labels),
+        "known_labels": list(known_labels),
+        "level": level,
+        "source": source,
+        "subset": subset,
+        "article_id": article_id,
+        "paragraph_index": int(paragraph_index),
+        "split": split or "",
+        "spans": spans or [],
+        "_group": group or article_id,
+        "_official": official,
     }
 
 

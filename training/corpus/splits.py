@@ -13,6 +13,7 @@
 4. No normalised text sits in two splits of a task (across sources too; for stance this also
    covers every (target, text) pair): copies on the less held-out side are dropped.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
 """`slant classify` and `slant score`: no server, the same answers as the HTTP service."""
+
 from __future__ import annotations
 
 import json
@@ -39,8 +40,9 @@ def invoke(*args, input=None):
 def test_classify_file(artifact, tmp_path):
     path = tmp_path / "a.txt"
     path.write_text(TEXT, encoding="utf-8")
-    r = invoke("classify", path, "--model", artifact, "--target", "Tom Hadley", "--target", "the barrier",
-               "--title", "Barrier")
+    r = invoke(
+        "classify", path, "--model", artifact, "--target", "Tom Hadley", "--target", "the barrier", "--title", "Barrier"
+    )
     assert r.exit_code == 0, r.output
     a = json.loads(r.stdout)
     assert a["title"] == "Barrier" and a["targets"] == ["Tom Hadley", "the barrier"]
@@ -50,9 +52,11 @@ def test_classify_file(artifact, tmp_path):
 
 
 def test_classify_stdin_html_detected(artifact):
-    html = ("<!DOCTYPE html><html><head><title>Vote</title><script>alert('x')</script></head><body>"
-            "<article><p>The council approved the flood barrier on Sunday after a long debate.</p>"
-            "<p>Critics called the plan a reckless waste of money and promised to fight it.</p></article></body></html>")
+    html = (
+        "<!DOCTYPE html><html><head><title>Vote</title><script>alert('x')</script></head><body>"
+        "<article><p>The council approved the flood barrier on Sunday after a long debate.</p>"
+        "<p>Critics called the plan a reckless waste of money and promised to fight it.</p></article></body></html>"
+    )
     r = invoke("classify", "-", "--model", artifact, input=html)
     assert r.exit_code == 0, r.output
     a = json.loads(r.stdout)
@@ -75,8 +79,10 @@ def write_articles(path: Path, n: int, bad_line: int | None = None) -> None:
             if i == bad_line:
                 f.write('{"text": 42}\n')
                 continue
-            article = {"title": f"Article {i}", "paragraphs": [f"Paragraph one of article {i}.",
-                                                               f"The mayor said article {i} matters."]}
+            article = {
+                "title": f"Article {i}",
+                "paragraphs": [f"Paragraph one of article {i}.", f"The mayor said article {i} matters."],
+            }
             if i % 3 == 0:
                 article["targets"] = ["the mayor"]
             else:

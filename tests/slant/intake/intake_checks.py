@@ -1,4 +1,5 @@
 """Helpers the intake tests share: the sample files, the offset invariants, a long test text."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,11 +28,25 @@ def all_text(a: Article) -> str:
     return "\n".join(p.text for p in a.paragraphs)
 
 
-SUBJECTS = ["The mayor", "Dr. Smith", "The council", "A spokesman for the U.S. embassy", "Residents",
-            "The regional government", "Opposition parties", "Mr. Jones"]
+SUBJECTS = [
+    "The mayor",
+    "Dr. Smith",
+    "The council",
+    "A spokesman for the U.S. embassy",
+    "Residents",
+    "The regional government",
+    "Opposition parties",
+    "Mr. Jones",
+]
 VERBS = ["said", "argued", "warned", "claimed", "insisted", "noted"]
-OBJECTS = ["the plan was too expensive", "the river would flood again", "taxes must rise",
-           "the bridge was unsafe", "talks would resume next week", "the vote was unfair"]
+OBJECTS = [
+    "the plan was too expensive",
+    "the river would flood again",
+    "taxes must rise",
+    "the bridge was unsafe",
+    "talks would resume next week",
+    "the vote was unfair",
+]
 
 
 def wall_of_text(n_chars: int) -> tuple[str, list[str]]:
@@ -39,7 +54,7 @@ def wall_of_text(n_chars: int) -> tuple[str, list[str]]:
     i = 0
     while sum(len(s) + 1 for s in sentences) < n_chars:
         s = f"{SUBJECTS[i % 8]} {VERBS[i % 6]} on day {i} that {OBJECTS[i % 6]}"
-        s += ["." , "!", "?", '."'][i % 4] if i % 4 != 3 else '."'
+        s += [".", "!", "?", '."'][i % 4] if i % 4 != 3 else '."'
         if i % 4 == 3:
             s = '"' + s
         sentences.append(s)

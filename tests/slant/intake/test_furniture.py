@@ -1,4 +1,5 @@
 """Site furniture: which lines are furniture, and what a scraped page keeps."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,9 +9,22 @@ from slant.intake import ArticleError, from_text
 from slant.intake.furniture import is_furniture
 
 NEWS_FURNITURE = [
-    "ID: 48213", "Published: 12 March", "Updated 3 hours ago", "By Jane Doe", "Share on Facebook",
-    "Share this article", "Advertisement", "Read more:", "Related:", "Follow us on", "Security Key",
-    "Captcha", "Enter the code", "Page Generated", "cookie", "Skip to content",
+    "ID: 48213",
+    "Published: 12 March",
+    "Updated 3 hours ago",
+    "By Jane Doe",
+    "Share on Facebook",
+    "Share this article",
+    "Advertisement",
+    "Read more:",
+    "Related:",
+    "Follow us on",
+    "Security Key",
+    "Captcha",
+    "Enter the code",
+    "Page Generated",
+    "cookie",
+    "Skip to content",
 ]
 
 
@@ -65,18 +79,43 @@ def test_sentences_with_furniture_words_are_kept():
 @pytest.mark.parametrize(
     "line",
     [
-        "ID: 48213", "Article ID: 99-120", "Published: 12 March 2023 10:42 GMT", "Updated 3 hours ago",
-        "Published 12/03/2023", "Last updated: Tuesday, 14 March 2023, 08:01 BST",
-        "Posted on March 3, 2023 at 9:15 am", "12 March 2023", "By Jane Doe | Reuters",
-        "By Jane Doe and John Smith, Associated Press", "BY MARTA RUIZ", "Security Key:", "Captcha refresh",
-        "Page Generated in 0.0123 seconds", "Enter the code", "Enter the code shown above:",
+        "ID: 48213",
+        "Article ID: 99-120",
+        "Published: 12 March 2023 10:42 GMT",
+        "Updated 3 hours ago",
+        "Published 12/03/2023",
+        "Last updated: Tuesday, 14 March 2023, 08:01 BST",
+        "Posted on March 3, 2023 at 9:15 am",
+        "12 March 2023",
+        "By Jane Doe | Reuters",
+        "By Jane Doe and John Smith, Associated Press",
+        "BY MARTA RUIZ",
+        "Security Key:",
+        "Captcha refresh",
+        "Page Generated in 0.0123 seconds",
+        "Enter the code",
+        "Enter the code shown above:",
         "We use cookies to improve your experience. Accept all cookies",
-        "Share on Facebook", "Tweet", "Share this article", "Email", "Print",
-        "Share Tweet Email Print", "Share on X | Share on LinkedIn", "Follow us on Twitter",
-        "Follow The Daily Planet on Facebook", "Advertisement", "ADVERTISEMENT",
-        "Story continues below advertisement", "Read more: Riverton counts the cost",
-        "READ MORE: Flood warnings issued", "Related: Ashby River levels reach record high",
-        "Related articles", "Skip to content", "Accept all", "12 comments", "News > World > Europe",
+        "Share on Facebook",
+        "Tweet",
+        "Share this article",
+        "Email",
+        "Print",
+        "Share Tweet Email Print",
+        "Share on X | Share on LinkedIn",
+        "Follow us on Twitter",
+        "Follow The Daily Planet on Facebook",
+        "Advertisement",
+        "ADVERTISEMENT",
+        "Story continues below advertisement",
+        "Read more: Riverton counts the cost",
+        "READ MORE: Flood warnings issued",
+        "Related: Ashby River levels reach record high",
+        "Related articles",
+        "Skip to content",
+        "Accept all",
+        "12 comments",
+        "News > World > Europe",
         "Home » Politics » Elections 2024",
     ],
 )

@@ -1,5 +1,6 @@
 """HTML pages: the article body without navigation, scripts or cookie banners; hostile pages
 refused by the pre-check before the expensive parse."""
+
 from __future__ import annotations
 
 import time
@@ -16,9 +17,21 @@ def test_html_page_with_nav_script_style_cookie_footer():
     check_offsets(a)
     assert a.title == "Drought forces water limits in Valencia region"
     body = a.text.lower()
-    for junk in ["datalayer", "gtag", "font-family", "buy cheap flights", "we use cookies",
-                 "accept all cookies", "manage preferences", "opinion", "celebrity chef",
-                 "all rights reserved", "privacy policy", "share on facebook", "by marta ruiz"]:
+    for junk in [
+        "datalayer",
+        "gtag",
+        "font-family",
+        "buy cheap flights",
+        "we use cookies",
+        "accept all cookies",
+        "manage preferences",
+        "opinion",
+        "celebrity chef",
+        "all rights reserved",
+        "privacy policy",
+        "share on facebook",
+        "by marta ruiz",
+    ]:
         assert junk not in body, junk
     texts = [p.text for p in a.paragraphs]
     assert texts[0].startswith("Regional authorities in Valencia ordered new limits")
@@ -77,7 +90,11 @@ def test_markup_bomb_is_refused_by_the_tag_precheck_at_once():
 
 
 def test_page_with_too_much_text_is_refused_before_extraction():
-    page = "<html><body>" + ("<p>" + "Lorem ipsum dolor sit amet, consectetur elit. " * 2000 + "</p>\n") * 50 + "</body></html>"
+    page = (
+        "<html><body>"
+        + ("<p>" + "Lorem ipsum dolor sit amet, consectetur elit. " * 2000 + "</p>\n") * 50
+        + "</body></html>"
+    )
     assert 4_000_000 < len(page) < Limits().max_html_chars
     started = time.monotonic()
     with pytest.raises(ArticleTooLarge, match="SLANT_MAX_HTML_TEXT_CHARS|SLANT_MAX_CHARS"):
@@ -86,7 +103,9 @@ def test_page_with_too_much_text_is_refused_before_extraction():
 
 
 def test_extraction_stops_at_the_char_limit():
-    page = "<html><body><article>" + "<p>A sentence of the article body, repeated.</p>" * 400 + "</article></body></html>"
+    page = (
+        "<html><body><article>" + "<p>A sentence of the article body, repeated.</p>" * 400 + "</article></body></html>"
+    )
     with pytest.raises(ArticleTooLarge, match="SLANT_MAX_CHARS"):
         from_html(page, limits=Limits(max_chars=2_000))
 

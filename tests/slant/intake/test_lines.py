@@ -1,4 +1,5 @@
 """Lines and blocks: blank lines separate paragraphs; a text without any splits at every line."""
+
 from __future__ import annotations
 
 from intake_checks import check_offsets

@@ -1,4 +1,5 @@
 """The package's entry point: parse() takes exactly one kind of input; intake never loads torch."""
+
 from __future__ import annotations
 
 import subprocess
@@ -13,7 +14,9 @@ from slant.intake import ArticleError, parse
 def test_parse_dispatch():
     assert parse(text="Hello world.").paragraphs[0].text == "Hello world."
     assert parse(paragraphs=["A.", "B."]).text == "A.\n\nB."
-    assert parse(html="<html><body><article><p>The body of a very short article is here.</p></article></body></html>").paragraphs
+    assert parse(
+        html="<html><body><article><p>The body of a very short article is here.</p></article></body></html>"
+    ).paragraphs
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
 """Quoted social posts: embedded tweets, "@user:" lines and ">" quotes become paragraphs of their own."""
+
 from __future__ import annotations
 
 from intake_checks import check_offsets, sample

@@ -1,4 +1,5 @@
 """Sentences: over-long paragraphs split at sentence ends, then at whitespace, never losing text."""
+
 from __future__ import annotations
 
 from intake_checks import check_offsets, wall_of_text

@@ -1,4 +1,5 @@
 """Text and paragraph lists -> Article: empty, oversized and invisible input, and exact offsets."""
+
 from __future__ import annotations
 
 import pytest
@@ -14,7 +15,9 @@ def test_from_paragraphs():
     assert a.text == "\n\n".join(paras)
     # the caller's paragraphs are not cleaned: only empty ones are skipped
     assert [p.text for p in a.paragraphs] == [
-        "First paragraph.", "Second paragraph\nwith a line break.", "Share on Facebook"
+        "First paragraph.",
+        "Second paragraph\nwith a line break.",
+        "Share on Facebook",
     ]
     assert a.title == "T" and a.url == "u"
 
@@ -81,10 +84,36 @@ def test_fuzz_offsets_always_exact():
     import random
 
     rnd = random.Random(1234)
-    pieces = ["Share on Facebook", "Tweet", "ID: 123", "Published: 1 May 2023", "\n", "\n\n", "\r\n", " ",
-              "\t", "The study was published.", "Mr. Smith said so.", "— Jane (@jane) March 3, 2023",
-              "pic.twitter.com/abc", "@bob: hi there", "> quoted", "Hello world", "\u00a0", "é", "x" * 50,
-              "Advertisement", "...", "?!", "“Quote.”", "Title Here", "By Jane Doe", "-", "—", "|"]
+    pieces = [
+        "Share on Facebook",
+        "Tweet",
+        "ID: 123",
+        "Published: 1 May 2023",
+        "\n",
+        "\n\n",
+        "\r\n",
+        " ",
+        "\t",
+        "The study was published.",
+        "Mr. Smith said so.",
+        "— Jane (@jane) March 3, 2023",
+        "pic.twitter.com/abc",
+        "@bob: hi there",
+        "> quoted",
+        "Hello world",
+        "\u00a0",
+        "é",
+        "x" * 50,
+        "Advertisement",
+        "...",
+        "?!",
+        "“Quote.”",
+        "Title Here",
+        "By Jane Doe",
+        "-",
+        "—",
+        "|",
+    ]
     built = 0
     for _ in range(3000):
         text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 40)))

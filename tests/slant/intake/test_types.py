@@ -1,4 +1,5 @@
 """Limits from the environment, and articles that cannot be changed."""
+
 from __future__ import annotations
 
 from dataclasses import FrozenInstanceError
@@ -28,7 +29,11 @@ def test_limits_from_env_defaults(monkeypatch):
     assert Limits.from_env() == Limits()
     assert Limits() == DEFAULT_LIMITS
     assert (Limits().max_chars, Limits().max_paragraphs, Limits().max_paragraph_chars, Limits().max_targets) == (
-        200_000, 500, 2_000, 10)
+        200_000,
+        500,
+        2_000,
+        10,
+    )
 
 
 def test_article_is_frozen():

@@ -1,6 +1,7 @@
 """The `raw` fixture: a full synthetic raw data folder in tmp_path, written by the fake_<kind>.py
 modules in each source's own format (no raw rows are ever copied). A test that needs a broken
 source rewrites it with the same writer and other arguments."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,6 +1,7 @@
 """Helpers of the fake raw data sets (fake_<kind>.py): every sentence in them is made up, and no raw
 row is ever copied. Article ids are picked so that their hash lands in a wanted split, so a fixture
 build has train, dev and test rows where the policy allows them."""
+
 from __future__ import annotations
 
 from pathlib import Path

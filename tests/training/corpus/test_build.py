@@ -1,4 +1,5 @@
 """`slant data build`: the built tables, registered sources, and what a missing or broken source does."""
+
 from __future__ import annotations
 
 import pytest
@@ -48,8 +49,15 @@ def test_new_sources_are_registered_and_carded(raw, tmp_path):
     from training.corpus.sources import SOURCES
 
     names = {(s.task, s.name) for s in SOURCES}
-    new = {("stance", "vast"), ("stance", "emergent"), ("stance", "finentity"), ("stance", "park2021"),
-           ("frames", "issue_framing"), ("bias", "npov"), ("bias", "checkthat")}
+    new = {
+        ("stance", "vast"),
+        ("stance", "emergent"),
+        ("stance", "finentity"),
+        ("stance", "park2021"),
+        ("frames", "issue_framing"),
+        ("bias", "npov"),
+        ("bias", "checkthat"),
+    }
     assert new <= names
     res = build_corpus(raw, tmp_path / "b", cards_dir=tmp_path / "c", echo=lambda s: None)
     assert res.exit_code == 0 and not res.errors and not res.missing
@@ -57,8 +65,7 @@ def test_new_sources_are_registered_and_carded(raw, tmp_path):
         assert sum(res.counts[(task, source, sp)] for sp in ("train", "dev", "test")) > 0, source
         card = (tmp_path / "c" / f"{source}.md").read_text()
         assert "License and terms" in card and "| total |" in card
-    assert {"vast", "checkthat", "issue_framing"} <= set(
-        s for (t, s, sp) in res.counts if sp == "dev")
+    assert {"vast", "checkthat", "issue_framing"} <= set(s for (t, s, sp) in res.counts if sp == "dev")
     assert "Proud to vote" not in (tmp_path / "c" / "issue_framing.md").read_text()
 
 

@@ -1,4 +1,5 @@
 """The data cards and STATS.md the build writes: facts, mappings and counts, never rows."""
+
 from __future__ import annotations
 
 from training.corpus.build import build_corpus

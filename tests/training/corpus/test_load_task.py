@@ -1,4 +1,5 @@
 """load_task: the built corpus of one task, or an error that says how to build it."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Label mappings (mappings.json): every raw label maps onto schema labels, with a reason."""
+
 from __future__ import annotations
 
 import json

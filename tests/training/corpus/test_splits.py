@@ -1,4 +1,5 @@
 """Split assignment and leakage: hash splits, official splits, one side per article and per text."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -21,11 +22,14 @@ def test_hash_split_is_deterministic_and_roughly_80_10_10():
 
 def test_splits_stay_stable_when_data_is_added(raw, tmp_path):
     out1 = build_corpus(raw, tmp_path / "b1", cards_dir=tmp_path / "c1", echo=lambda s: None)
-    before = {t: {r["id"]: r["split"] for s in ("train", "dev", "test") for r in load_task(t, out1.out)[s]}
-              for t in ("stance", "frames")}
+    before = {
+        t: {r["id"]: r["split"] for s in ("train", "dev", "test") for r in load_task(t, out1.out)[s]}
+        for t in ("stance", "frames")
+    }
     # add data: more PerSenT articles and GVFC headlines
     import csv
     import io
+
     p = raw / "persent" / "dev.csv"
     rows = list(csv.reader(io.StringIO(p.read_text(encoding="utf-8"))))
     extra = list(rows[1])
@@ -40,14 +44,23 @@ def test_splits_stay_stable_when_data_is_added(raw, tmp_path):
         after = {r["id"]: r["split"] for s in ("train", "dev", "test") for r in load_task(t, out2.out)[s]}
         assert all(after[i] == sp for i, sp in ids.items() if i in after)
         assert set(ids) <= set(after)
-    assert out2.counts[("stance", "persent", hash_split("persent:424242"))] > out1.counts[("stance", "persent", hash_split("persent:424242"))]
+    assert (
+        out2.counts[("stance", "persent", hash_split("persent:424242"))]
+        > out1.counts[("stance", "persent", hash_split("persent:424242"))]
+    )
 
 
 def test_official_splits_are_kept(raw, tmp_path):
     res = build_corpus(raw, tmp_path / "b", cards_dir=tmp_path / "c", echo=lambda s: None)
     st = load_task("stance", res.out)
     test_ids = set(st["test"]["id"])
-    assert {"newsmtsc:devtest_rw:0:0", "newsmtsc:devtest_mt:0:0", "ukp:gun_control:h3", "ibm:3", "gwstance:1_0_s3"} <= test_ids
+    assert {
+        "newsmtsc:devtest_rw:0:0",
+        "newsmtsc:devtest_mt:0:0",
+        "ukp:gun_control:h3",
+        "ibm:3",
+        "gwstance:1_0_s3",
+    } <= test_ids
     assert {"semeval2016:hillary:train:0"} <= set(st["train"]["id"])
     assert {"semeval2016:hillary:val:0"} <= set(st["dev"]["id"])
     tech = load_task("techniques", res.out)
@@ -97,8 +110,18 @@ def test_whole_articles_stay_on_one_side(raw, tmp_path):
 def test_resolve_leaks_prefers_the_most_held_out_side():
     from training.corpus.records import record
 
-    recs = [record(id=f"r{i}", text=t, labels=["favor"], known_labels=["favor"], source="s", article_id=f"a{i}", split=sp)
-            for i, (t, sp) in enumerate([("Same text!", "train"), ("same   TEXT", "test"), ("same text", "dev"), ("other", "train"), ("...", "train")])]
+    recs = [
+        record(id=f"r{i}", text=t, labels=["favor"], known_labels=["favor"], source="s", article_id=f"a{i}", split=sp)
+        for i, (t, sp) in enumerate(
+            [
+                ("Same text!", "train"),
+                ("same   TEXT", "test"),
+                ("same text", "dev"),
+                ("other", "train"),
+                ("...", "train"),
+            ]
+        )
+    ]
     kept = resolve_leaks(recs)
     assert [r["id"] for r in kept] == ["r1", "r3"]
     assert not leaking_texts(kept)

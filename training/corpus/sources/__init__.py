@@ -3,6 +3,7 @@
 Every reader takes the raw data folder (the one holding `newsmtsc/`, `babe/`, ...) and returns
 `(records, notes)`; notes is a dict of counts (what was skipped and why) that goes into the card.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -1,5 +1,6 @@
 """Bias readers: BABE (SG2), and SG1 / MBIC only for sentences BABE lacks; spans of BABE's biased words;
 Wikipedia NPOV statements (npov) and CheckThat! subjectivity (checkthat, an auxiliary signal); neither has spans."""
+
 from __future__ import annotations
 
 import ast
@@ -29,8 +30,9 @@ def parse_words(raw, path: Path) -> list[str]:
     try:
         val = ast.literal_eval(s)
     except (ValueError, SyntaxError):
-        raise FormatError(path, s[:80], "a Python-style list of words, e.g. ['word', 'other']",
-                          what="value in column 'biased_words'") from None
+        raise FormatError(
+            path, s[:80], "a Python-style list of words, e.g. ['word', 'other']", what="value in column 'biased_words'"
+        ) from None
     if isinstance(val, str):
         val = [val]
     if not isinstance(val, (list, tuple)):
@@ -102,8 +104,18 @@ def _read(root: Path, source: str, fname: str, exclude: tuple[str, ...]):
         notes["biased words listed"] += len(words)
         notes["biased words not located in the sentence"] += missing
         link = clean_text(row["news_link"]) or f"row{i}"
-        out.append(record(id=f"{source}:{i}", text=text, labels=labels, known_labels=known, source=source,
-                          article_id=f"{source}:{link}", group=f"babe:{link}", spans=spans))
+        out.append(
+            record(
+                id=f"{source}:{i}",
+                text=text,
+                labels=labels,
+                known_labels=known,
+                source=source,
+                article_id=f"{source}:{link}",
+                group=f"babe:{link}",
+                spans=spans,
+            )
+        )
     return out, notes
 
 
@@ -166,16 +178,29 @@ def read_npov(root: Path):
                 else:
                     texts[key]["conflict"] = True
                 continue
-            texts[key] = {"id": f"npov:{name.removeprefix('statements_')}:{i}", "text": text, "labels": labels,
-                          "known": known, "conflict": False}
+            texts[key] = {
+                "id": f"npov:{name.removeprefix('statements_')}:{i}",
+                "text": text,
+                "labels": labels,
+                "known": known,
+                "conflict": False,
+            }
     out = []
     for t in texts.values():
         if t["conflict"]:
             notes["sentences in both a biased and a neutral file (dropped)"] += 1
             continue
         aid = _text_key(t["text"])
-        out.append(record(id=t["id"], text=t["text"], labels=t["labels"], known_labels=t["known"], source="npov",
-                          article_id=f"npov:{aid}"))
+        out.append(
+            record(
+                id=t["id"],
+                text=t["text"],
+                labels=t["labels"],
+                known_labels=t["known"],
+                source="npov",
+                article_id=f"npov:{aid}",
+            )
+        )
     return out, notes
 
 
@@ -217,6 +242,15 @@ def read_checkthat(root: Path):
             if str(row.get("solved_conflict") or "").strip() == "True":
                 notes["sentences whose annotator conflict was adjudicated (solved_conflict, kept)"] += 1
             sid = row["sentence_id"].strip()
-            out.append(record(id=f"checkthat:{official}:{sid}", text=text, labels=labels, known_labels=known,
-                              source="checkthat", article_id=f"checkthat:{sid}", official=official))
+            out.append(
+                record(
+                    id=f"checkthat:{official}:{sid}",
+                    text=text,
+                    labels=labels,
+                    known_labels=known,
+                    source="checkthat",
+                    article_id=f"checkthat:{sid}",
+                    official=official,
+                )
+            )
     return out, notes

@@ -1,5 +1,6 @@
 """Frame readers: SemEval-2023 subtask 2 (article bags), GVFC headlines, CCF units (English), Frermann articles,
 MFC-coded tweets and forum sentences (issue_framing)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -36,9 +37,19 @@ def read_semeval2023_frames(root: Path):
         paras = [clean_text(p) for p in path.read_text(encoding="utf-8").split("\n")]
         paras = [p for p in paras if p]
         for k, para in enumerate(paras):
-            out.append(record(id=f"semeval2023:frames:{art}:{k}", text=para, labels=labels, known_labels=known,
-                              level="article", source="semeval2023", article_id=f"semeval2023:{art}",
-                              paragraph_index=k, group=semeval_group(art)))
+            out.append(
+                record(
+                    id=f"semeval2023:frames:{art}:{k}",
+                    text=para,
+                    labels=labels,
+                    known_labels=known,
+                    level="article",
+                    source="semeval2023",
+                    article_id=f"semeval2023:{art}",
+                    paragraph_index=k,
+                    group=semeval_group(art),
+                )
+            )
         notes["articles"] += 1
     return out, notes
 
@@ -78,8 +89,11 @@ def read_gvfc(root: Path):
         labels, known = m.convert(raws, path)
         # No article id in the file: the headline is the article's stand-in, keyed by its normalised text.
         aid = hashlib.sha1(norm_key(text).encode("utf-8")).hexdigest()[:16]
-        out.append(record(id=f"gvfc:{i}", text=text, labels=labels, known_labels=known, source="gvfc",
-                          article_id=f"gvfc:{aid}"))
+        out.append(
+            record(
+                id=f"gvfc:{i}", text=text, labels=labels, known_labels=known, source="gvfc", article_id=f"gvfc:{aid}"
+            )
+        )
     return out, notes
 
 
@@ -130,14 +144,25 @@ def read_ccf(root: Path):
         labels, known = m.convert([ccf_raw(x) for x in row["label"]], ann_path)
         text = clean_text(row["text"])
         if text:
-            out.append(record(id=f"ccf:{row.get('id', f'{doc}-{sid}')}", text=text, labels=labels,
-                              known_labels=known, source="ccf", article_id=f"ccf:{doc}"))
+            out.append(
+                record(
+                    id=f"ccf:{row.get('id', f'{doc}-{sid}')}",
+                    text=text,
+                    labels=labels,
+                    known_labels=known,
+                    source="ccf",
+                    article_id=f"ccf:{doc}",
+                )
+            )
     gold_path, blind_path = folder / "consensus_gold_standard.jsonl", folder / "blind_verification.jsonl"
     if gold_path.is_file() and blind_path.is_file():
         texts = {}
         for row in _jsonl(blind_path):
-            key = (str(_meta(blind_path, row, ("doc_id", "doc_ID"))), str(_meta(blind_path, row, ("sentence_id",))),
-                   _meta(blind_path, row, ("language",)))
+            key = (
+                str(_meta(blind_path, row, ("doc_id", "doc_ID"))),
+                str(_meta(blind_path, row, ("sentence_id",))),
+                _meta(blind_path, row, ("language",)),
+            )
             texts[key] = row.get("text", "")
         for row in _jsonl(gold_path):
             if "label" not in row:
@@ -153,8 +178,17 @@ def read_ccf(root: Path):
                 notes["gold units without text in blind_verification.jsonl (skipped)"] += 1
                 continue
             labels, known = m.convert([ccf_raw(x) for x in row["label"]], gold_path)
-            out.append(record(id=f"ccf:gold:{doc}:{sid}", text=text, labels=labels, known_labels=known,
-                              source="ccf", subset="gold", article_id=f"ccf:{doc}"))
+            out.append(
+                record(
+                    id=f"ccf:gold:{doc}:{sid}",
+                    text=text,
+                    labels=labels,
+                    known_labels=known,
+                    source="ccf",
+                    subset="gold",
+                    article_id=f"ccf:{doc}",
+                )
+            )
     else:
         notes["consensus gold standard not found (only the single-annotator units built)"] += 1
     return out, notes
@@ -226,9 +260,18 @@ def read_frermann(root: Path):
             known = [k for k in known if k not in drop]
         aid = row["ID"].strip()
         for k, chunk in enumerate(pseudo_paragraphs(clean_text(row["text"]))):
-            out.append(record(id=f"frermann:{aid}:{k}", text=chunk, labels=labels, known_labels=known,
-                              level="article", source="frermann", article_id=f"frermann:{aid}",
-                              paragraph_index=k))
+            out.append(
+                record(
+                    id=f"frermann:{aid}:{k}",
+                    text=chunk,
+                    labels=labels,
+                    known_labels=known,
+                    level="article",
+                    source="frermann",
+                    article_id=f"frermann:{aid}",
+                    paragraph_index=k,
+                )
+            )
         notes["articles"] += 1
     return out, notes
 
@@ -236,7 +279,10 @@ def read_frermann(root: Path):
 # ---------------------------------------------------------------- issue framing (tweets + forum sentences)
 ISSUE_DIR = "issue_framing_tweets_forums"
 ISSUE_FILES = {  # subset -> (file, {raw split: official split})
-    "tweets": (Path("congressional_tweets") / "splits_80_20_notest.json", {"train": "train", "dev": "dev", "test": "test"}),
+    "tweets": (
+        Path("congressional_tweets") / "splits_80_20_notest.json",
+        {"train": "train", "dev": "dev", "test": "test"},
+    ),
     "forum": (Path("dialogue") / "dev_test.json", {"train": "train", "dev": "dev", "test": "test"}),
 }
 _RANK = {"train": 0, "dev": 1, "test": 2}
@@ -266,8 +312,14 @@ def read_issue_framing(root: Path):
                 if not text:
                     notes[f"{subset}: empty texts (skipped)"] += 1
                     continue
-                item = {"id": f"issue_framing:{subset}:{raw_split}:{i}", "text": text, "labels": labels,
-                        "known": known, "subset": subset, "official": splits[raw_split]}
+                item = {
+                    "id": f"issue_framing:{subset}:{raw_split}:{i}",
+                    "text": text,
+                    "labels": labels,
+                    "known": known,
+                    "subset": subset,
+                    "official": splits[raw_split],
+                }
                 _add_issue_item(items, (subset, norm_key(text)), item, notes)
     return _issue_records(items, notes), notes
 
@@ -279,19 +331,28 @@ def _issue_json(path: Path, splits: dict[str, str]) -> dict:
     except json.JSONDecodeError as e:
         raise FormatError(path, str(e), "a JSON object {split: {seq, label}}", what="JSON") from None
     if not isinstance(data, dict) or not any(s in data for s in splits):
-        raise FormatError(path, sorted(data) if isinstance(data, dict) else type(data).__name__,
-                          list(splits), what="splits")
+        raise FormatError(
+            path, sorted(data) if isinstance(data, dict) else type(data).__name__, list(splits), what="splits"
+        )
     return data
 
 
 def _check_issue_split(path: Path, raw_split: str, part) -> None:
     """A split is {seq: [text, ...], label: [[code, ...], ...]}, one label list per text."""
     if not isinstance(part, dict) or "seq" not in part or "label" not in part:
-        raise FormatError(path, sorted(part) if isinstance(part, dict) else type(part).__name__,
-                          ["seq", "label"], what=f"keys of split {raw_split!r}")
+        raise FormatError(
+            path,
+            sorted(part) if isinstance(part, dict) else type(part).__name__,
+            ["seq", "label"],
+            what=f"keys of split {raw_split!r}",
+        )
     if len(part["seq"]) != len(part["label"]):
-        raise FormatError(path, f"{len(part['label'])} label lists", f"{len(part['seq'])} (one per seq)",
-                          what=f"length of split {raw_split!r}")
+        raise FormatError(
+            path,
+            f"{len(part['label'])} label lists",
+            f"{len(part['seq'])} (one per seq)",
+            what=f"length of split {raw_split!r}",
+        )
 
 
 def _issue_labels(m, path: Path, codes: list[str], raws, what: str) -> list[str]:
@@ -327,7 +388,16 @@ def _issue_records(items: dict[tuple[str, str], dict], notes: Counter) -> list[d
         if not it["labels"]:
             notes[f"{subset}: texts without a frame (skipped)"] += 1
             continue
-        out.append(record(id=it["id"], text=it["text"], labels=it["labels"], known_labels=it["known"],
-                          source="issue_framing", subset=it["subset"], article_id=f"issue_framing:{aid}",
-                          official=it["official"]))
+        out.append(
+            record(
+                id=it["id"],
+                text=it["text"],
+                labels=it["labels"],
+                known_labels=it["known"],
+                source="issue_framing",
+                subset=it["subset"],
+                article_id=f"issue_framing:{aid}",
+                official=it["official"],
+            )
+        )
     return out

@@ -1,5 +1,6 @@
 """Stance toward claims and topics: UKP, IBM claim stance, GWStance, SemEval-2016 (TweetEval),
 VAST and Emergent. The target is a debate topic, a motion, a proposition or a claim headline."""
+
 from __future__ import annotations
 
 import csv
@@ -46,15 +47,31 @@ def read_ukp(root: Path):
             seen[rid] += 1
             if seen[rid] > 1:  # the same sentence listed twice (e.g. from two pages): keep ids unique
                 rid = f"{rid}:{seen[rid]}"
-            out.append(record(id=rid, text=text,
-                              target=clean_text(row["topic"]), labels=labels, known_labels=known,
-                              source="ukp", article_id=f"ukp:{url}", official=UKP_SETS[row["set"]]))
+            out.append(
+                record(
+                    id=rid,
+                    text=text,
+                    target=clean_text(row["topic"]),
+                    labels=labels,
+                    known_labels=known,
+                    source="ukp",
+                    article_id=f"ukp:{url}",
+                    official=UKP_SETS[row["set"]],
+                )
+            )
     return out, notes
 
 
 # ---------------------------------------------------------------- IBM claim stance
-IBM_COLUMNS = ["topicId", "split", "topicText", "claims.claimId", "claims.stance",
-               "claims.claimCorrectedText", "claims.article.cleanFile"]
+IBM_COLUMNS = [
+    "topicId",
+    "split",
+    "topicText",
+    "claims.claimId",
+    "claims.stance",
+    "claims.claimCorrectedText",
+    "claims.article.cleanFile",
+]
 
 
 def read_ibm_rows(path: Path) -> list[dict]:
@@ -80,8 +97,12 @@ def read_ibm_rows(path: Path) -> list[dict]:
     check_columns(path, header, IBM_COLUMNS)
     bad = [i for i, r in enumerate(rows[1:], 2) if r and len(r) != len(header)]
     if bad:
-        raise FormatError(path, f"{len(bad)} records with a field count other than {len(header)} (first: record {bad[0]})",
-                          f"{len(header)} fields per record", what="record layout")
+        raise FormatError(
+            path,
+            f"{len(bad)} records with a field count other than {len(header)} (first: record {bad[0]})",
+            f"{len(header)} fields per record",
+            what="record layout",
+        )
     return [dict(zip(header, r)) for r in rows[1:] if r]
 
 
@@ -109,9 +130,18 @@ def read_ibm(root: Path):
             notes["claims without text or label (skipped)"] += 1
             continue
         art = row["claims.article.cleanFile"].strip() or f"topic{row['topicId']}"
-        out.append(record(id=f"ibm:{row['claims.claimId']}", text=text, target=ibm_target(row["topicText"]),
-                          labels=labels, known_labels=known, source="ibm", article_id=f"ibm:{art}",
-                          official="test" if row["split"] == "test" else None))
+        out.append(
+            record(
+                id=f"ibm:{row['claims.claimId']}",
+                text=text,
+                target=ibm_target(row["topicText"]),
+                labels=labels,
+                known_labels=known,
+                source="ibm",
+                article_id=f"ibm:{art}",
+                official="test" if row["split"] == "test" else None,
+            )
+        )
     return out, notes
 
 
@@ -129,7 +159,9 @@ def read_gwstance(root: Path):
         try:
             probs = {k: float(row[k]) for k in ("disagree", "agree", "neutral")}
         except (TypeError, ValueError):
-            notes["screening rows without MACE estimates (the 5 screen sentences, repeated in every batch; skipped)"] += 1
+            notes[
+                "screening rows without MACE estimates (the 5 screen sentences, repeated in every batch; skipped)"
+            ] += 1
             continue
         raw = max(probs, key=probs.get)
         labels, known = m.convert([raw], path)
@@ -140,10 +172,19 @@ def read_gwstance(root: Path):
         if held not in ("True", "False"):
             raise FormatError(path, held, ["True", "False"], what="value in column 'in_held_out_test'")
         guid = row["guid"].strip()
-        out.append(record(id=f"gwstance:{guid}", text=text, target=target, labels=labels, known_labels=known,
-                          source="gwstance", article_id=f"gwstance:{guid}",
-                          subset="held_out" if held == "True" else "",
-                          official="test" if held == "True" else None))
+        out.append(
+            record(
+                id=f"gwstance:{guid}",
+                text=text,
+                target=target,
+                labels=labels,
+                known_labels=known,
+                source="gwstance",
+                article_id=f"gwstance:{guid}",
+                subset="held_out" if held == "True" else "",
+                official="test" if held == "True" else None,
+            )
+        )
     return out, notes
 
 
@@ -168,16 +209,26 @@ def read_semeval2016(root: Path):
             texts = tpath.read_text(encoding="utf-8").splitlines()
             labs = lpath.read_text(encoding="utf-8").splitlines()
             if len(texts) != len(labs):
-                raise FormatError(lpath, f"{len(labs)} labels", f"{len(texts)} (one per line of {tpath.name})",
-                                  what="line count")
+                raise FormatError(
+                    lpath, f"{len(labs)} labels", f"{len(texts)} (one per line of {tpath.name})", what="line count"
+                )
             for i, (t, lab) in enumerate(zip(texts, labs)):
                 labels, known = m.convert([lab.strip()], lpath)
                 text = clean_text(t)
                 if not text:
                     continue
-                out.append(record(id=f"semeval2016:{topic}:{split}:{i}", text=text, target=target, labels=labels,
-                                  known_labels=known, source="semeval2016",
-                                  article_id=f"semeval2016:{topic}:{split}:{i}", official=official))
+                out.append(
+                    record(
+                        id=f"semeval2016:{topic}:{split}:{i}",
+                        text=text,
+                        target=target,
+                        labels=labels,
+                        known_labels=known,
+                        source="semeval2016",
+                        article_id=f"semeval2016:{topic}:{split}:{i}",
+                        official=official,
+                    )
+                )
     if not found_any:
         raise FormatError(folder, sorted(p.name for p in folder.iterdir()), list(targets), what="target folders")
     return out, notes
@@ -227,6 +278,7 @@ def read_vast(root: Path):
         if row["type_idx"].strip() != "4":
             spelled.setdefault(row["topic_str"].strip(), clean_text(row["new_topic"]))
     pairs: dict[tuple[str, str, str], dict] = {}
+
     def add(split, path, rid, text, target, raw_label, subset):
         text, target = clean_text(text), clean_text(target)
         labels, known = m.convert([raw_label], path)
@@ -238,8 +290,16 @@ def read_vast(root: Path):
             notes[f"{split}: comment-topic pairs listed more than once (read once)"] += 1
             pairs[key]["labels"].add(labels[0])
             return
-        pairs[key] = {"id": f"vast:{split}:{rid}", "text": text, "target": target, "labels": {labels[0]},
-                      "known": known, "subset": subset, "split": split}
+        pairs[key] = {
+            "id": f"vast:{split}:{rid}",
+            "text": text,
+            "target": target,
+            "labels": {labels[0]},
+            "known": known,
+            "subset": subset,
+            "split": split,
+        }
+
     for i, row in enumerate(train):
         if row["type_idx"].strip() == "4":
             notes["train: synthetic neutrals (type_idx 4; target = topic_str; subset synthetic_neutral)"] += 1
@@ -255,9 +315,19 @@ def read_vast(root: Path):
         if len(p["labels"]) > 1:
             notes[f"{p['split']}: comment-topic pairs listed with different labels (dropped)"] += 1
             continue
-        out.append(record(id=p["id"], text=p["text"], target=p["target"], labels=sorted(p["labels"]),
-                          known_labels=p["known"], source="vast", subset=p["subset"],
-                          article_id=f"vast:{text_id(p['text'])}", official=p["split"]))
+        out.append(
+            record(
+                id=p["id"],
+                text=p["text"],
+                target=p["target"],
+                labels=sorted(p["labels"]),
+                known_labels=p["known"],
+                source="vast",
+                subset=p["subset"],
+                article_id=f"vast:{text_id(p['text'])}",
+                official=p["split"],
+            )
+        )
     return out, notes
 
 
@@ -279,7 +349,16 @@ def read_emergent(root: Path):
             notes["rows without headline or claim (skipped)"] += 1
             continue
         claim = row["claimId"].strip()
-        out.append(record(id=f"emergent:{row['id'].strip()}", text=text, target=target, labels=labels,
-                          known_labels=known, source="emergent", article_id=f"emergent:{row['articleId'].strip()}",
-                          group=f"emergent:claim:{claim}"))
+        out.append(
+            record(
+                id=f"emergent:{row['id'].strip()}",
+                text=text,
+                target=target,
+                labels=labels,
+                known_labels=known,
+                source="emergent",
+                article_id=f"emergent:{row['articleId'].strip()}",
+                group=f"emergent:claim:{claim}",
+            )
+        )
     return out, notes

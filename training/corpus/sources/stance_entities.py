@@ -1,6 +1,7 @@
 """Stance toward named entities, read from target-dependent sentiment sets: NewsMTSC, PerSenT,
 FinEntity and Park et al. 2021 (evaluation only). The target is a person or organisation as named
 in the text."""
+
 from __future__ import annotations
 
 import csv
@@ -20,8 +21,11 @@ TASK = "stance"
 
 
 # ---------------------------------------------------------------- NewsMTSC
-NEWSMTSC_FILES = {"train.jsonl": ("train", ""), "devtest_rw.jsonl": ("test", "devtest_rw"),
-                  "devtest_mt.jsonl": ("test", "devtest_mt")}
+NEWSMTSC_FILES = {
+    "train.jsonl": ("train", ""),
+    "devtest_rw.jsonl": ("test", "devtest_rw"),
+    "devtest_mt.jsonl": ("test", "devtest_mt"),
+}
 
 
 def newsmtsc_article(gid: str) -> str:
@@ -43,8 +47,12 @@ def read_newsmtsc(root: Path):
                 obj = json.loads(line)
                 missing = [k for k in ("primary_gid", "sentence_normalized", "targets") if k not in obj]
                 if missing:
-                    raise FormatError(path, sorted(obj), ["primary_gid", "sentence_normalized", "targets"],
-                                      what=f"keys on line {i + 1}")
+                    raise FormatError(
+                        path,
+                        sorted(obj),
+                        ["primary_gid", "sentence_normalized", "targets"],
+                        what=f"keys on line {i + 1}",
+                    )
                 text = clean_text(obj["sentence_normalized"])
                 art = "newsmtsc:" + newsmtsc_article(obj["primary_gid"])
                 for j, t in enumerate(obj["targets"]):
@@ -55,9 +63,19 @@ def read_newsmtsc(root: Path):
                     if not labels or not target:
                         notes["target dropped (no label or empty mention)"] += 1
                         continue
-                    out.append(record(id=f"newsmtsc:{name.split('.')[0]}:{i}:{j}", text=text, target=target,
-                                      labels=labels, known_labels=known, source="newsmtsc", subset=subset,
-                                      article_id=art, official=official))
+                    out.append(
+                        record(
+                            id=f"newsmtsc:{name.split('.')[0]}:{i}:{j}",
+                            text=text,
+                            target=target,
+                            labels=labels,
+                            known_labels=known,
+                            source="newsmtsc",
+                            subset=subset,
+                            article_id=art,
+                            official=official,
+                        )
+                    )
     return out, notes
 
 
@@ -90,16 +108,25 @@ def read_persent(root: Path):
                 target = clean_text(row["TARGET_ENTITY"])
                 for k, (para, raw) in enumerate(zip(paras, labs)):
                     labels, known = m.convert([raw], path)
-                    out.append(record(id=f"persent:{doc}:{k}", text=para, target=target, labels=labels,
-                                      known_labels=known, source="persent", article_id=f"persent:{doc}",
-                                      paragraph_index=k))
+                    out.append(
+                        record(
+                            id=f"persent:{doc}:{k}",
+                            text=para,
+                            target=target,
+                            labels=labels,
+                            known_labels=known,
+                            source="persent",
+                            article_id=f"persent:{doc}",
+                            paragraph_index=k,
+                        )
+                    )
     return out, notes
 
 
 # ---------------------------------------------------------------- FinEntity
 def locate_mention(text: str, value: str, start: int) -> tuple[int, int] | None:
     """The span of `value` in text: (start, start+len) if it slices there, else the occurrence nearest to start."""
-    if text[start:start + len(value)] == value:
+    if text[start : start + len(value)] == value:
         return start, start + len(value)
     hits = [mt.start() for mt in re.finditer(re.escape(value), text)]
     if not hits:
@@ -123,8 +150,12 @@ def read_finentity(root: Path):
     out, notes, seen = [], Counter(), set()
     for i, item in enumerate(data):
         if not isinstance(item, dict) or "content" not in item or "annotations" not in item:
-            raise FormatError(path, sorted(item) if isinstance(item, dict) else type(item).__name__,
-                              ["content", "annotations"], what=f"keys of item {i}")
+            raise FormatError(
+                path,
+                sorted(item) if isinstance(item, dict) else type(item).__name__,
+                ["content", "annotations"],
+                what=f"keys of item {i}",
+            )
         raw_text = str(item["content"])
         key = text_id(raw_text)
         if key in seen:
@@ -135,7 +166,9 @@ def read_finentity(root: Path):
         for a in item["annotations"]:
             missing = [k for k in ("start", "end", "value", "label") if k not in a]
             if missing:
-                raise FormatError(path, sorted(a), ["start", "end", "value", "label"], what=f"annotation keys of item {i}")
+                raise FormatError(
+                    path, sorted(a), ["start", "end", "value", "label"], what=f"annotation keys of item {i}"
+                )
             value = str(a["value"])
             span = locate_mention(raw_text, value, int(a["start"]))
             if span is None:
@@ -156,8 +189,17 @@ def read_finentity(root: Path):
             target, labels = mentions[0]
             if not labels or not target:
                 continue
-            out.append(record(id=f"finentity:{i}:{j}", text=text, target=target, labels=labels,
-                              known_labels=m.known_labels, source="finentity", article_id=f"finentity:{key}"))
+            out.append(
+                record(
+                    id=f"finentity:{i}:{j}",
+                    text=text,
+                    target=target,
+                    labels=labels,
+                    known_labels=m.known_labels,
+                    source="finentity",
+                    article_id=f"finentity:{key}",
+                )
+            )
     return out, notes
 
 
@@ -180,7 +222,7 @@ def park_unmark(sentence: str, path: Path | str, line: int) -> tuple[str, list[s
         raise FormatError(path, f"{len(marks)} [bracketed] mentions on line {line}", "exactly 2", what="entity markers")
     plain, spans, pos = [], [], 0
     for mk in marks:
-        plain.append(sentence[pos:mk.start()])
+        plain.append(sentence[pos : mk.start()])
         s = sum(len(p) for p in plain)
         plain.append(mk.group(1))
         spans.append([s, s + len(mk.group(1))])
@@ -193,7 +235,7 @@ def park_unmark(sentence: str, path: Path | str, line: int) -> tuple[str, list[s
             s -= 1
         while e < len(text) and text[e].isalnum() and s < e:
             e += 1
-        mention = clean_text(text[s:e]).strip(" ,;:\"“”()")
+        mention = clean_text(text[s:e]).strip(' ,;:"“”()')
         mentions.append(mention if any(ch.isalnum() for ch in mention) else "")
     return clean_text(text), mentions
 
@@ -222,8 +264,12 @@ def _park_rows(folder: Path, m) -> list[tuple]:
                 continue
             cells = line.split("\t")
             if len(cells) != 4:
-                raise FormatError(path, f"{len(cells)} tab-separated fields on line {i}",
-                                  "4 (sentence, Ent1, Ent2, label)", what="row layout")
+                raise FormatError(
+                    path,
+                    f"{len(cells)} tab-separated fields on line {i}",
+                    "4 (sentence, Ent1, Ent2, label)",
+                    what="row layout",
+                )
             label = cells[3].strip()
             m.labels(label, path)  # UnknownLabel names the file and the expected labels
             text, mentions = park_unmark(cells[0], path, i)
@@ -240,7 +286,9 @@ def _park_test_sentences(rows: list[tuple], m, notes: Counter) -> dict[str, dict
     for name, i, text, mentions, label, path in rows:
         key = norm_key(text)
         if key not in test_texts:
-            notes[f"{name} rows whose sentence is not in test.txt (attributed sentiment: evaluation only, dropped)"] += 1
+            notes[
+                f"{name} rows whose sentence is not in test.txt (attributed sentiment: evaluation only, dropped)"
+            ] += 1
             continue
         if name != "test.txt":
             notes[f"{name} rows whose sentence is also in test.txt (moved to test with it)"] += 1
@@ -250,7 +298,9 @@ def _park_test_sentences(rows: list[tuple], m, notes: Counter) -> dict[str, dict
             if not mention:
                 notes["marked mentions with no word in them, e.g. '[’]' (no record)"] += 1
                 continue
-            ent = sent["entities"].setdefault(norm_key(mention), {"mention": mention, "directed": set(), "roles": set()})
+            ent = sent["entities"].setdefault(
+                norm_key(mention), {"mention": mention, "directed": set(), "roles": set()}
+            )
             if k in PARK_TARGETS[label]:
                 ent["directed"].update(m.labels(label, path))
                 ent["roles"].add("target")
@@ -277,9 +327,22 @@ def _park_records(per_sentence: dict[str, dict], m, notes: Counter) -> list[dict
             else:
                 labels = list(neutral)
                 role = "holder" if "holder" in ent["roles"] else "neutral"
-                notes["records: holder of a sentiment, not its target (neutral)" if role == "holder"
-                      else "records: only in neutral pairs (neutral)"] += 1
-            out.append(record(id=f"park2021:{sid}:{j}:{role}", text=sent["text"], target=ent["mention"], labels=labels,
-                              known_labels=m.known_labels, source="park2021", subset=PARK_SUBSET,
-                              article_id=f"park2021:{text_id(sent['text'])}", official="test"))
+                notes[
+                    "records: holder of a sentiment, not its target (neutral)"
+                    if role == "holder"
+                    else "records: only in neutral pairs (neutral)"
+                ] += 1
+            out.append(
+                record(
+                    id=f"park2021:{sid}:{j}:{role}",
+                    text=sent["text"],
+                    target=ent["mention"],
+                    labels=labels,
+                    known_labels=m.known_labels,
+                    source="park2021",
+                    subset=PARK_SUBSET,
+                    article_id=f"park2021:{text_id(sent['text'])}",
+                    official="test",
+                )
+            )
     return out

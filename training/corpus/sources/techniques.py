@@ -1,4 +1,5 @@
 """Technique readers: SemEval-2023 Task 3 subtask 3 paragraphs and PTC (SemEval-2020 Task 11) sentence lines."""
+
 from __future__ import annotations
 
 import re
@@ -26,8 +27,12 @@ def read_tab_rows(path: Path, n_fields: int, what: str) -> list[list[str]]:
             if len(parts) == n_fields - 1:
                 parts.append("")
             if len(parts) != n_fields:
-                raise FormatError(path, f"{len(parts)} fields on line {i + 1}", f"{n_fields} ({what})",
-                                  what="number of tab-separated fields")
+                raise FormatError(
+                    path,
+                    f"{len(parts)} fields on line {i + 1}",
+                    f"{n_fields} ({what})",
+                    what="number of tab-separated fields",
+                )
             rows.append(parts)
     return rows
 
@@ -65,10 +70,20 @@ def read_semeval2023_techniques(root: Path):
                 if not text:
                     notes[f"{part} empty paragraphs (skipped)"] += 1
                     continue
-                out.append(record(id=f"semeval2023:{part}:{art}:{line_no}", text=text, labels=labels,
-                                  known_labels=known, source="semeval2023", article_id=f"semeval2023:{art}",
-                                  paragraph_index=k, group=semeval_group(art), official=official,
-                                  subset="" if official is None else "official_dev"))
+                out.append(
+                    record(
+                        id=f"semeval2023:{part}:{art}:{line_no}",
+                        text=text,
+                        labels=labels,
+                        known_labels=known,
+                        source="semeval2023",
+                        article_id=f"semeval2023:{art}",
+                        paragraph_index=k,
+                        group=semeval_group(art),
+                        official=official,
+                        subset="" if official is None else "official_dev",
+                    )
+                )
         if missing:
             notes[f"{part} label rows without a template row (skipped)"] += len(missing)
     return out, notes
@@ -116,8 +131,17 @@ def read_ptc(root: Path):
                 line = clean_text(line)
                 if not line:
                     continue
-                out.append(record(id=f"ptc:{part}:{art}:{k}", text=line, labels=labels, known_labels=known,
-                                  source="ptc", article_id=f"ptc:{art}", paragraph_index=k,
-                                  group=semeval_group(art)))
+                out.append(
+                    record(
+                        id=f"ptc:{part}:{art}:{k}",
+                        text=line,
+                        labels=labels,
+                        known_labels=known,
+                        source="ptc",
+                        article_id=f"ptc:{art}",
+                        paragraph_index=k,
+                        group=semeval_group(art),
+                    )
+                )
             notes[f"{part} articles"] += 1
     return out, notes

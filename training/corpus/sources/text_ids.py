@@ -1,5 +1,6 @@
 """A short id of a normalised text: the article and group id of sources whose records carry no
 document id (VAST posts, FinEntity passages, Park et al. sentences)."""
+
 from __future__ import annotations
 
 import hashlib

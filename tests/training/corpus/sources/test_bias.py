@@ -1,4 +1,5 @@
 """Readers of the bias sets: BABE (SG2, SG1, MBIC), NPOV statements, CheckThat! subjectivity."""
+
 from __future__ import annotations
 
 import pytest

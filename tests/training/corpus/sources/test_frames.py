@@ -1,4 +1,5 @@
 """Readers of the frame sets: SemEval-2023 subtask 2, GVFC, CCF, Frermann, issue framing."""
+
 from __future__ import annotations
 
 import pytest
@@ -40,14 +41,24 @@ def test_issue_framing_reader_codes_masks_and_splits(raw):
     assert by_text["Join us at the town hall on Friday !"]["labels"] == ["other"]  # Twitter frame 16
     assert by_text["Our troops keep us safe ."]["labels"] == ["security_and_defense", "other"]
     ruling = by_text["The ruling protects our rights under the law ."]  # in train and dev: kept in dev, labels united
-    assert ruling["_official"] == "dev" and ruling["labels"] == ["legality_constitutionality_jurisprudence", "crime_and_punishment"]
+    assert ruling["_official"] == "dev" and ruling["labels"] == [
+        "legality_constitutionality_jurisprudence",
+        "crime_and_punishment",
+    ]
     assert notes["tweets: repeated texts (read once, labels united)"] == 2
     forum = [r for r in recs if r["subset"] == "forum"]
     assert {r["_official"] for r in forum} == {"dev", "test"} and len(forum) == 3
-    assert forum[0]["known_labels"] == ["economic", "legality_constitutionality_jurisprudence",
-                                        "policy_prescription_and_evaluation", "crime_and_punishment", "political"]
+    assert forum[0]["known_labels"] == [
+        "economic",
+        "legality_constitutionality_jurisprudence",
+        "policy_prescription_and_evaluation",
+        "crime_and_punishment",
+        "political",
+    ]
     assert by_text["The death penalty is legal but the courts keep stalling it ."]["labels"] == [
-        "legality_constitutionality_jurisprudence", "policy_prescription_and_evaluation"]
+        "legality_constitutionality_jurisprudence",
+        "policy_prescription_and_evaluation",
+    ]
     assert all(set(r["labels"]) <= set(r["known_labels"]) for r in recs)
     write_issue_framing(raw, tweet_code="18")
     with pytest.raises(UnknownLabel) as e:

@@ -1,4 +1,5 @@
 """Readers of the claim and topic stance sets: UKP, IBM, GWStance, SemEval-2016, VAST, Emergent."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -34,7 +35,10 @@ def test_ukp_ibm_gwstance_semeval2016_readers(raw):
     assert len(se) == 12
     assert {r["target"] for r in se} == {"Hillary Clinton", "Climate Change is a Real Concern"}
     assert {(r["_official"], r["labels"][0]) for r in se if r["id"].endswith(":0")} == {
-        ("train", "favor"), ("dev", "against"), ("test", "neutral")}
+        ("train", "favor"),
+        ("dev", "against"),
+        ("test", "neutral"),
+    }
 
 
 def test_vast_reader_official_splits_synthetic_neutrals_and_posts(raw):
@@ -43,7 +47,9 @@ def test_vast_reader_official_splits_synthetic_neutrals_and_posts(raw):
     assert pairs[("train", "nuclear power")]["labels"] == ["favor"]
     assert pairs[("train", "coal mining")]["labels"] == ["against"]  # same post, opposite stance
     syn = [r for r in recs if r["subset"] == "synthetic_neutral"]
-    assert [(r["target"], r["labels"]) for r in syn] == [("School uniforms", ["neutral"])]  # topic_str, as spelled elsewhere
+    assert [(r["target"], r["labels"]) for r in syn] == [
+        ("School uniforms", ["neutral"])
+    ]  # topic_str, as spelled elsewhere
     assert pairs[("dev", "wind farms")]["labels"] == ["favor"] and pairs[("dev", "gas")]["labels"] == ["against"]
     assert pairs[("test", "zoos")]["labels"] == ["neutral"]
     assert not any(r["target"] == "sugar taxes" for r in recs)  # listed with two labels: dropped

@@ -1,4 +1,5 @@
 """Readers of the entity-targeted stance sets: NewsMTSC, PerSenT, FinEntity, Park et al. 2021."""
+
 from __future__ import annotations
 
 import pytest
@@ -59,12 +60,17 @@ def test_park2021_is_a_test_only_target_contrast_set(raw, tmp_path):
     assert one == {"Bob Ray": "against", "Cy Dow": "favor", "Ann Lee": "neutral"}
     assert {r["id"].rsplit(":", 1)[1] for r in recs if r["text"].startswith("Ann Lee")} == {"target", "holder"}
     assert {r["text"] for r in recs if r["text"].startswith("Ann Lee")} == {
-        "Ann Lee blamed Bob Ray for the delay and praised Cy Dow."}  # markers removed
+        "Ann Lee blamed Bob Ray for the delay and praised Cy Dow."
+    }  # markers removed
     neutral = {r["target"]: r["labels"][0] for r in recs if r["text"].startswith("Dee Fox")}
     assert neutral == {"Dee Fox": "neutral", "Eli Gu": "neutral"}  # '[Dee Fo]x' widened to the word
     assert not any("Gus Hal" in r["text"] or "Kim Lo" in r["text"] for r in recs)
-    assert notes["train.txt rows whose sentence is not in test.txt (attributed sentiment: evaluation only, dropped)"] == 1
-    assert notes["valid.txt rows whose sentence is not in test.txt (attributed sentiment: evaluation only, dropped)"] == 1
+    assert (
+        notes["train.txt rows whose sentence is not in test.txt (attributed sentiment: evaluation only, dropped)"] == 1
+    )
+    assert (
+        notes["valid.txt rows whose sentence is not in test.txt (attributed sentiment: evaluation only, dropped)"] == 1
+    )
     assert notes["train.txt rows whose sentence is also in test.txt (moved to test with it)"] == 1
     assert "[" not in "".join(r["text"] for r in recs)
     res = build_corpus(raw, tmp_path / "b", cards_dir=tmp_path / "c", echo=lambda s: None)

@@ -1,4 +1,5 @@
 """Readers of the persuasion technique sets: SemEval-2023 Task 3 and PTC."""
+
 from __future__ import annotations
 
 from training.corpus.sources import techniques

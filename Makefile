@@ -20,7 +20,7 @@ help:
 	@echo "make typecheck  mypy over slant/, serving/, training/ (not yet clean)"
 	@echo "make release rebuild the default model (corpus, training, export, evaluation)"
 	@echo "make screenshot  retake docs/reader.png (the reader on models/slant-base; needs chromium)"
-	@echo "make large  build slant-large (all-mpnet-base-v2, about 80 minutes on 2 cores) into models/slant-large"
+	@echo "make large  build slant-large (all-mpnet-base-v2, about two hours on 2 cores) into models/slant-large"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

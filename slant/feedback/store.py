@@ -15,9 +15,7 @@ new row, and retraining uses the latest one.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import tempfile
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -26,6 +24,7 @@ from typing import Any, cast
 
 from slant.feedback.models import MAX_FIELD_CHARS, Correction, short
 from slant.feedback.validate import FeedbackError, check_batch_size, validate
+from slant.files import replaced_atomically
 from slant.labels import TASKS, get_task
 from slant.settings import settings
 from slant.text_key import text_hash
@@ -291,21 +290,13 @@ class FeedbackStore:
 
     def export_jsonl(self, path: str | Path) -> int:
         """Every row as one JSON object per line (written to a temp file, then moved into place)."""
-        path = Path(path)
         rows = self.rows()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                for r in rows:
-                    d = r.to_json()
-                    if r.task != "bias":
-                        d.pop("spans")
-                    f.write(json.dumps(d, ensure_ascii=False) + "\n")
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with replaced_atomically(path) as tmp, tmp.open("w", encoding="utf-8") as f:
+            for r in rows:
+                d = r.to_json()
+                if r.task != "bias":
+                    d.pop("spans")
+                f.write(json.dumps(d, ensure_ascii=False) + "\n")
         return len(rows)
 
     def import_jsonl(self, path: str | Path, *, skip_bad: bool = False) -> dict:

@@ -2,7 +2,8 @@
 artifact's serving ``Predictor``, runs interleaved in one process, best of ``--repeats`` kept.
 
     python bench/models.py --model models/slant-large --baseline-model models/slant-base
-    python bench/models.py --model models/slant-base --baseline-model <an older release folder>
+    git archive 124e228~1 models/slant-base | tar -x -C /tmp/v010    # slant-base 0.1.0 from history
+    python bench/models.py --model models/slant-base --baseline-model /tmp/v010/models/slant-base
 
 Reports paragraphs/s of each and the ratio (model ÷ baseline), so a student's speed against an
 older release, or slant-large's cost against slant-base, is a figure from one run on one machine.

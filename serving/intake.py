@@ -38,9 +38,10 @@ REPO = Path(__file__).resolve().parents[1]
 _HEADER = struct.Struct(">Q")
 
 
-PARSE_WORKERS = settings().parse_workers
-PARSE_TIMEOUT_S = settings().parse_timeout_s
-PARSE_MEMORY_MB = settings().parse_memory_mb
+_SETTINGS = settings()
+PARSE_WORKERS = _SETTINGS.parse_workers
+PARSE_TIMEOUT_S = _SETTINGS.parse_timeout_s
+PARSE_MEMORY_MB = _SETTINGS.parse_memory_mb
 
 
 class ParseUnavailable(RuntimeError):

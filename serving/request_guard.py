@@ -26,8 +26,9 @@ import anyio
 from serving.refusals import Refused, refuse, reject_line
 from slant.settings import settings
 
-MAX_BODY_BYTES = settings().max_body_bytes
-BODY_TIMEOUT_S = settings().body_timeout_s
+_SETTINGS = settings()
+MAX_BODY_BYTES = _SETTINGS.max_body_bytes
+BODY_TIMEOUT_S = _SETTINGS.body_timeout_s
 
 # Top-level fields per endpoint (anything else is a 400).
 FIELDS = {

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from .lines import Line
 from .posts import number_posts, post_role
+from .sentences import MONTH_ABBREVIATIONS
 
 _I = re.IGNORECASE
 
@@ -164,18 +165,7 @@ _MONTHS = [
     "october",
     "november",
     "december",
-    "jan",
-    "feb",
-    "mar",
-    "apr",
-    "jun",
-    "jul",
-    "aug",
-    "sep",
-    "sept",
-    "oct",
-    "nov",
-    "dec",
+    *MONTH_ABBREVIATIONS,
 ]
 _WEEKDAYS = [
     "monday",

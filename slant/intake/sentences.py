@@ -9,6 +9,9 @@ from __future__ import annotations
 import re
 from itertools import pairwise
 
+# Month abbreviations: no sentence end after "Jan." here, and date words in furniture.py.
+MONTH_ABBREVIATIONS = ("jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec")
+
 # Words whose trailing "." is not a sentence end ("Mr. Smith", "the U.S. embassy").
 ABBREVIATIONS = frozenset(
     {
@@ -39,18 +42,7 @@ ABBREVIATIONS = frozenset(
         "cmdr",
         "adm",
         "maj",
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
-        "sept",
-        "oct",
-        "nov",
-        "dec",
+        *MONTH_ABBREVIATIONS,
         "inc",
         "ltd",
         "co",

@@ -51,8 +51,8 @@ def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
     if data_dir:
         p = Path(data_dir)
         origin = "--data-dir"
-    elif settings().data_dir:
-        p = Path(settings().data_dir)
+    elif env_dir := settings().data_dir:
+        p = Path(env_dir)
         origin = "SLANT_DATA_DIR"
     else:
         p = DEFAULT_DATA

@@ -22,18 +22,18 @@ def replaced_atomically(path: str | Path, durable: bool = False) -> Iterator[Pat
     try:
         yield tmp
         if durable:
-            _fsync(tmp, os.O_RDONLY)
+            _fsync(tmp)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     if durable:
-        _fsync(path.parent, os.O_RDONLY)
+        _fsync(path.parent)
 
 
-def _fsync(path: Path, flags: int) -> None:
+def _fsync(path: Path) -> None:
     try:
-        fd = os.open(path, flags)
+        fd = os.open(path, os.O_RDONLY)
     except OSError:
         return
     try:

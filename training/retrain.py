@@ -118,9 +118,9 @@ def _current_model(options: RetrainOptions, echo) -> tuple[Path, art.Artifact]:
             f"the current model {current_dir} carries no {TRAINING} (what rebuilds its torch model); retraining "
             "needs an artifact exported by this version of `slant export`"
         )
-    if settings().model.strip():
+    if served := settings().model.strip():
         echo(
-            f"note: ${store.ENV_MODEL} is set, so the service serves {settings().model} whatever "
+            f"note: ${store.ENV_MODEL} is set, so the service serves {served} whatever "
             "is promoted; unset it to serve the store's promoted model"
         )
     return current_dir, current

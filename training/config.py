@@ -31,6 +31,14 @@ class TrainConfig:
     source_cap: int = 12000  # at most this many training examples per source (sampled once, seeded)
     sources: dict = field(default_factory=dict)  # per task, only these sources, e.g. {"bias": ["babe"]}; absent = all
     source_caps: dict = field(default_factory=dict)  # per-source overrides of source_cap, e.g. {"ukp": 8000}
+    # Distillation (training.distill): per task, the share 0..1 of its loss taken from the teacher's
+    # soft labels in teacher_labels (written by `slant teacher-labels`); the rest stays on gold labels.
+    teacher_labels: str = ""  # JSON lines of teacher probabilities; "" = no distillation
+    distill: dict = field(default_factory=dict)  # e.g. {"stance": 0.8}; absent tasks learn from gold only
+    news_pairs: int = (
+        0  # unlabelled AllSides (paragraph, target) pairs the teacher labels for stance (training.news_pairs); 0 = none
+    )
+    news_share: float = 0.3  # share of stance steps drawn from those pairs, learned from the teacher alone; 0..1
     bag_size: int = 8  # paragraphs per article bag for multi-instance frames (max-pooled); 2..32
     bags_per_batch: int = 2  # article bags per frames step
     token_loss_weight: float = 1.0  # weight of the loaded-word token loss beside the bias loss
@@ -63,6 +71,27 @@ class TrainConfig:
             raise ValueError(f"precision must be auto, bf16 or fp32, got {self.precision!r}")
         if not 0 <= self.stance_balance <= 1:
             raise ValueError(f"stance_balance must be within 0..1, got {self.stance_balance}")
+        bad = {
+            k: v
+            for k, v in self.distill.items()
+            if k not in ("stance", "frames", "techniques", "bias") or not 0 <= v <= 1
+        }
+        if bad:
+            raise ValueError(
+                f"distill takes task names (stance, frames, techniques, bias) with weights within 0..1; got {bad}"
+            )
+        if any(v > 0 for v in self.distill.values()) and not self.teacher_labels:
+            raise ValueError(
+                "distill weights a task but teacher_labels is empty: name the file `slant teacher-labels` wrote"
+            )
+        if self.news_pairs < 0 or not 0 <= self.news_share <= 1:
+            raise ValueError(
+                f"news_pairs must be >= 0 and news_share within 0..1, got {self.news_pairs}, {self.news_share}"
+            )
+        if self.news_pairs and not self.distill.get("stance"):
+            raise ValueError(
+                "news_pairs has no gold label to learn from: it needs a positive distill weight for stance"
+            )
         shares = {k: v for k, v in self.task_shares.items() if v > 0}
         unknown = set(shares) - {"stance", "frames", "techniques", "bias"}
         if unknown or not shares:

@@ -322,6 +322,9 @@ def training_stages(run_dir: Path) -> list[dict]:
             },
         )
         init = log["config"].get("init_checkpoint")
+        if init and Path(init).is_dir():  # started from a released artifact: its card lists the stages before
+            released = Path(init) / "metrics.json"
+            return (json.loads(released.read_text()).get("training_stages", []) if released.exists() else []) + stages
         log_path = Path(init).with_name("train_log.json") if init and Path(init).is_file() else Path("/nonexistent")
     return stages
 

@@ -6,7 +6,7 @@ nearly all within one window); inference windows the rest (slant.encode).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -27,6 +27,9 @@ class Example:
     level: str
     text: str
     target: str
+    offsets: list[tuple[int, int]] = field(default_factory=list)  # per token, into text (NO_OFFSET: none)
+    soft: np.ndarray | None = None  # the teacher's probabilities (training.distill), shaped like the head
+    soft_tokens: np.ndarray | None = None  # bias: the teacher's loaded-word probability per token, -1 = none
 
 
 def encode_records(records: dict[str, list], task: Task, encoder: Encoder) -> list[Example]:
@@ -69,6 +72,7 @@ def encode_records(records: dict[str, list], task: Task, encoder: Encoder) -> li
                 level=records["level"][i],
                 text=text,
                 target=records["target"][i],
+                offsets=list(first.offsets),
             )
         )
     return examples

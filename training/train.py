@@ -155,32 +155,56 @@ def task_loss(
     pad_id: int,
     device: torch.device,
     class_weights: torch.Tensor | None = None,
+    gold: bool = True,
 ) -> torch.Tensor:
+    """The gold loss, mixed with the teacher's soft loss (``config.distill[task]``) where the batch
+    has one; ``gold=False``: a batch without gold labels (news pairs) learns from the teacher alone."""
     outputs = model(**collate(batch, pad_id, device))
     logits = outputs[model.task_names.index(task)].float()
     kind = TASKS[task].kind
+    weight = config.distill.get(task, 0.0) if gold else 1.0
+    soft = (
+        torch.tensor(np.stack([e.soft for e in batch]), device=device) if weight and batch[0].soft is not None else None
+    )
+    labels = torch.tensor(np.stack([e.label for e in batch]), device=device)
     if kind == "single":
-        labels = torch.tensor(np.stack([e.label for e in batch]), device=device)
-        return F.cross_entropy(logits, labels, weight=class_weights)
+        loss = F.cross_entropy(logits, labels, weight=class_weights)
+        if soft is not None:
+            loss = (1 - weight) * loss + weight * -(soft * F.log_softmax(logits, dim=-1)).sum(-1).mean()
+        return loss
     if kind == "binary":
-        labels = torch.tensor(np.stack([e.label for e in batch]), device=device)
         loss = F.binary_cross_entropy_with_logits(logits.squeeze(-1), labels)
+        if soft is not None:
+            loss = (1 - weight) * loss + weight * F.binary_cross_entropy_with_logits(
+                logits.squeeze(-1), soft.squeeze(-1)
+            )
         if batch[0].token_labels is not None:
             token_logits = outputs[-1].float()
-            token_labels = torch.full(token_logits.shape, -1.0)
-            for row, e in enumerate(batch):
-                token_labels[row, : len(e.token_labels)] = torch.tensor(e.token_labels)
-            token_labels = token_labels.to(device)
-            keep = token_labels >= 0
-            if keep.any():  # a batch of sentence-level sources only has no token labels
-                loss = loss + config.token_loss_weight * F.binary_cross_entropy_with_logits(
-                    token_logits[keep], token_labels[keep]
-                )
+            token_loss = masked_token_loss(token_logits, [e.token_labels for e in batch], device)
+            if soft is not None:
+                soft_loss = masked_token_loss(token_logits, [e.soft_tokens for e in batch], device)
+                token_loss = (1 - weight) * token_loss + weight * soft_loss
+            loss = loss + config.token_loss_weight * token_loss
         return loss
-    labels = torch.tensor(np.stack([e.label for e in batch]), device=device)
     known = torch.tensor(np.stack([e.known for e in batch]), device=device)
     per_label = F.binary_cross_entropy_with_logits(logits, labels, reduction="none")
-    return (per_label * known).sum() / known.sum().clamp(min=1.0)
+    loss = (per_label * known).sum() / known.sum().clamp(min=1.0)
+    if soft is not None:
+        # The teacher speaks for every label, also those the example's source cannot express.
+        loss = (1 - weight) * loss + weight * F.binary_cross_entropy_with_logits(logits, soft)
+    return loss
+
+
+def masked_token_loss(token_logits: torch.Tensor, rows: list[np.ndarray], device) -> torch.Tensor:
+    """BCE over the tokens whose target is >= 0 (-1: special tokens, sources without spans)."""
+    targets = torch.full(token_logits.shape, -1.0)
+    for row, values in enumerate(rows):
+        targets[row, : len(values)] = torch.tensor(values)
+    targets = targets.to(device)
+    keep = targets >= 0
+    if not keep.any():  # a batch of sentence-level sources only has no token labels
+        return token_logits.sum() * 0.0
+    return F.binary_cross_entropy_with_logits(token_logits[keep], targets[keep])
 
 
 def bag_loss(model: SlantModel, bags: list[list[Example]], pad_id: int, device) -> torch.Tensor:
@@ -322,6 +346,11 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     data = load_examples(config, encoder)
     sizes = {t: {s: len(v) for s, v in d.items()} for t, d in data.items()}
     print(f"examples {json.dumps(sizes)} (encoded in {time.time() - t0:.0f}s)")
+    if config.teacher_labels:
+        from training.distill import attach_teacher_labels
+
+        attached = attach_teacher_labels(data, config, encoder)
+        print(f"teacher labels from {config.teacher_labels}: {attached}, weights {config.distill}")
 
     if config.init_checkpoint:
         model, _ = load_model(config.init_checkpoint, device)
@@ -364,6 +393,8 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
             )
         else:
             streams[task] = length_batches(train_set, config.batch_size, rng)
+    news = data.get("stance", {}).get("news")
+    news_stream = length_batches(news, config.batch_size, rng) if news else None
     tasks = [t for t in data if t in config.task_shares]
     shares = np.array([config.task_shares[t] for t in tasks], dtype=float)
     shares /= shares.sum()
@@ -389,6 +420,8 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
                     if use_bags
                     else task_loss(model, task, next(streams["frames"]), config, pad_id, device)
                 )
+            elif task == "stance" and news_stream is not None and rng.random() < config.news_share:
+                loss = task_loss(model, task, next(news_stream), config, pad_id, device, gold=False)
             else:
                 loss = task_loss(
                     model, task, next(streams[task]), config, pad_id, device, weights if task == "stance" else None

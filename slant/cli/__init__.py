@@ -1,6 +1,6 @@
 """`slant`: the command line. One module per group of commands:
 
-- training.py: data build, base fetch, train, export, evaluate, transfer, retrain (import torch inside);
+- training.py: data build, base fetch, train, teacher-labels, export, evaluate, transfer, retrain (import torch inside);
 - scoring.py: classify and score (no server, no torch);
 - feedback.py and models.py: the feedback store and the model store.
 """
@@ -21,6 +21,7 @@ for command in (
     training.data,
     training.base,
     training.train,
+    training.teacher_labels,
     training.export,
     training.evaluate,
     training.transfer,

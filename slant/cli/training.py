@@ -87,6 +87,40 @@ def train(config_path: str | None, overrides: tuple[str, ...], resume: bool) -> 
     click.echo(f"checkpoint: {run_training(config, resume=resume)}")
 
 
+@click.command("teacher-labels")
+@click.option(
+    "--teacher",
+    type=click.Path(file_okay=False, exists=True),
+    required=True,
+    help="Teacher artifact, e.g. models/slant-large.",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, exists=True),
+    required=True,
+    help="The distillation's TrainConfig JSON: its distill weights pick the tasks, teacher_labels the output file.",
+)
+@click.option(
+    "--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override one config key, as in `slant train`."
+)
+def teacher_labels(teacher: str, config_path: str, overrides: tuple[str, ...]) -> None:
+    """Label the training examples of the distilled tasks with a teacher artifact's probabilities."""
+    import json
+
+    from training.config import TrainConfig
+    from training.distill import write_teacher_labels
+
+    values = json.loads(open(config_path).read())
+    values.update(parse_overrides(overrides))
+    try:
+        config = TrainConfig.from_dict(values)
+        counts = write_teacher_labels(teacher, config, config.teacher_labels)
+    except (TypeError, ValueError) as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"{config.teacher_labels}: {counts}")
+
+
 @click.command()
 @click.option("--checkpoint", type=click.Path(dir_okay=False, exists=True), required=True)
 @click.option("--out", type=click.Path(file_okay=False), required=True, help="Artifact folder to write.")

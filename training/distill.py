@@ -15,13 +15,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
 from slant.encode import NO_OFFSET
+from slant.files import replaced_atomically
 from slant.labels import TASKS
+from slant.predictor import Pass, PassScores
 from training.config import TrainConfig
 from training.examples import Example
 
@@ -47,7 +52,7 @@ def distilled_examples(config: TrainConfig, data: dict) -> dict[str, list[Exampl
 def write_teacher_labels(teacher: str | Path, config: TrainConfig, out: str | Path, chunk: int = 512) -> dict:
     """Label the training examples of ``config``'s distilled tasks with ``teacher``; returns counts."""
     from slant import artifact as art
-    from slant.predictor import Pass, Predictor
+    from slant.predictor import Predictor
     from training.train import load_examples, make_encoder
 
     if not any(w > 0 for w in config.distill.values()):
@@ -58,43 +63,40 @@ def write_teacher_labels(teacher: str | Path, config: TrainConfig, out: str | Pa
         raise ValueError(f"teacher {teacher} has no head for {missing}; its heads: {sorted(teacher_artifact.tasks)}")
     predictor = Predictor(teacher_artifact, threads=config.threads or None)
     data = load_examples(config, make_encoder(config), splits=("train",))
+    jobs: list[tuple[str, Pass, dict]] = []  # (task, pass, what its row carries besides the labels)
+    for task, examples in distilled_examples(config, data).items():
+        paired = TASKS[task].input == "pair"
+        jobs += [(task, Pass(e.text, e.target if paired else None), {}) for e in examples]
+    if config.news_pairs:
+        from training.corpus.build import resolve_data_dir
+        from training.news_pairs import held_out_shingles, news_pairs
+
+        pairs = news_pairs(resolve_data_dir(None), held_out_shingles(config.data_dir), config.news_pairs, config.seed)
+        jobs += [("stance", Pass(p.text, p.target), {"news": asdict(p)}) for p in pairs]
+    counts = Counter("news_pairs" if extra else task for task, _, extra in jobs)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    counts = {}
-    tmp = out.with_suffix(".partial")
-    with tmp.open("w") as f:
-        for task, examples in distilled_examples(config, data).items():
-            pair = TASKS[task].input == "pair"
-            for start in tqdm(range(0, len(examples), chunk), desc=f"teacher {task}", unit="chunk"):
-                batch = examples[start : start + chunk]
-                scores = predictor.score([Pass(e.text, e.target if pair else None) for e in batch])
-                for e, s in zip(batch, scores):
-                    line = {"task": task, "key": example_key(e.text, e.target if pair else None)}
-                    probs = getattr(s, task)
-                    line["probs"] = [round(p, 5) for p in ([probs] if task == "bias" else probs)]
-                    if task == "bias":
-                        line["tokens"] = [[a, b, round(p, 5)] for a, b, p in s.tokens]
-                    f.write(json.dumps(line) + "\n")
-            counts[task] = len(examples)
-        if config.news_pairs:
-            from training.corpus.build import resolve_data_dir
-            from training.news_pairs import held_out_shingles, news_pairs
-
-            pairs = news_pairs(
-                resolve_data_dir(None), held_out_shingles(config.data_dir), config.news_pairs, config.seed
-            )
-            for start in tqdm(range(0, len(pairs), chunk), desc="teacher news pairs", unit="chunk"):
-                batch = pairs[start : start + chunk]
-                for pair, s in zip(batch, predictor.score([Pass(p.text, p.target) for p in batch])):
-                    news = {"article_id": pair.article_id, "text": pair.text, "target": pair.target}
-                    line = {"task": "stance", "key": example_key(pair.text, pair.target), "news": news}
-                    f.write(json.dumps({**line, "probs": [round(p, 5) for p in s.stance]}) + "\n")
-            counts["news_pairs"] = len(pairs)
-    tmp.replace(out)
-    (out.with_suffix(".json")).write_text(
+    with replaced_atomically(out) as tmp, open(tmp, "w") as f:
+        for start in tqdm(range(0, len(jobs), chunk), desc="teacher labels", unit="chunk"):
+            batch = jobs[start : start + chunk]
+            for (task, p, extra), scores in zip(batch, predictor.score([p for _, p, _ in batch])):
+                f.write(json.dumps(teacher_row(task, p, scores, extra)) + "\n")
+    out.with_suffix(".json").write_text(
         json.dumps({"teacher": str(teacher), "teacher_version": teacher_artifact.version, "examples": counts}, indent=2)
     )
-    return counts
+    return dict(counts)
+
+
+def teacher_row(task: str, p: Pass, scores: PassScores, extra: dict) -> dict[str, Any]:
+    """One JSON line: the pass's key, the task head's probabilities, and for bias the token ones."""
+    row: dict[str, Any] = {"task": task, "key": example_key(p.text, p.target), **extra}
+    if task == "bias":
+        assert scores.bias is not None  # a single pass always fills bias
+        row["probs"] = [round(scores.bias, 5)]
+        row["tokens"] = [[start, end, round(x, 5)] for start, end, x in scores.tokens]
+    else:
+        row["probs"] = [round(x, 5) for x in getattr(scores, task)]
+    return row
 
 
 def soft_token_labels(offsets, teacher_tokens: list[list[float]]) -> np.ndarray:

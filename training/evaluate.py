@@ -187,6 +187,9 @@ def evaluate(
             if (Path(run_dir) / name).exists():
                 metrics[name.removesuffix(".json")] = json.loads((Path(run_dir) / name).read_text())
         metrics["training_stages"] = training_stages(Path(run_dir))
+        labels = metrics.get("train_log", {}).get("config", {}).get("teacher_labels")
+        if labels and Path(labels).with_suffix(".json").exists():  # what `slant teacher-labels` labelled, and with what
+            metrics["teacher_labels"] = json.loads(Path(labels).with_suffix(".json").read_text())
     (folder / art.METRICS).write_text(json.dumps(metrics, indent=1) + "\n")
     (report_dir / "report.md").write_text(render_report(metrics))
     write_model_card(folder, metrics)
@@ -308,7 +311,8 @@ def target_value(metrics: dict, task: str, key: str, measure: str, level: str | 
 
 def training_stages(run_dir: Path) -> list[dict]:
     """The chain of runs behind a model, earliest first: each run's init_checkpoint names the one before."""
-    stages, log_path = [], run_dir / "train_log.json"
+    stages: list[dict] = []
+    log_path = run_dir / "train_log.json"
     while log_path.exists() and len(stages) < 20:
         log = json.loads(log_path.read_text())
         stages.insert(

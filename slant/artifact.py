@@ -99,8 +99,8 @@ class Calibration:
             bad = {label: t for label, t in found.items() if not 0 < t < 1}
             if bad:
                 raise ArtifactError(f"{CALIBRATION}: thresholds of {task} outside (0, 1): {bad}")
-        for task, labels in self.untrained.items():
-            unknown = set(labels) - set(tasks[task].labels) if task in tasks else set(labels)
+        for task, untrained in self.untrained.items():
+            unknown = set(untrained) - set(tasks[task].labels) if task in tasks else set(untrained)
             if unknown:
                 raise ArtifactError(f"{CALIBRATION}: untrained labels {sorted(unknown)} are not {task} labels")
 

@@ -9,8 +9,10 @@ into windows, runs them in length-sorted batches and merges each pass's windows 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 import onnxruntime as ort
@@ -181,12 +183,13 @@ class Predictor:
                 )
         self.output_names = list(self.artifact.heads)
 
-    def run_windows(self, windows: list[Window]) -> dict[str, np.ndarray]:
+    def run_windows(self, windows: list[Window]) -> dict[str, list[np.ndarray]]:
         """Raw logits for a list of windows, in order, computed in length-sorted batches."""
         order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
         spans = plan_batches([len(windows[i]) for i in order], self.batch_tokens, self.workers)
         batches = [order[start:end] for start, end in spans]
-        logits: dict[str, list[np.ndarray]] = {head: [None] * len(windows) for head in self.output_names}
+        # Rows arrive in batch order; each window's slot is filled once, all of them before the return.
+        logits: dict[str, list[np.ndarray | None]] = {head: [None] * len(windows) for head in self.output_names}
 
         def run(session, rows: list[int]) -> list[np.ndarray]:
             return session.run(self.output_names, self.encoder.pad([windows[i] for i in rows]))
@@ -202,7 +205,7 @@ class Predictor:
             for head, out in zip(self.output_names, outputs):
                 for row, i in enumerate(rows):
                     logits[head][i] = out[row]
-        return logits
+        return cast("dict[str, list[np.ndarray]]", logits)
 
     def score(self, passes: list[Pass]) -> list[PassScores]:
         """Calibrated probabilities for each pass; windows of one pass are merged (see module doc)."""
@@ -263,7 +266,7 @@ class Predictor:
 
 
 def loaded_spans(
-    text: str, tokens: list[tuple[int, int, float]], threshold: float, names: list[tuple[int, int]] = ()
+    text: str, tokens: list[tuple[int, int, float]], threshold: float, names: Sequence[tuple[int, int]] = ()
 ) -> list[dict]:
     """Whole words whose tokens reach the threshold, adjacent words merged into one span.
 
@@ -300,7 +303,7 @@ def build_paragraph(
     end: int,
     single: PassScores,
     stance: list[tuple[str, PassScores]],
-    names: list[tuple[int, int]] = (),
+    names: Sequence[tuple[int, int]] = (),
 ) -> dict:
     """One paragraph entry of the /classify answer, with labels decided by the artifact's thresholds."""
     tasks = artifact.tasks
@@ -308,6 +311,7 @@ def build_paragraph(
     entry: dict = {"index": index, "text": text, "start": start, "end": end, "stance": []}
     stance_labels = tasks["stance"].labels
     for target, scores in stance:
+        assert scores.stance is not None  # a pair pass always has stance scores
         probs = dict(zip(stance_labels, (round(p, 4) for p in scores.stance)))
         entry["stance"].append(
             {"target": target, "label": stance_labels[int(np.argmax(scores.stance))], "scores": probs}
@@ -320,6 +324,7 @@ def build_paragraph(
             "scores": {l: round(p, 4) for l, p in scored},
         }
     biased = tasks["bias"].labels[1]
+    assert single.bias is not None  # a single pass always has a bias score
     entry["bias"] = {
         "label": biased if single.bias >= thresholds["bias"][biased] else tasks["bias"].labels[0],
         "score": round(single.bias, 4),

@@ -9,6 +9,7 @@ faces validate input with exactly the same models.
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.config import JsonDict
 
 from slant.intake import Article, Limits, parse
 from slant.targets import MAX_TARGET_CHARS, find_targets, normalize_targets
@@ -22,7 +23,7 @@ SAMPLE_TEXT = (
     "and recklessly squandered taxpayers' money on a vanity project that will push floodwater "
     "onto farms downstream."
 )
-SAMPLE_ARTICLE = {
+SAMPLE_ARTICLE: JsonDict = {
     "title": "Council approves new flood barrier for Riverton",
     "text": SAMPLE_TEXT,
     "targets": ["Tom Hadley", "the flood barrier is a good idea"],
@@ -42,17 +43,21 @@ class ArticleIn(BaseModel):
         json_schema_extra={"example": SAMPLE_ARTICLE},  # BentoML's OpenAPI takes `example`, not `examples`
     )
 
-    text: str | None = Field(None, description="Plain (possibly scraped) text; paragraphs split at blank lines")
-    html: str | None = Field(None, description="A whole HTML page; the article body is extracted, scripts dropped")
-    paragraphs: list[str] | None = Field(None, description="Paragraphs as given (no cleaning, no merging)")
+    text: str | None = Field(default=None, description="Plain (possibly scraped) text; paragraphs split at blank lines")
+    html: str | None = Field(
+        default=None, description="A whole HTML page; the article body is extracted, scripts dropped"
+    )
+    paragraphs: list[str] | None = Field(default=None, description="Paragraphs as given (no cleaning, no merging)")
     title: str | None = Field(
-        None, max_length=MAX_TITLE_CHARS, description="Headline (taken from the HTML when not given)"
+        default=None, max_length=MAX_TITLE_CHARS, description="Headline (taken from the HTML when not given)"
     )
     url: str | None = Field(
-        None, max_length=MAX_URL_CHARS, description="Where the article came from (echoed, helps HTML extraction)"
+        default=None,
+        max_length=MAX_URL_CHARS,
+        description="Where the article came from (echoed, helps HTML extraction)",
     )
     targets: list[str] | None = Field(
-        None,
+        default=None,
         description="Stance targets (entities or propositions). Omitted or null: the article's most "
         "mentioned people, organisations and places are found automatically; [] : no stance.",
     )
@@ -104,14 +109,14 @@ class Options(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     max_auto_targets: int = Field(
-        5,
+        default=5,
         ge=0,
         le=MAX_AUTO_TARGETS,
         strict=True,
         description="How many targets to find automatically when the article names none (0: no stance)",
     )
     include_text: bool = Field(
-        True,
+        default=True,
         strict=True,
         description="Include each paragraph's text in the answer (false: offsets only, smaller answers)",
     )

@@ -43,16 +43,18 @@ class Settings(BaseSettings):
     )
     # HTML parsing in child processes (serving/intake.py)
     parse_workers: int = _positive(2, "HTML parse processes per API worker")
-    parse_timeout_s: float = Field(15.0, gt=0, description="wall-clock budget of one page's parse -> 422")
+    parse_timeout_s: float = Field(default=15.0, gt=0, description="wall-clock budget of one page's parse -> 422")
     parse_memory_mb: int = _positive(1024, "address space a parse worker may add to its size after imports -> 422")
     # Requests (serving/request_guard.py)
     max_body_bytes: int = _positive(64 * 1024 * 1024, "request body bytes, checked before the body is read -> 413")
     body_timeout_s: int = _positive(30, "seconds from the request's start for its whole body to arrive -> 408")
     # Access (serving/access.py)
-    api_keys: str = Field("", description="comma-separated API keys (16+ characters each)")
-    api_key_file: str = Field("", description="a file of API keys, one per line")
-    require_key_for_scoring: bool = Field(False, description="`1`: `/classify` and `/classify_batch` need a key too")
-    cors_origins: str = Field("", description="comma-separated origins allowed to call from a browser")
+    api_keys: str = Field(default="", description="comma-separated API keys (16+ characters each)")
+    api_key_file: str = Field(default="", description="a file of API keys, one per line")
+    require_key_for_scoring: bool = Field(
+        default=False, description="`1`: `/classify` and `/classify_batch` need a key too"
+    )
+    cors_origins: str = Field(default="", description="comma-separated origins allowed to call from a browser")
     feedback_quota_rows: int = _positive(5_000, "feedback rows per key and per client address per window -> 429")
     feedback_quota_bytes: int = _positive(
         5_000_000, "feedback text bytes per key and per client address per window -> 429"
@@ -60,32 +62,34 @@ class Settings(BaseSettings):
     feedback_quota_window_s: int = _positive(3_600, "the quota window (sliding)")
     # The feedback store (slant.feedback)
     feedback_db: str = Field(
-        "", description="the feedback store", json_schema_extra={"shown": "~/.slant/feedback.sqlite3"}
+        default="", description="the feedback store", json_schema_extra={"shown": "~/.slant/feedback.sqlite3"}
     )
     feedback_max_rows: int = _positive(1_000_000, "rows in the feedback store, in all -> 507")
     feedback_max_mb: int = _positive(1_024, "size of the feedback store's file (with its WAL) -> 507")
     # The model and the service
-    model: str = Field("", description="the model artifact folder to serve")
+    model: str = Field(default="", description="the model artifact folder to serve")
     reload_interval_s: float = Field(
-        10.0, ge=0, description="seconds between checks of which model the store names; 0: off"
+        default=10.0, ge=0, description="seconds between checks of which model the store names; 0: off"
     )
-    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="where onnxruntime runs")
+    device: Literal["auto", "cpu", "cuda"] = Field(default="auto", description="where onnxruntime runs")
     threads: int = Field(
-        0, ge=0, description="onnxruntime threads; 0: all cores", json_schema_extra={"shown": "all cores"}
+        default=0, ge=0, description="onnxruntime threads; 0: all cores", json_schema_extra={"shown": "all cores"}
     )
     max_batch_passes: int = _positive(256, "model passes per adaptive batch")
     max_latency_ms: int = _positive(60_000, "how long a pass may wait in the batch queue before a 503")
     request_timeout_s: int = _positive(120, "request timeout")
     api_workers: int = _positive(1, "HTTP worker processes")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
-        "INFO", description="level of Slant's own log lines"
+        default="INFO", description="level of Slant's own log lines"
     )
     # Training and data (the CLI)
     data_dir: str = Field(
-        "", description="the raw data sets (`slant data build`)", json_schema_extra={"shown": "../shared/data"}
+        default="", description="the raw data sets (`slant data build`)", json_schema_extra={"shown": "../shared/data"}
     )
     cache: str = Field(
-        "", description="downloaded base encoders (`slant base fetch`)", json_schema_extra={"shown": "~/.cache/slant"}
+        default="",
+        description="downloaded base encoders (`slant base fetch`)",
+        json_schema_extra={"shown": "~/.cache/slant"},
     )
 
     @field_validator("log_level", mode="before")

@@ -177,7 +177,7 @@ def _rank(mentions: Iterable[tuple[str, str, int]], max_targets: int) -> list[st
 
 
 def _spacy_mentions(nlp: Any, article: Article) -> list[tuple[str, str, int]]:
-    out = []
+    out: list[tuple[str, str, int]] = []
     texts = [p.text for p in article.paragraphs]
     if article.title:
         texts = [article.title, *texts]

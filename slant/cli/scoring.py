@@ -3,7 +3,14 @@ service builds them: slant.requests (request models, prepare, finish) + slant.an
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
+
+if TYPE_CHECKING:  # imported where used: the CLI starts without loading onnxruntime
+    from slant.artifact import Artifact
+    from slant.intake import Limits
+    from slant.predictor import Predictor
 
 _HTML_START = None  # compiled lazily
 
@@ -21,7 +28,7 @@ def _looks_like_html(text: str) -> bool:
     return bool(_HTML_START.match(text[:5000]))
 
 
-def _load_predictor(model: str | None):
+def _load_predictor(model: str | None) -> tuple[Artifact, Predictor]:
     from slant.artifact import ArtifactError, load
     from slant.predictor import Predictor
     from slant.store import ModelNotFound, current_model_dir
@@ -33,7 +40,7 @@ def _load_predictor(model: str | None):
         raise click.ClickException(str(e)) from None
 
 
-def _limits():
+def _limits() -> Limits:
     from slant.intake import ArticleError, Limits
 
     try:

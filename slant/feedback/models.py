@@ -173,10 +173,10 @@ class _Item(BaseModel):
     text: Text = Field(description="The paragraph, as it was read")
     label: str | None = None
     labels: list[str] | None = None
-    target: NoTarget = Field(None, description="Stance only; leave it out")
-    spans: NoSpans = Field(None, description="Bias only; leave it out")
-    article_id: OptionalField = Field(None, description="Groups the paragraphs of one article")
-    annotator: OptionalField = Field(None, description="Who labeled it, self-declared (not an identity)")
+    target: NoTarget = Field(default=None, description="Stance only; leave it out")
+    spans: NoSpans = Field(default=None, description="Bias only; leave it out")
+    article_id: OptionalField = Field(default=None, description="Groups the paragraphs of one article")
+    annotator: OptionalField = Field(default=None, description="Who labeled it, self-declared (not an identity)")
 
     @model_validator(mode="wrap")
     @classmethod
@@ -261,7 +261,7 @@ class BiasItem(_Item):
     task: Literal["bias"]
     label: _label_type(BIAS) = None  # type: ignore[valid-type]
     labels: _labels_type(BIAS) = None  # type: ignore[valid-type]
-    spans: list[Span] | None = Field(None, description="Loaded words: [[start, end], ...], with 'biased'")
+    spans: list[Span] | None = Field(default=None, description="Loaded words: [[start, end], ...], with 'biased'")
 
     @field_validator("spans", mode="before")
     @classmethod

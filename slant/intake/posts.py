@@ -43,7 +43,7 @@ def _is_bare_signature(line: str) -> bool:
     if _SIGNATURE_START.match(line):
         return True
     m = _HANDLE_DATE.search(line)
-    return bool(m) and len(line[: m.start()].split()) <= 6 and not line[m.end() :].strip(" .")
+    return m is not None and len(line[: m.start()].split()) <= 6 and not line[m.end() :].strip(" .")
 
 
 def number_posts(lines: list[Line], roles: list[str | None], line_mode: bool) -> None:

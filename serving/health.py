@@ -97,6 +97,7 @@ class ReadyRoute:
         readiness = READINESS[-1]
         task = asyncio.ensure_future(readiness.not_ready_reason())
         done, _ = await asyncio.wait({task}, timeout=5)
+        reason: str | None
         if not done:
             task.cancel()
             reason = "the readiness checks did not finish within 5 s"

@@ -107,6 +107,8 @@ def _child_main() -> None:  # pragma: no cover - runs in the worker process
             html, title, url, limits = pickle.loads(_read_exact(fin, n, None))
         except EOFError:
             return
+        # ("ok", article) | ("error", ArticleError class name, message) | ("memory",)
+        result: tuple[object, ...]
         try:
             result = ("ok", from_html(html, title, url, limits=limits))
         except ArticleError as e:
@@ -149,6 +151,9 @@ class _Worker:
             cwd=REPO,
             close_fds=True,
         )
+        # Popen opens both pipes: it was given PIPE for each.
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.stdin, self.stdout = self.proc.stdin, self.proc.stdout
         self.started = time.monotonic()
 
     @property
@@ -166,14 +171,14 @@ class _Worker:
 
         def write() -> None:
             try:
-                _write_all(self.proc.stdin.fileno(), _HEADER.pack(len(payload)) + payload)
+                _write_all(self.stdin.fileno(), _HEADER.pack(len(payload)) + payload)
             except OSError as e:
                 writer_error.append(e)
 
         # Written from a thread: a child that stops reading must not block us past the deadline.
         t = threading.Thread(target=write, daemon=True)
         t.start()
-        fd = self.proc.stdout.fileno()
+        fd = self.stdout.fileno()
         (n,) = _HEADER.unpack(_read_exact(fd, _HEADER.size, deadline))
         data = _read_exact(fd, n, deadline)
         t.join(timeout=1)
@@ -190,7 +195,7 @@ class _Worker:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
-        for stream in (self.proc.stdin, self.proc.stdout):
+        for stream in (self.stdin, self.stdout):
             try:
                 stream.close()
             except OSError:

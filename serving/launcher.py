@@ -46,6 +46,7 @@ class ServeProcess:
         """Seconds from start to a 200 from /readyz; RuntimeError (with the log's tail) otherwise."""
         import httpx
 
+        assert self.proc is not None, "wait_ready() after stop()"
         deadline = time.perf_counter() + timeout
         with httpx.Client(timeout=5) as client:
             while time.perf_counter() < deadline:

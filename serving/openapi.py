@@ -50,7 +50,7 @@ class ModelRef(BaseModel):
 class ReloadAnswer(BaseModel):
     changed: bool
     previous: Any = Field(description="The model before (name, version)")
-    current: Any = Field(None, description="The model now (name, version)")
+    current: Any = Field(default=None, description="The model now (name, version)")
 
 
 class ReloadRequest(BaseModel):
@@ -60,7 +60,7 @@ class ReloadRequest(BaseModel):
 class ErrorBody(BaseModel):
     error: str = Field(description="What is wrong and how to fix it")
     detail: list[dict[str, Any]] | None = Field(
-        None, description="Request-validation errors only: pydantic's list of {loc, msg, type}"
+        default=None, description="Request-validation errors only: pydantic's list of {loc, msg, type}"
     )
 
 

@@ -35,7 +35,8 @@ class PassBatcher:
     def __init__(self, call: Callable[[list], Awaitable[list]], max_passes: int) -> None:
         self._call = call  # async (list[PassIn]) -> list[PassOut]
         self._max = max_passes
-        self._queue: collections.deque = collections.deque()
+        # (a chunk of a request's passes, the future of their outs)
+        self._queue: collections.deque[tuple[list, asyncio.Future[list]]] = collections.deque()
         self._draining: asyncio.Task | None = None
 
     async def score(self, passes: list) -> list:
@@ -52,7 +53,8 @@ class PassBatcher:
 
     async def _drain(self) -> None:
         while self._queue:
-            jobs, batch = [], []
+            jobs: list[tuple[asyncio.Future[list], int]] = []  # (a chunk's future, its number of passes)
+            batch: list = []
             while self._queue and (not batch or len(batch) + len(self._queue[0][0]) <= self._max):
                 passes, future = self._queue.popleft()
                 if not future.done():  # done = cancelled: the client went away

@@ -50,6 +50,7 @@ class ReaderRoutes:
         ):
             await self.app(scope, receive, send)
             return
+        response: Response
         if path == "/docs/":  # the docs page loads ./static_content/..., which needs /docs
             response = RedirectResponse("/docs", status_code=HTTPStatus.PERMANENT_REDIRECT)
         elif path == "/docs":

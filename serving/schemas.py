@@ -6,6 +6,7 @@ worker's wire format, and the per-request article limit of /classify_batch. The 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from slant.intake import ArticleError
 from slant.predictor import Pass, PassScores
@@ -52,7 +53,7 @@ class BiasOut(BaseModel):
 
 class ParagraphOut(BaseModel):
     index: int
-    text: str | None = Field(None, description="Omitted when options.include_text is false")
+    text: str | None = Field(default=None, description="Omitted when options.include_text is false")
     start: int = Field(description="Offset into the article text (text input: the text you sent)")
     end: int
     stance: list[StanceOut]
@@ -96,7 +97,7 @@ class Answer(BaseModel):
 # --------------------------------------------------------------------------------------------
 
 # One model pass of the sample article, shown in the model worker's API docs.
-SAMPLE_PASS = {
+SAMPLE_PASS: JsonDict = {
     "text": "Mayor Tom Hadley said the barrier would be finished before the winter storms.",
     "target": "Tom Hadley",
 }
@@ -141,5 +142,5 @@ def pass_scores(out: PassOut | dict) -> PassScores:
         frames=out.frames,
         techniques=out.techniques,
         bias=out.bias,
-        tokens=[tuple(t) for t in out.tokens],
+        tokens=[(start, end, p) for start, end, p in out.tokens],
     )

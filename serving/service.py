@@ -25,7 +25,7 @@ import asyncio
 import logging
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import bentoml
@@ -56,7 +56,7 @@ from slant.answer import build_answer, passes_for, passes_for_many
 from slant.artifact import Artifact, load
 from slant.intake import ArticleError, Limits
 from slant.predictor import Pass, PassScores
-from slant.requests import SAMPLE_ARTICLE, ArticleIn, Options, finish, prepare
+from slant.requests import SAMPLE_ARTICLE, SAMPLE_TEXT, ArticleIn, Options, finish, prepare
 
 log = logging.getLogger("slant.serving")
 
@@ -183,8 +183,8 @@ class Slant:
         if info["version"] != self.artifact.version or Path(info["path"]) != Path(self.artifact.path):
             log.warning("model worker serves %s; loading the same artifact here", info)
             self.artifact = load(info["path"])
-        await self._classify_one(ArticleIn(**SAMPLE_ARTICLE), Options())
-        await self._classify_one(ArticleIn(text=SAMPLE_ARTICLE["text"]), Options())
+        await self._classify_one(ArticleIn.model_validate(SAMPLE_ARTICLE), Options())
+        await self._classify_one(ArticleIn(text=SAMPLE_TEXT), Options())
         # A few small calls take BentoML's adaptive batcher through its training phase,
         # so the first user requests are not slowed by its conservative initial guesses.
         for _ in range(12):
@@ -247,6 +247,8 @@ class Slant:
         return finish(build_answer(self.artifact, article, targets, scores), article, options)
 
     # ---- the API ---------------------------------------------------------------------------
+    # BentoML documents an endpoint's return annotation as its answer and sends a returned
+    # Response as it is: the endpoints return JSONResponses (hence the return-value ignores).
 
     @bentoml.api(route="/classify")
     async def classify(self, article: ArticleIn, options: Options = Options()) -> Answer:
@@ -255,19 +257,21 @@ class Slant:
         try:
             answer = await self._classify_one(article, options)
         except ArticleError as e:
-            return error(str(e), status_of(e))
+            return error(str(e), status_of(e))  # type: ignore[return-value]
         except ModelUnavailable as e:
-            return unavailable(str(e))
-        return JSONResponse(answer)
+            return unavailable(str(e))  # type: ignore[return-value]
+        return JSONResponse(answer)  # type: ignore[return-value]
 
     @bentoml.api(route="/classify_batch")
     async def classify_batch(self, articles: list[ArticleIn], options: Options = Options()) -> list[Answer]:
         """Score many articles in one request; answers come back in the order sent. One bad article
         fails the request with a 4xx naming its index (fix it and send the batch again)."""
         if not articles:
-            return error("`articles` is empty; send at least one article", HTTPStatus.BAD_REQUEST)
+            return error(  # type: ignore[return-value]
+                "`articles` is empty; send at least one article", HTTPStatus.BAD_REQUEST
+            )
         if len(articles) > self.max_batch:
-            return error(
+            return error(  # type: ignore[return-value]
                 f"{len(articles)} articles in one request, over the limit of {self.max_batch}; split "
                 "the batch or raise the limit with SLANT_MAX_BATCH_ARTICLES",
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
@@ -277,20 +281,20 @@ class Slant:
             try:
                 prepared.append(await self._prepare(article_in, options))
             except ArticleError as e:
-                return error(f"articles[{i}]: {e}", status_of(e))
+                return error(f"articles[{i}]: {e}", status_of(e))  # type: ignore[return-value]
             except ModelUnavailable as e:
-                return unavailable(str(e))
+                return unavailable(str(e))  # type: ignore[return-value]
         # All articles' passes in one call: they are batched with other requests' passes.
         all_passes, spans = passes_for_many(prepared)
         try:
             scores = await self._score_or_503(all_passes)
         except ModelUnavailable as e:
-            return unavailable(str(e))
+            return unavailable(str(e))  # type: ignore[return-value]
         answers = [
             finish(build_answer(self.artifact, article, targets, scores[a:b]), article, options)
             for (article, targets), (a, b) in zip(prepared, spans)
         ]
-        return JSONResponse(answers)
+        return JSONResponse(answers)  # type: ignore[return-value]
 
     @bentoml.api(route="/feedback")
     async def feedback(self, items: Any = None) -> dict:
@@ -298,17 +302,17 @@ class Slant:
         "target"? (stance), "spans"? (bias), "article_id"?, "annotator"?}]}``. All items are checked
         first and stored in one transaction; the answer ``{"ids", "count"}`` comes after the commit.
         One bad item stores nothing and gets a 4xx naming it (``items[2].labels: ...``)."""
-        return await self._feedback.accept(items)
+        return await self._feedback.accept(items)  # type: ignore[return-value]
 
     @bentoml.api(route="/admin/reload")
     async def admin_reload(self) -> dict:
         """Switch to the model the store names now (after `slant models promote` / `rollback`)
         without waiting for the periodic check. Requests in flight finish on the old model."""
         try:
-            return JSONResponse(await self.sync_model())
+            return JSONResponse(await self.sync_model())  # type: ignore[return-value]
         except Exception as e:  # noqa: BLE001 - a bad artifact must not take the service down
             log.error("reload failed, still serving %s: %s: %s", self.artifact.version, type(e).__name__, e)
-            return error(
+            return error(  # type: ignore[return-value]
                 f"reload failed ({type(e).__name__}; the server log has the details), still serving "
                 f"{self.artifact.version}",
                 HTTPStatus.CONFLICT,
@@ -323,9 +327,11 @@ class Slant:
         return change
 
 
-Slant.add_asgi_middleware(AccessGuard)  # outermost: keys, origins; nothing is read for a refused request
-Slant.add_asgi_middleware(RequestGuard)  # content type, body size and time, JSON shape, 4xx bodies
-Slant.add_asgi_middleware(ReadyRoute)  # /readyz: warmed up, parse pool moving, model worker answering
-Slant.add_asgi_middleware(OpenAPIRoute)  # /docs.json: the spec, matching what the service does
-Slant.add_asgi_middleware(FeedbackStatsRoute)
-Slant.add_asgi_middleware(ReaderRoutes)
+# @bentoml.service made Slant a bentoml Service; mypy keeps a decorated class's own type.
+slant_service = cast("bentoml.Service[Slant]", Slant)
+slant_service.add_asgi_middleware(AccessGuard)  # outermost: keys, origins; nothing is read for a refused request
+slant_service.add_asgi_middleware(RequestGuard)  # content type, body size and time, JSON shape, 4xx bodies
+slant_service.add_asgi_middleware(ReadyRoute)  # /readyz: warmed up, parse pool moving, model worker answering
+slant_service.add_asgi_middleware(OpenAPIRoute)  # /docs.json: the spec, matching what the service does
+slant_service.add_asgi_middleware(FeedbackStatsRoute)
+slant_service.add_asgi_middleware(ReaderRoutes)

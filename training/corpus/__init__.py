@@ -38,6 +38,7 @@ def load_task(task: str, build_dir: str | Path = "datasets/build"):
             f"no built corpus for task {task!r} at {path}: run `slant data build` "
             f"(options: --data-dir <raw data folder>, --out {build_dir})"
         )
-    from datasets import load_from_disk
+    # mypy resolves `datasets` to the repo's datasets/ folder (a namespace package), not the library
+    from datasets import load_from_disk  # type: ignore[attr-defined]
 
     return load_from_disk(str(path))

@@ -92,7 +92,8 @@ def _features():
 def _write_task(task: str, records: list[dict], out: Path) -> None:
     from datasets.utils.tqdm import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
 
-    from datasets import Dataset, DatasetDict
+    # mypy resolves `datasets` to the repo's datasets/ folder (a namespace package), not the library
+    from datasets import Dataset, DatasetDict  # type: ignore[attr-defined]
 
     quiet_before = are_progress_bars_disabled()
     disable_progress_bars()
@@ -191,7 +192,7 @@ def _read_sources(
 def _build_task(task: str, recs: list[dict], out: Path, res: BuildResult, echo: Callable[[str], None]) -> None:
     """Split one task's records without leaks, count them into res and write its table."""
     assign_splits(recs)
-    log = Counter()
+    log: Counter[tuple[str, str, str]] = Counter()  # (source, split, reason) -> records dropped
     recs = resolve_leaks(recs, log)
     assert not leaking_texts(recs), f"{task}: texts still on two sides"
     for (source, split, reason), n in log.items():
@@ -219,7 +220,7 @@ def summary(res: BuildResult) -> str:
     lines.append(f"{'task':<11} {'source':<12} {'train':>7} {'dev':>7} {'test':>7} {'total':>7}")
     for task in TASK_NAMES:
         srcs = sorted({s for (t, s, _) in res.counts if t == task})
-        tot = Counter()
+        tot: Counter[str] = Counter()  # split -> records
         for s in srcs:
             row = [res.counts[(task, s, sp)] for sp in SPLITS]
             for sp, n in zip(SPLITS, row):

@@ -138,7 +138,7 @@ def stats_text(res) -> str:
             if sum(v):
                 lrows.append([lab] + v)
         L += ["Records per label:", ""] + _table(["label"] + list(SPLITS), lrows) + [""]
-        drops = Counter()
+        drops: Counter[tuple[str, str, str]] = Counter()  # (source, split, reason) -> records
         for (t, s, sp, why), n in res.dropped.items():
             if t == task:
                 drops[(s, sp, why)] += n

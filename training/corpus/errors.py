@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -30,7 +31,7 @@ class FormatError(CorpusError):
 class UnknownLabel(CorpusError):
     """A raw label that the mapping table (training/corpus/mappings.json) does not know."""
 
-    def __init__(self, path: Path | str, label: object, expected: object, source: str = "") -> None:
+    def __init__(self, path: Path | str, label: object, expected: Iterable[object], source: str = "") -> None:
         self.path = str(path)
         self.label = label
         super().__init__(

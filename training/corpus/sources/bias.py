@@ -86,7 +86,8 @@ def _read(root: Path, source: str, fname: str, exclude: tuple[str, ...]):
     seen: set[str] = set()
     for other in exclude:
         seen |= _texts(folder / other)
-    out, notes = [], Counter()
+    out: list[dict] = []
+    notes: Counter[str] = Counter()
     for i, row in enumerate(read_table(path)):
         text = clean_text(row["text"])
         if not text:
@@ -151,7 +152,7 @@ def read_npov(root: Path):
         m.labels(unknown[0], folder / unknown[0])  # UnknownLabel: a statements file the mapping does not name
     if not found:
         raise FormatError(folder, sorted(p.name for p in folder.iterdir()), list(m.map), what="statements_* files")
-    notes = Counter()
+    notes: Counter[str] = Counter()
     texts: dict[str, dict] = {}
     for name in m.map:
         path = folder / name
@@ -221,7 +222,8 @@ def read_checkthat(root: Path):
     """Official train / dev / dev_test -> train / dev / test; SUBJ/OBJ as an auxiliary bias signal."""
     folder = need_dir(root / CHECKTHAT_DIR)
     m = get_mapping(TASK, "checkthat")
-    out, notes = [], Counter()
+    out: list[dict] = []
+    notes: Counter[str] = Counter()
     for name, official in CHECKTHAT_FILES.items():
         path = folder / name
         seen: set[str] = set()

@@ -27,7 +27,8 @@ def read_semeval2023_frames(root: Path):
     lab_path = folder / "train-labels-subtask-2.txt"
     art_dir = need_dir(folder / "train-articles-subtask-2", "SemEval-2023 subtask-2 article folder")
     m = get_mapping(TASK, "semeval2023")
-    out, notes = [], Counter()
+    out: list[dict] = []
+    notes: Counter[str] = Counter()
     for art, frames in read_tab_rows(lab_path, 2, "article_id, frames"):
         labels, known = m.convert([f for f in frames.split(",") if f.strip()], lab_path)
         path = art_dir / f"article{art}.txt"
@@ -73,7 +74,8 @@ def read_gvfc(root: Path):
     df = read_excel(path)
     check_columns(path, df.columns, GVFC_COLUMNS)
     m = get_mapping(TASK, "gvfc")
-    out, notes = [], Counter()
+    out: list[dict] = []
+    notes: Counter[str] = Counter()
     for i, row in enumerate(df.itertuples(index=False)):
         row = dict(zip(df.columns, row))
         text = clean_text(row["news_title"])
@@ -131,7 +133,8 @@ def _meta(path: Path, row: dict, keys: tuple[str, ...]):
 def read_ccf(root: Path):
     folder = need_dir(root / CCF_DIR, "CCF manual_annotations_JSONL folder")
     m = get_mapping(TASK, "ccf")
-    out, notes = [], Counter()
+    out: list[dict] = []
+    notes: Counter[str] = Counter()
     ann_path = folder / "Annotated_sentences.jsonl"
     for row in _jsonl(ann_path):
         if "label" not in row or "text" not in row:
@@ -207,7 +210,9 @@ CHUNK_WORDS = 80
 def pseudo_paragraphs(text: str, max_words: int = CHUNK_WORDS) -> list[str]:
     """The articles come as one block: cut at sentence ends into chunks of at most ~max_words words."""
     sents = [s.strip() for s in _SENT.split(text) if s.strip()]
-    chunks, cur, n = [], [], 0
+    chunks: list[str] = []
+    cur: list[str] = []  # the sentences of the chunk being built
+    n = 0
     for s in sents:
         w = len(s.split())
         if cur and n + w > max_words:
@@ -235,7 +240,8 @@ def read_frermann(root: Path):
     folder = need_dir(root / "narrative_framing_frermann2023")
     path = folder / "articles_metadata.tsv"
     m = get_mapping(TASK, "frermann")
-    out, notes = [], Counter()
+    out: list[dict] = []
+    notes: Counter[str] = Counter()
     import csv
     import sys
 
@@ -295,7 +301,7 @@ def read_issue_framing(root: Path):
     are read once (labels united), on the most held-out side they occur on."""
     folder = need_dir(root / ISSUE_DIR)
     m = get_mapping(TASK, "issue_framing")
-    notes = Counter()
+    notes: Counter[str] = Counter()
     items: dict[tuple[str, str], dict] = {}
     for subset, (rel, splits) in ISSUE_FILES.items():
         path = need_file(folder / rel)

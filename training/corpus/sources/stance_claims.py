@@ -32,7 +32,9 @@ def read_ukp(root: Path):
     files = sorted(folder.glob("*.tsv"))
     if not files:
         raise FormatError(folder, "no *.tsv files", "one <topic>.tsv per topic", what="folder contents")
-    out, notes, seen = [], Counter(), Counter()
+    out: list[dict] = []
+    notes: Counter[str] = Counter()
+    seen: Counter[str] = Counter()  # sentence id -> times listed
     for path in files:
         for row in read_tsv(path, UKP_COLUMNS):
             text = clean_text(row["sentence"])
@@ -120,7 +122,8 @@ def read_ibm(root: Path):
     folder = need_dir(root / "ibm_claim_stance")
     path = folder / "claim_stance_dataset_v1.csv"
     m = get_mapping(TASK, "ibm")
-    out, notes = [], Counter()
+    out: list[dict] = []
+    notes: Counter[str] = Counter()
     for row in read_ibm_rows(path):
         if row["split"] not in ("train", "test"):
             raise FormatError(path, row["split"], ["train", "test"], what="value in column 'split'")
@@ -154,7 +157,8 @@ def read_gwstance(root: Path):
     path = folder / "GWSD.tsv"
     m = get_mapping(TASK, "gwstance")
     target = m.spec["target_text"]
-    out, notes = [], Counter()
+    out: list[dict] = []
+    notes: Counter[str] = Counter()
     for row in read_tsv(path, GW_COLUMNS):
         try:
             probs = {k: float(row[k]) for k in ("disagree", "agree", "neutral")}
@@ -163,7 +167,7 @@ def read_gwstance(root: Path):
                 "screening rows without MACE estimates (the 5 screen sentences, repeated in every batch; skipped)"
             ] += 1
             continue
-        raw = max(probs, key=probs.get)
+        raw = max(probs, key=probs.__getitem__)
         labels, known = m.convert([raw], path)
         text = clean_text(row["sentence"])
         if not text:
@@ -196,7 +200,8 @@ def read_semeval2016(root: Path):
     folder = need_dir(root / "semeval2016_stance_tweeteval")
     m = get_mapping(TASK, "semeval2016")
     targets = m.spec["targets"]
-    out, notes = [], Counter()
+    out: list[dict] = []
+    notes: Counter[str] = Counter()
     found_any = False
     for topic, target in targets.items():
         sub = folder / topic
@@ -262,7 +267,8 @@ def read_vast(root: Path):
     dropped if its labels disagree."""
     folder = need_dir(root / VAST_DIR)
     m = get_mapping(TASK, "vast")
-    out, notes = [], Counter()
+    out: list[dict] = []
+    notes: Counter[str] = Counter()
     zpath = need_file(folder / "vast_train.zip")
     try:
         with zipfile.ZipFile(zpath) as z:
@@ -273,7 +279,7 @@ def read_vast(root: Path):
     except zipfile.BadZipFile as e:
         raise FormatError(zpath, str(e), "a zip archive holding vast_train.csv", what="file") from None
     train = _read_csv(zpath / "vast_train.csv", VAST_TRAIN_COLUMNS, raw)
-    spelled = {}
+    spelled: dict[str, str] = {}
     for row in train:
         if row["type_idx"].strip() != "4":
             spelled.setdefault(row["topic_str"].strip(), clean_text(row["new_topic"]))
@@ -341,7 +347,8 @@ def read_emergent(root: Path):
     folder = need_dir(root / "emergent_headline_stance")
     path = folder / "url-versions-2015-06-14-clean.csv"
     m = get_mapping(TASK, "emergent")
-    out, notes = [], Counter()
+    out: list[dict] = []
+    notes: Counter[str] = Counter()
     for row in _read_csv(path, EMERGENT_COLUMNS):
         labels, known = m.convert([row["articleHeadlineStance"]], path)
         text, target = clean_text(row["articleHeadline"]), clean_text(row["claimHeadline"])

@@ -37,7 +37,8 @@ def newsmtsc_article(gid: str) -> str:
 def read_newsmtsc(root: Path):
     folder = need_dir(root / "newsmtsc")
     m = get_mapping(TASK, "newsmtsc")
-    out, notes = [], Counter()
+    out: list[dict] = []
+    notes: Counter[str] = Counter()
     for name, (official, subset) in NEWSMTSC_FILES.items():
         path = need_file(folder / name)
         with path.open(encoding="utf-8") as f:
@@ -87,7 +88,8 @@ PERSENT_COLUMNS = ["DOCUMENT_INDEX", "TARGET_ENTITY", "DOCUMENT"] + [f"Paragraph
 def read_persent(root: Path):
     folder = need_dir(root / "persent")
     m = get_mapping(TASK, "persent")
-    out, notes = [], Counter()
+    out: list[dict] = []
+    notes: Counter[str] = Counter()
     for name in PERSENT_FILES:
         path = need_file(folder / name)
         with path.open(encoding="utf-8", newline="") as f:
@@ -147,7 +149,9 @@ def read_finentity(root: Path):
         raise FormatError(path, str(e), "a JSON list of {content, annotations}", what="JSON") from None
     if not isinstance(data, list):
         raise FormatError(path, type(data).__name__, "a JSON list of {content, annotations}", what="top-level value")
-    out, notes, seen = [], Counter(), set()
+    out: list[dict] = []
+    notes: Counter[str] = Counter()
+    seen: set[str] = set()
     for i, item in enumerate(data):
         if not isinstance(item, dict) or "content" not in item or "annotations" not in item:
             raise FormatError(
@@ -248,7 +252,7 @@ def read_park2021(root: Path):
     folder = need_dir(root / PARK_DIR)
     m = get_mapping(TASK, "park2021")
     rows = _park_rows(folder, m)
-    notes = Counter()
+    notes: Counter[str] = Counter()
     per_sentence = _park_test_sentences(rows, m, notes)
     return _park_records(per_sentence, m, notes), notes
 

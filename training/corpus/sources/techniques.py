@@ -45,7 +45,8 @@ def semeval_group(article: str) -> str:
 def read_semeval2023_techniques(root: Path):
     folder = need_dir(root / SEMEVAL_DIR, "SemEval-2023 data/en folder")
     m = get_mapping(TASK, "semeval2023")
-    out, notes = [], Counter()
+    out: list[dict] = []
+    notes: Counter[str] = Counter()
     for part, official in (("train", None), ("dev", "test")):
         lab_path = folder / f"{part}-labels-subtask-3.txt"
         tpl_path = folder / f"{part}-labels-subtask-3.template"
@@ -60,8 +61,8 @@ def read_semeval2023_techniques(root: Path):
             by_article[art].append((int(line_no), text))
         missing = [k for k in labels_by_key if k[0] not in by_article]
         for art, paras in by_article.items():
-            for k, (line_no, text) in enumerate(sorted(paras)):
-                key = (art, str(line_no))
+            for k, (line_number, text) in enumerate(sorted(paras)):
+                key = (art, str(line_number))
                 if key not in labels_by_key:
                     notes[f"{part} paragraphs without a label row (skipped)"] += 1
                     continue
@@ -72,7 +73,7 @@ def read_semeval2023_techniques(root: Path):
                     continue
                 out.append(
                     record(
-                        id=f"semeval2023:{part}:{art}:{line_no}",
+                        id=f"semeval2023:{part}:{art}:{line_number}",
                         text=text,
                         labels=labels,
                         known_labels=known,
@@ -111,7 +112,8 @@ def line_spans(text: str) -> list[tuple[int, int, str]]:
 def read_ptc(root: Path):
     need_dir(root / PTC_DIR)
     m = get_mapping(TASK, "ptc")
-    out, notes = [], Counter()
+    out: list[dict] = []
+    notes: Counter[str] = Counter()
     for part, art_dir, lab_path in PTC_PARTS:
         need_dir(root / art_dir, "PTC article folder")
         spans = defaultdict(list)

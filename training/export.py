@@ -92,7 +92,7 @@ def write_artifact_files(
     (folder / art.VERSION).write_text(version + "\n")
 
 
-def onnx_logits(folder: Path, examples: list[Example]) -> dict[str, np.ndarray]:
+def onnx_logits(folder: Path, examples: list[Example]) -> dict[str, list[np.ndarray]]:
     predictor = Predictor(art.load(folder, require_metrics=False), device="cpu")
     logits = predictor.run_windows(windows_of(examples))
     return {head: rows for head, rows in logits.items()}
@@ -249,8 +249,8 @@ def export(
         report["stance_offsets"] = shift_stance_head(model, dev["stance"], encoder.pad_id)
     rng = random.Random(config.seed)
     dev = {t: (rng.sample(ex, dev_max) if len(ex) > dev_max else ex) for t, ex in dev.items()}
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
         fp32_path, int8_path = tmp / "model.fp32.onnx", tmp / "model.int8.onnx"
         export_onnx(model, fp32_path)
 

@@ -120,12 +120,13 @@ def merge_corpus(
 ) -> dict:
     """Write the merged build folder; returns counts per task (``protected``: corrections dropped
     because their text is a dev or test text). Dev and test splits are copied unchanged."""
-    from datasets import Dataset, DatasetDict, concatenate_datasets
+    # mypy resolves `datasets` to the repo's datasets/ folder (a namespace package), not the library
+    from datasets import Dataset, DatasetDict, concatenate_datasets  # type: ignore[attr-defined]
     from training.corpus import load_task
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    report = {}
+    report: dict[str, dict[str, int | dict[str, int]]] = {}  # task -> counts (base_rows_dropped: per split)
     for task in TASKS:
         base = load_task(task, base_dir)  # raises CorpusNotBuilt with the fix
         rows = corrections.get(task, [])

@@ -4,9 +4,9 @@ candidate, on the same test data."""
 from __future__ import annotations
 
 
-def headlines(metrics: dict) -> dict[tuple[str, str], tuple[float, int]]:
-    """{(task, source): (headline, n)} from a metrics.json."""
-    out = {}
+def headlines(metrics: dict) -> dict[tuple[str, str], tuple[float, int | None]]:
+    """{(task, source): (headline, n)} from a metrics.json (n None: the metrics give no count)."""
+    out: dict[tuple[str, str], tuple[float, int | None]] = {}
     for task, tm in metrics.get("tasks", {}).items():
         for key, entry in tm.get("sources", {}).items():
             n = entry.get("n")
@@ -26,6 +26,7 @@ def compare(current: dict, candidate: dict, tolerance: float) -> tuple[bool, lis
         c = cur.get(key)
         n = cand.get(key)
         if c is None:
+            assert n is not None  # the key came from cur or cand
             rows.append(
                 {
                     "task": key[0],

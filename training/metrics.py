@@ -28,10 +28,10 @@ def decide(task: Task, probs: np.ndarray, thresholds: dict[str, float] | None = 
     if task.kind == "single":
         return probs.argmax(axis=-1)
     if task.kind == "binary":
-        t = (thresholds or {}).get(task.labels[1], 0.5)
-        return (probs.reshape(-1) >= t).astype(int)
-    t = np.array([(thresholds or {}).get(l, 0.5) for l in task.labels])
-    return (probs >= t).astype(int)
+        threshold = (thresholds or {}).get(task.labels[1], 0.5)
+        return (probs.reshape(-1) >= threshold).astype(int)
+    label_thresholds = np.array([(thresholds or {}).get(l, 0.5) for l in task.labels])
+    return (probs >= label_thresholds).astype(int)
 
 
 def pool_articles(examples, probs: np.ndarray):
@@ -123,7 +123,7 @@ def report_from_probs(task: Task, examples, probs: np.ndarray, thresholds: dict[
             # Threshold-free: how well the score ranks biased over neutral (comparable across schemes).
             report["roc_auc"] = float(roc_auc_score(y_true, probs[:, 0]))
     else:
-        parts = {}
+        parts: dict[str, dict] = {}  # level -> report
         para = [i for i, e in enumerate(examples) if e.level == "paragraph"]
         arts = [i for i, e in enumerate(examples) if e.level == "article"]
         if para:
@@ -137,7 +137,7 @@ def report_from_probs(task: Task, examples, probs: np.ndarray, thresholds: dict[
         if arts:
             labels, known, pooled = pool_articles([examples[i] for i in arts], probs[arts])
             parts["article"] = label_report(task, labels.astype(int), decide(task, pooled, thresholds), known)
-        main = parts.get("article") if not para else parts["paragraph"]
+        main = parts["paragraph"] if para else parts["article"]
         report = {**main, "levels": parts}
     report["headline"] = report[HEADLINE[task.kind]]
     return report

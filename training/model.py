@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from typing import TypedDict
 
 import torch
 from torch import nn
@@ -11,8 +12,16 @@ from transformers import AutoConfig, AutoModel, BertConfig, BertModel, PreTraine
 from slant.labels import BIAS_TOKENS, Task
 from training.base_models import TINY, base_model_path
 
+
+class EncoderSize(TypedDict):
+    hidden_size: int
+    num_hidden_layers: int
+    num_attention_heads: int
+    intermediate_size: int
+
+
 # A random encoder of this size trains in seconds: for tests and smoke runs, never for release.
-TINY_ENCODER = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)
+TINY_ENCODER = EncoderSize(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)
 
 
 def build_encoder(base: str) -> PreTrainedModel:

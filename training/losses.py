@@ -46,9 +46,7 @@ def task_loss(
     logits = outputs[model.task_names.index(task)].float()
     kind = TASKS[task].kind
     weight = config.distill.get(task, 0.0) if gold else 1.0
-    soft = (
-        torch.tensor(np.stack([e.soft for e in batch]), device=device) if weight and batch[0].soft is not None else None
-    )
+    soft = torch.tensor(np.stack(rows(batch, "soft")), device=device) if weight and batch[0].soft is not None else None
     labels = torch.tensor(np.stack([e.label for e in batch]), device=device)
     if kind == "single":
         loss = F.cross_entropy(logits, labels, weight=class_weights)
@@ -63,9 +61,9 @@ def task_loss(
             )
         if batch[0].token_labels is not None:
             token_logits = outputs[-1].float()
-            token_loss = masked_token_loss(token_logits, [e.token_labels for e in batch], device)
+            token_loss = masked_token_loss(token_logits, rows(batch, "token_labels"), device)
             if soft is not None:
-                soft_loss = masked_token_loss(token_logits, [e.soft_tokens for e in batch], device)
+                soft_loss = masked_token_loss(token_logits, rows(batch, "soft_tokens"), device)
                 token_loss = (1 - weight) * token_loss + weight * soft_loss
             loss = loss + config.token_loss_weight * token_loss
         return loss
@@ -76,6 +74,14 @@ def task_loss(
         # The teacher speaks for every label, also those the example's source cannot express.
         loss = (1 - weight) * loss + weight * F.binary_cross_entropy_with_logits(logits, soft)
     return loss
+
+
+def rows(batch: list[Example], field: str) -> list[np.ndarray]:
+    """One optional per-example array (soft, token_labels, soft_tokens) of a batch that has it for every example."""
+    values = [getattr(e, field) for e in batch]
+    if any(v is None for v in values):
+        raise ValueError(f"a batch mixes examples with and without {field}; a task's examples carry it all or none")
+    return values
 
 
 def masked_token_loss(token_logits: torch.Tensor, rows: list[np.ndarray], device) -> torch.Tensor:
@@ -94,13 +100,11 @@ def bag_loss(model: SlantModel, bags: list[list[Example]], pad_id: int, device) 
     """Article labels from paragraph logits, max-pooled over each bag."""
     flat = [e for bag in bags for e in bag]
     logits = model(**collate(flat, pad_id, device))[model.task_names.index("frames")].float()
-    pooled, labels, known, start = [], [], [], 0
+    pooled, start = [], 0
     for bag in bags:
         pooled.append(logits[start : start + len(bag)].max(dim=0).values)
-        labels.append(bag[0].label)
-        known.append(bag[0].known)
         start += len(bag)
-    labels = torch.tensor(np.stack(labels), device=device)
-    known = torch.tensor(np.stack(known), device=device)
+    labels = torch.tensor(np.stack([bag[0].label for bag in bags]), device=device)
+    known = torch.tensor(np.stack([bag[0].known for bag in bags]), device=device)
     per_label = F.binary_cross_entropy_with_logits(torch.stack(pooled), labels, reduction="none")
     return (per_label * known).sum() / known.sum().clamp(min=1.0)

@@ -14,6 +14,7 @@ import math
 import random
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -105,7 +106,7 @@ def length_batches(examples: list[Example], batch_size: int, rng: random.Random)
         order = list(range(len(examples)))
         rng.shuffle(order)
         pool = batch_size * 50
-        batches = []
+        batches: list[list[int]] = []
         for p in range(0, len(order), pool):
             chunk = sorted(order[p : p + pool], key=lambda i: len(examples[i].input_ids))
             batches.extend(chunk[b : b + batch_size] for b in range(0, len(chunk), batch_size))
@@ -133,8 +134,8 @@ def bag_batches(examples: list[Example], bag_size: int, bags: int, rng: random.R
 @torch.no_grad()
 def predict_logits(
     model: SlantModel, examples: list[Example], pad_id: int, device, batch_size: int = 64
-) -> list[np.ndarray]:
-    """Head logits per example, all heads (first window), in order."""
+) -> list[list[np.ndarray]]:
+    """Per head, the logits of each example (first window), in order."""
     model.eval()
     order = sorted(range(len(examples)), key=lambda i: len(examples[i].input_ids))
     heads: list[list] = [[None] * len(examples) for _ in model.output_names]
@@ -288,17 +289,15 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
         rng.setstate(state["rng"])
         print(f"resumed from {checkpoint} at step {step}")
 
-    streams = {}
+    streams: dict[str, Iterator[list[Example]]] = {}
+    bag_stream: Iterator[list[list[Example]]] | None = None
     for task, splits in data.items():
         train_set = splits["train"]
         if task == "frames":
-            paragraphs = [e for e in train_set if e.level == "paragraph"]
             articles = [e for e in train_set if e.level == "article"]
-            streams["frames"] = length_batches(paragraphs, config.batch_size, rng) if paragraphs else None
-            streams["frames_bags"] = (
-                bag_batches(articles, config.bag_size, config.bags_per_batch, rng) if articles else None
-            )
-        else:
+            bag_stream = bag_batches(articles, config.bag_size, config.bags_per_batch, rng) if articles else None
+            train_set = [e for e in train_set if e.level == "paragraph"]
+        if train_set:
             streams[task] = length_batches(train_set, config.batch_size, rng)
     news = data.get("stance", {}).get("news")
     news_stream = length_batches(news, config.batch_size, rng) if news else None
@@ -316,17 +315,12 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     model.train()
     t_start = time.time()
     bar = tqdm(total=config.steps, initial=step, desc="train", unit="step", dynamic_ncols=True)
-    running = defaultdict(float)
+    running: defaultdict[str, float] = defaultdict(float)
     while step < config.steps:
         task = tasks[int(np.searchsorted(np.cumsum(shares), rng.random()))]
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            if task == "frames":
-                use_bags = streams["frames_bags"] is not None and (streams["frames"] is None or rng.random() < 0.5)
-                loss = (
-                    bag_loss(model, next(streams["frames_bags"]), pad_id, device)
-                    if use_bags
-                    else task_loss(model, task, next(streams["frames"]), config, pad_id, device)
-                )
+            if task == "frames" and bag_stream is not None and ("frames" not in streams or rng.random() < 0.5):
+                loss = bag_loss(model, next(bag_stream), pad_id, device)
             elif task == "stance" and news_stream is not None and rng.random() < config.news_share:
                 loss = task_loss(model, task, next(news_stream), config, pad_id, device, gold=False)
             else:

@@ -11,13 +11,12 @@ PORT ?= 3000
 PYTEST_ARGS ?=
 BIN := $(VENV)/bin
 
-.PHONY: help serve test lint typecheck screenshot clean-venv
+.PHONY: help serve test lint screenshot clean-venv
 
 help:
 	@echo "make serve   install the serve extra into $(VENV) and run 'bentoml serve' on port $(PORT)"
 	@echo "make test    install serve+train+dev extras into $(VENV) and run pytest (quick loop: make test PYTEST_ARGS='-m \"not slow\"')"
-	@echo "make lint    ruff: lint and format check (CI runs it)"
-	@echo "make typecheck  mypy over slant/, serving/, training/ (not yet clean)"
+	@echo "make lint    ruff (lint and format check) and mypy over slant/, serving/, training/ (CI runs it)"
 	@echo "make release rebuild the default model (corpus, training, export, evaluation)"
 	@echo "make screenshot  retake docs/reader.png (the reader on models/slant-base; needs chromium)"
 	@echo "make large  build slant-large (all-mpnet-base-v2, about two hours on 2 cores) into models/slant-large"
@@ -43,14 +42,10 @@ serve: $(VENV)/.serve-installed
 test: $(VENV)/.test-installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Lint and format check (CI runs them before the tests).
+# Lint, format check and type check (CI runs them before the tests).
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-
-# Type check: not yet clean (about 150 findings, mostly missing annotations in training/), so CI
-# does not run it yet.
-typecheck: $(VENV)/.test-installed
 	$(BIN)/mypy
 
 # docs/reader.png: `bentoml serve` on models/slant-base, the sample article analyzed in headless

@@ -53,7 +53,7 @@ def write_teacher_labels(teacher: str | Path, config: TrainConfig, out: str | Pa
     """Label the training examples of ``config``'s distilled tasks with ``teacher``; returns counts."""
     from slant import artifact as art
     from slant.predictor import Predictor
-    from training.train import load_examples, make_encoder
+    from training.examples import load_examples, make_encoder
 
     if not any(w > 0 for w in config.distill.values()):
         raise ValueError('the config distils no task: set distill, e.g. {"stance": 0.8}')

@@ -1,4 +1,5 @@
-"""Corpus records -> model-ready examples, through slant's one tokenization rule.
+"""Corpus records -> model-ready examples, through slant's one tokenization rule: the training
+encoder of a config, and the examples of its tasks (train capped per source).
 
 Training reads the first window of each text (the corpus units are sentences and paragraphs,
 nearly all within one window); inference windows the rest (slant.encode).
@@ -7,11 +8,15 @@ nearly all within one window); inference windows the rest (slant.encode).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from slant.encode import NO_OFFSET, Encoder
-from slant.labels import Task
+from slant.labels import TASKS, Task
+from training.base_models import MINILM, TINY, base_model_path
+from training.config import TrainConfig
+from training.sampling import capped_indices
 
 
 @dataclass
@@ -87,3 +92,42 @@ def token_labels_for(offsets, spans) -> np.ndarray:
         elif any(start < s_end and end > s_start for s_start, s_end in spans):
             labels[t] = 1.0
     return labels
+
+
+def tokenizer_path(config: TrainConfig) -> str:
+    """tokenizer.json of the base encoder; the tiny test encoder shares MiniLM's vocabulary."""
+    base = MINILM if config.base_model == TINY else config.base_model
+    return str(Path(base_model_path(base)) / "tokenizer.json")
+
+
+def make_encoder(config: TrainConfig) -> Encoder:
+    return Encoder.from_file(
+        tokenizer_path(config),
+        max_length=config.max_length,
+        stride=config.stride,
+        target_max_tokens=config.target_max_tokens,
+        mark_mentions=config.mark_mentions,
+    )
+
+
+def load_examples(config: TrainConfig, encoder: Encoder, splits=("train", "dev")) -> dict:
+    """{task: {split: [Example]}} for the tasks with a positive share; train capped per source."""
+    from training.corpus import load_task
+
+    out: dict[str, dict[str, list[Example]]] = {}
+    for name, share in config.task_shares.items():
+        if share <= 0:
+            continue
+        corpus = load_task(name, config.data_dir)
+        out[name] = {}
+        for split in splits:
+            records = corpus[split][:]
+            if name in config.sources:
+                wanted = set(config.sources[name])
+                keep = [i for i, source in enumerate(records["source"]) if source in wanted]
+                records = {k: [v[i] for i in keep] for k, v in records.items()}
+            if split == "train":
+                keep = capped_indices(records["source"], name, config)
+                records = {k: [v[i] for i in keep] for k, v in records.items()}
+            out[name][split] = encode_records(records, TASKS[name], encoder)
+    return out

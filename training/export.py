@@ -25,20 +25,10 @@ from slant.labels import BIAS_TOKENS, TASKS
 from slant.predictor import Predictor
 from training.calibrate import fit_class_offsets, fit_temperature, fit_thresholds, token_threshold
 from training.config import TrainConfig
-from training.examples import Example
+from training.examples import Example, load_examples, make_encoder, tokenizer_path
+from training.losses import collate
 from training.metrics import pool_articles, probabilities, task_scores
-from training.train import (
-    TRAINING,
-    WEIGHTS,
-    collate,
-    load_examples,
-    load_model,
-    make_encoder,
-    predict_logits,
-    save_weights,
-    tokenizer_path,
-    training_json,
-)
+from training.train import TRAINING, WEIGHTS, load_model, predict_logits, save_weights, training_json
 
 PARITY_TOLERANCE = 1e-4  # max |logit(fp32 ONNX) - logit(torch)|
 INT8_MAX_DROP = 0.01  # headline F1, absolute

@@ -21,17 +21,14 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from slant.encode import Encoder
 from slant.files import replaced_atomically
 from slant.labels import TASKS, schemas_json
-from training.base_models import MINILM, TINY, base_model_path
 from training.config import TrainConfig
-from training.examples import Example, encode_records
+from training.examples import Example, load_examples, make_encoder
 from training.losses import bag_loss, collate, task_loss
 from training.machine import cpu_flags
 from training.metrics import task_scores
 from training.model import SlantModel, build_encoder, encoder_from_config
-from training.sampling import capped_indices
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -59,45 +56,6 @@ def stance_weights(examples: list[Example], balance: float, device: torch.device
     counts = np.bincount([int(e.label) for e in examples], minlength=len(TASKS["stance"].labels))
     weights = (counts.max() / np.maximum(counts, 1)) ** balance
     return torch.tensor(weights / weights.mean(), dtype=torch.float32, device=device)
-
-
-def tokenizer_path(config: TrainConfig) -> str:
-    """tokenizer.json of the base encoder; the tiny test encoder shares MiniLM's vocabulary."""
-    base = MINILM if config.base_model == TINY else config.base_model
-    return str(Path(base_model_path(base)) / "tokenizer.json")
-
-
-def make_encoder(config: TrainConfig) -> Encoder:
-    return Encoder.from_file(
-        tokenizer_path(config),
-        max_length=config.max_length,
-        stride=config.stride,
-        target_max_tokens=config.target_max_tokens,
-        mark_mentions=config.mark_mentions,
-    )
-
-
-def load_examples(config: TrainConfig, encoder: Encoder, splits=("train", "dev")) -> dict:
-    """{task: {split: [Example]}} for the tasks with a positive share; train capped per source."""
-    from training.corpus import load_task
-
-    out: dict[str, dict[str, list[Example]]] = {}
-    for name, share in config.task_shares.items():
-        if share <= 0:
-            continue
-        corpus = load_task(name, config.data_dir)
-        out[name] = {}
-        for split in splits:
-            records = corpus[split][:]
-            if name in config.sources:
-                wanted = set(config.sources[name])
-                keep = [i for i, source in enumerate(records["source"]) if source in wanted]
-                records = {k: [v[i] for i in keep] for k, v in records.items()}
-            if split == "train":
-                keep = capped_indices(records["source"], name, config)
-                records = {k: [v[i] for i in keep] for k, v in records.items()}
-            out[name][split] = encode_records(records, TASKS[name], encoder)
-    return out
 
 
 def length_batches(examples: list[Example], batch_size: int, rng: random.Random):

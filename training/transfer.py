@@ -18,8 +18,8 @@ from sklearn.metrics import roc_auc_score
 
 from slant.labels import TASKS
 from training.config import TrainConfig
-from training.examples import Example, encode_records
-from training.train import load_model, make_encoder, predict_logits, train
+from training.examples import Example, encode_records, make_encoder
+from training.train import load_model, predict_logits, train
 
 DIRECTIONS = (("babe", "npov"), ("npov", "babe"))
 RESULT = "bias_transfer.json"

@@ -31,7 +31,8 @@ def test_config_refuses_distill_weights_without_a_label_file_or_out_of_range():
 
 
 def test_teacher_labels_reach_every_distilled_example_and_training_runs(tiny_corpus, tiny_artifact, tmp_path):
-    from training.train import load_examples, make_encoder, train
+    from training.examples import load_examples, make_encoder
+    from training.train import train
 
     labels = tmp_path / "teacher.jsonl"
     config = TrainConfig.from_dict(
@@ -107,7 +108,8 @@ def test_news_pairs_pair_paragraphs_with_the_targets_they_mention_and_skip_held_
 
 
 def test_news_pairs_are_labelled_and_trained_on(tiny_corpus, tiny_artifact, tmp_path, monkeypatch):
-    from training.train import load_examples, make_encoder, train
+    from training.examples import load_examples, make_encoder
+    from training.train import train
 
     write_allsides(
         tmp_path / "raw",

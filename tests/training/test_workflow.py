@@ -156,7 +156,7 @@ def test_bias_transfer_trains_on_one_scheme_and_scores_the_other(tiny_corpus, tm
 
 def test_sentence_level_bias_sources_carry_no_token_labels(tiny_corpus):
     from training.config import TrainConfig
-    from training.train import load_examples, make_encoder
+    from training.examples import load_examples, make_encoder
 
     config = TrainConfig(data_dir=str(tiny_corpus), base_model="tiny", task_shares={"bias": 1.0})
     examples = load_examples(config, make_encoder(config))["bias"]["train"]

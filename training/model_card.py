@@ -227,8 +227,9 @@ def _training(metrics: dict) -> list[str]:
             f"{teacher['teacher_version']}'s calibrated probabilities (`slant teacher-labels`), the rest from the gold "
             f"labels: {config['distill']}."
             + (
-                f" Plus {news:,} unlabelled AllSides (paragraph, target) pairs, drawn for {config.get('news_share')} "
-                "of the stance steps and learned from the teacher alone (none shares 8 words with a dev or test text)."
+                f" Plus {news:,} unlabelled (paragraph, target) pairs from the AllSides articles (Baly et al. 2020, "
+                f"ramybaly/Article-Bias-Prediction, Apache-2.0), drawn for {config.get('news_share')} of the stance steps "
+                "and learned from the teacher alone (none shares 8 words with a dev or test text)."
                 if news
                 else ""
             ),

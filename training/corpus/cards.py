@@ -322,5 +322,5 @@ CARDS: dict[str, dict] = {
 }
 
 LEFT_OUT = {
-    "article_bias_prediction_allsides": "article-level left/center/right by outlet: no label of the four Slant tasks (usable later as unlabeled news text)",
+    "article_bias_prediction_allsides": "article-level left/center/right by outlet: no label of the four Slant tasks; its paragraphs are unlabelled news for distillation (training/news_pairs.py, Apache-2.0)",
 }

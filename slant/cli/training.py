@@ -222,7 +222,7 @@ def transfer(data_dir: str, out: str, steps: int, base_model: str) -> None:
     type=click.FloatRange(0, 1),
     default=0.01,
     show_default=True,
-    help="Refuse the candidate when any task/source headline score drops by more than this.",
+    help="Refuse the candidate when any task/source headline score drops by more than this (or, on a small test set, more than its sampling noise, 0.5/sqrt(n)).",
 )
 @click.option("--steps", type=click.IntRange(1), default=400, show_default=True, help="Fine-tuning steps.")
 @click.option("--lr", type=float, default=2e-5, show_default=True, help="Encoder learning rate.")

@@ -132,6 +132,20 @@ def load_workload(args) -> tuple[list[dict], str]:
 # ------------------------------------------------------------------------------------------------
 
 
+def article_shapes(articles: list[dict]) -> list[tuple[int, int]]:
+    """(paragraphs, model passes) of each article, as the server will cut it."""
+    from slant.answer import passes_for
+    from slant.intake import Limits
+    from slant.requests import ArticleIn, Options, prepare
+
+    limits, options = Limits.from_env(), Options()
+    shapes = []
+    for a in articles:
+        article, targets = prepare(ArticleIn(**a), options, limits)
+        shapes.append((len(article.paragraphs), len(passes_for(article, targets))))
+    return shapes
+
+
 def in_process(
     model_dir: Path, articles: list[dict], threads: int, order=("bulk", "per_article", "bulk"), runs: dict | None = None
 ) -> dict:
@@ -149,10 +163,7 @@ def in_process(
     predictor = Predictor(artifact, threads=threads)
     limits, options = Limits.from_env(), Options()
     items = [ArticleIn(**a) for a in articles]
-    shapes = []
-    for item in items:
-        article, targets = prepare(item, options, limits)
-        shapes.append((len(article.paragraphs), len(passes_for(article, targets))))
+    shapes = article_shapes(articles)
 
     def per_article():
         for item in items:

@@ -160,7 +160,11 @@ class Slant:
         self.max_batch = max_batch_articles()
         self.artifact = load(store.current_model_dir())
         self._prep_limiter: anyio.CapacityLimiter | None = None
-        self._batcher = PassBatcher(lambda batch: self.model.to_async.score(batch), MAX_BATCH_PASSES)
+        self._batcher = (
+            PassBatcher(lambda batch: self.model.to_async.score(batch), MAX_BATCH_PASSES)
+            if SETTINGS.pass_batcher
+            else None
+        )
         self._parse_pool: ParsePool | None = ParsePool()  # HTML is parsed in child processes
         self._parse_limiter = anyio.CapacityLimiter(max(4, 4 * self._parse_pool.size))
         self._feedback = FeedbackIntake()
@@ -226,7 +230,12 @@ class Slant:
     async def _score(self, passes: list[Pass]) -> list[PassScores]:
         if not passes:
             return []
-        outs = await self._batcher.score([PassIn.of(p) for p in passes])
+        ins = [PassIn.of(p) for p in passes]
+        if self._batcher is not None:
+            outs = await self._batcher.score(ins)
+        else:  # BentoML's batching alone: one job per chunk of at most its batch size
+            chunks = [ins[i : i + MAX_BATCH_PASSES] for i in range(0, len(ins), MAX_BATCH_PASSES)]
+            outs = [o for chunk in await asyncio.gather(*map(self.model.to_async.score, chunks)) for o in chunk]
         return [pass_scores(o) for o in outs]
 
     async def _score_or_503(self, passes: list[Pass]) -> list[PassScores]:

@@ -76,6 +76,11 @@ class Settings(BaseSettings):
         default=0, ge=0, description="onnxruntime threads; 0: all cores", json_schema_extra={"shown": "all cores"}
     )
     max_batch_passes: int = _positive(256, "model passes per adaptive batch")
+    pass_batcher: bool = Field(
+        default=True,
+        description="`0`: each request's passes go straight to BentoML's adaptive batching, without the API "
+        "worker's PassBatcher in front (bench/batching.py compares the two)",
+    )
     max_latency_ms: int = _positive(60_000, "how long a pass may wait in the batch queue before a 503")
     request_timeout_s: int = _positive(120, "request timeout")
     api_workers: int = _positive(1, "HTTP worker processes")

@@ -77,6 +77,15 @@ def test_serve_quick(tiny_artifact, tmp_path):
     assert "<!-- BEGIN serve -->" in text and "serve_throughput.png" in text
 
 
+def test_batching_quick(tiny_artifact, tmp_path):
+    _run("batching.py", tiny_artifact, tmp_path, 600, "--rounds", "1", "--clients", "4")
+    report = json.loads((tmp_path / "batching.json").read_text())
+    assert [r["mode"] for r in report["runs"]] == ["PassBatcher", "BentoML alone"]
+    for run in report["runs"]:  # both modes answer every request of the load
+        assert run["errors"] == 0 and run["classify_articles_per_s"] > 0 and run["batch_articles_per_s"] > 0
+    assert "<!-- BEGIN batching -->" in (tmp_path / "RESULTS.md").read_text()
+
+
 def test_models_quick(tiny_artifact, tmp_path):
     # The same artifact twice: both rows timed, a ratio near 1 (not asserted: quick mode is noise).
     _run("models.py", tiny_artifact, tmp_path, 600, "--baseline-model", str(tiny_artifact))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ast
 import csv
-import hashlib
 import re
 from collections import Counter
 from pathlib import Path
@@ -15,6 +14,7 @@ from slant.text_key import norm_key
 from ..errors import FormatError
 from ..mappings import get_mapping
 from ..records import check_columns, clean_text, need_dir, need_file, read_excel, read_tsv, record
+from .text_ids import text_id
 
 TASK = "bias"
 BABE_COLUMNS = ["text", "news_link", "label_bias", "biased_words"]
@@ -132,10 +132,6 @@ def read_mbic(root: Path):
     return _read(root, "mbic", MBIC, (SG2, SG1))
 
 
-def _text_key(text: str) -> str:
-    return hashlib.sha1(norm_key(text).encode("utf-8")).hexdigest()[:16]
-
-
 # ---------------------------------------------------------------- NPOV statements (Hube & Fetahu 2019)
 NPOV_DIR = "npov_statements_hube2019"
 
@@ -191,7 +187,7 @@ def read_npov(root: Path):
         if t["conflict"]:
             notes["sentences in both a biased and a neutral file (dropped)"] += 1
             continue
-        aid = _text_key(t["text"])
+        aid = text_id(t["text"])
         out.append(
             record(
                 id=t["id"],

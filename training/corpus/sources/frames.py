@@ -3,7 +3,6 @@ MFC-coded tweets and forum sentences (issue_framing)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections import Counter
@@ -16,6 +15,7 @@ from ..errors import FormatError
 from ..mappings import get_mapping
 from ..records import check_columns, clean_text, need_dir, need_file, read_excel, record
 from .techniques import SEMEVAL_DIR, read_tab_rows, semeval_group
+from .text_ids import text_id
 
 TASK = "frames"
 FRAME_ORDER = {lab: i for i, lab in enumerate(FRAMES.labels)}
@@ -90,7 +90,7 @@ def read_gvfc(root: Path):
         raws = [c for c in (_code(row["Q3 Theme1"]), _code(row["Q3 Theme2"])) if c]
         labels, known = m.convert(raws, path)
         # No article id in the file: the headline is the article's stand-in, keyed by its normalised text.
-        aid = hashlib.sha1(norm_key(text).encode("utf-8")).hexdigest()[:16]
+        aid = text_id(text)
         out.append(
             record(
                 id=f"gvfc:{i}", text=text, labels=labels, known_labels=known, source="gvfc", article_id=f"gvfc:{aid}"
@@ -390,7 +390,7 @@ def _issue_records(items: dict[tuple[str, str], dict], notes: Counter) -> list[d
     """One record per distinct text, grouped by the text itself; texts without a frame are skipped."""
     out = []
     for (subset, nk), it in items.items():
-        aid = hashlib.sha1(nk.encode("utf-8")).hexdigest()[:16]
+        aid = text_id(nk)  # nk is a norm_key already; norm_key is idempotent
         if not it["labels"]:
             notes[f"{subset}: texts without a frame (skipped)"] += 1
             continue

@@ -1,5 +1,5 @@
 """``PassBatcher``: the API worker's batching of model passes, in front of BentoML's own adaptive
-batching of the model worker's ``score`` endpoint (bench/serve.py measures whether it still pays)."""
+batching of the model worker's ``score`` endpoint (bench/batching.py measures both on the same load)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ class PassBatcher:
     """Merges the model passes of concurrent requests into calls of the model worker, with ONE call
     in flight per API worker; a lone request is sent at once, never held back.
 
-    Why not BentoML's adaptive batching alone (bench/serve.py measured both):
+    Why not BentoML's adaptive batching alone (bench/batching.py measures both; bench/RESULTS.md):
     - its cork learns how long to hold a batch open from the queueing delays it saw under load and
       keeps applying that after the load is gone: a lone article right after a burst took 3-10x
       as long as on a fresh server, for minutes. With one call in flight the model worker's queue

@@ -223,7 +223,7 @@ def _store_and_promote(
     if passed and options.promote:
         store.promote(version)
         echo(
-            f"PROMOTED {tag}: no task regressed by more than {options.tolerance:g}. Running services switch "
+            f"PROMOTED {tag}: no task regressed by more than its allowed drop. Running services switch "
             f"within SLANT_RELOAD_INTERVAL_S (or now: POST /admin/reload)."
         )
         return tag, True

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from slant.cli.options import parse_overrides
@@ -55,36 +57,33 @@ def base_fetch(name: str) -> None:
     click.echo(f"{name}: {fetch(name)}")
 
 
-@click.command()
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, exists=True),
-    default=None,
-    help="JSON file of TrainConfig keys (training/config.py lists each with its default).",
-)
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override one config key, e.g. --set steps=200 (value parsed as JSON when it can be).",
-)
-@click.option("--resume", is_flag=True, help="Continue from the checkpoint in out_dir.")
-def train(config_path: str | None, overrides: tuple[str, ...], resume: bool) -> None:
-    """Fine-tune the multi-task model on the built corpus."""
+def train_config(config_path: str | None, overrides: tuple[str, ...]) -> Any:
+    """The TrainConfig of a JSON file plus ``--set`` overrides; a bad key or value is a usage error."""
     import json
 
     from training.config import TrainConfig
-    from training.train import train as run_training
 
     values = json.loads(open(config_path).read()) if config_path else {}
     values.update(parse_overrides(overrides))
     try:
-        config = TrainConfig.from_dict(values)
+        return TrainConfig.from_dict(values)
     except (TypeError, ValueError) as e:
         raise click.ClickException(str(e)) from None
-    click.echo(f"checkpoint: {run_training(config, resume=resume)}")
+
+
+CONFIG_HELP = "JSON file of TrainConfig keys (training/config.py lists each with its default)."
+SET_HELP = "Override one config key, e.g. --set steps=200 (value parsed as JSON when it can be)."
+
+
+@click.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True), default=None, help=CONFIG_HELP)
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
+@click.option("--resume", is_flag=True, help="Continue from the checkpoint in out_dir.")
+def train(config_path: str | None, overrides: tuple[str, ...], resume: bool) -> None:
+    """Fine-tune the multi-task model on the built corpus."""
+    from training.train import train as run_training
+
+    click.echo(f"checkpoint: {run_training(train_config(config_path, overrides), resume=resume)}")
 
 
 @click.command("teacher-labels")
@@ -99,24 +98,17 @@ def train(config_path: str | None, overrides: tuple[str, ...], resume: bool) -> 
     "config_path",
     type=click.Path(dir_okay=False, exists=True),
     required=True,
-    help="The distillation's TrainConfig JSON: its distill weights pick the tasks, teacher_labels the output file.",
+    help=CONFIG_HELP + " Its distill weights pick the tasks, its teacher_labels names the output file.",
 )
-@click.option(
-    "--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override one config key, as in `slant train`."
-)
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
 def teacher_labels(teacher: str, config_path: str, overrides: tuple[str, ...]) -> None:
     """Label the training examples of the distilled tasks with a teacher artifact's probabilities."""
-    import json
-
-    from training.config import TrainConfig
     from training.distill import write_teacher_labels
 
-    values = json.loads(open(config_path).read())
-    values.update(parse_overrides(overrides))
+    config = train_config(config_path, overrides)
     try:
-        config = TrainConfig.from_dict(values)
         counts = write_teacher_labels(teacher, config, config.teacher_labels)
-    except (TypeError, ValueError) as e:
+    except ValueError as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"{config.teacher_labels}: {counts}")
 

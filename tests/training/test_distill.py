@@ -30,23 +30,20 @@ def test_config_refuses_distill_weights_without_a_label_file_or_out_of_range():
         TrainConfig.from_dict({"distill": {"sentiment": 0.5}, "teacher_labels": "x.jsonl"})
 
 
+def student_config(tiny_corpus, tmp_path, **values) -> TrainConfig:
+    """A tiny student that distils from tmp_path/teacher.jsonl for 12 steps."""
+    base = dict(data_dir=str(tiny_corpus), out_dir=str(tmp_path / "student"), base_model="tiny", steps=12)
+    return TrainConfig.from_dict(
+        {**base, "eval_every": 12, "teacher_labels": str(tmp_path / "teacher.jsonl"), **values}
+    )
+
+
 def test_teacher_labels_reach_every_distilled_example_and_training_runs(tiny_corpus, tiny_artifact, tmp_path):
     from training.examples import load_examples, make_encoder
     from training.train import train
 
     labels = tmp_path / "teacher.jsonl"
-    config = TrainConfig.from_dict(
-        dict(
-            data_dir=str(tiny_corpus),
-            out_dir=str(tmp_path / "student"),
-            base_model="tiny",
-            steps=12,
-            eval_every=12,
-            batch_size=8,
-            teacher_labels=str(labels),
-            distill={"stance": 0.8, "bias": 0.5},
-        )
-    )
+    config = student_config(tiny_corpus, tmp_path, batch_size=8, distill={"stance": 0.8, "bias": 0.5})
     counts = write_teacher_labels(tiny_artifact, config, labels)
     assert counts["stance"] > 0 and counts["bias"] > 0
     rows = [json.loads(line) for line in labels.read_text().splitlines()]
@@ -117,20 +114,7 @@ def test_news_pairs_are_labelled_and_trained_on(tiny_corpus, tiny_artifact, tmp_
     )
     monkeypatch.setenv("SLANT_DATA_DIR", str(tmp_path / "raw"))
     labels = tmp_path / "teacher.jsonl"
-    config = TrainConfig.from_dict(
-        dict(
-            data_dir=str(tiny_corpus),
-            out_dir=str(tmp_path / "student"),
-            base_model="tiny",
-            steps=10,
-            eval_every=10,
-            batch_size=4,
-            teacher_labels=str(labels),
-            distill={"stance": 1.0},
-            news_pairs=5,
-            news_share=0.5,
-        )
-    )
+    config = student_config(tiny_corpus, tmp_path, batch_size=4, distill={"stance": 1.0}, news_pairs=5, news_share=0.5)
     counts = write_teacher_labels(tiny_artifact, config, labels)
     assert counts["news_pairs"] == 5
     data = load_examples(config, make_encoder(config), splits=("train",))

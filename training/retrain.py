@@ -145,6 +145,20 @@ def _agreed_corrections(options: RetrainOptions, echo) -> tuple[FeedbackStore, l
     return feedback, rows, corrections, conflicts
 
 
+def _merge(options: RetrainOptions, corrections: dict, corpus_dir: Path, echo) -> dict:
+    """The base corpus with the agreed corrections merged in (training.feedback_corpus), reported per task."""
+    merged = merge_corpus(options.data_dir, corpus_dir, corrections, options.feedback_weight, options.holdout)
+    for task, m in merged.items():
+        if m["feedback"]:
+            echo(
+                f"  {task}: {m['feedback']} correction(s): {m['train']} to train (x{options.feedback_weight}), "
+                f"{m['heldout']} held out; {m['protected']} dropped because their text is a dev/test text "
+                f"(the fixed splits are never changed); base train rows replaced: "
+                f"{m['base_rows_dropped'].get('train', 0)}"
+            )
+    return merged
+
+
 def _fine_tune(current_dir: Path, corpus_dir: Path, work: Path, options: RetrainOptions, echo) -> tuple[Path, float]:
     """Fine-tune from the current model with its own config; (checkpoint, seconds)."""
     from training.config import TrainConfig
@@ -260,15 +274,7 @@ def retrain(options: RetrainOptions, echo=print) -> dict:
     work.mkdir(parents=True, exist_ok=True)
     try:
         corpus_dir = work / "corpus"
-        merged = merge_corpus(options.data_dir, corpus_dir, corrections, options.feedback_weight, options.holdout)
-        for task, m in merged.items():
-            if m["feedback"]:
-                echo(
-                    f"  {task}: {m['feedback']} correction(s): {m['train']} to train (x{options.feedback_weight}), "
-                    f"{m['heldout']} held out; {m['protected']} dropped because their text is a dev/test text "
-                    f"(the fixed splits are never changed); base train rows replaced: "
-                    f"{m['base_rows_dropped'].get('train', 0)}"
-                )
+        merged = _merge(options, corrections, corpus_dir, echo)
         checkpoint, train_seconds = _fine_tune(current_dir, corpus_dir, work, options, echo)
         candidate_dir = work / "candidate"
         try:

@@ -9,6 +9,7 @@ import re
 import sys
 import zipfile
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 from slant.text_key import norm_key
@@ -267,18 +268,8 @@ def read_vast(root: Path):
     dropped if its labels disagree."""
     folder = need_dir(root / VAST_DIR)
     m = get_mapping(TASK, "vast")
-    out: list[dict] = []
     notes: Counter[str] = Counter()
-    zpath = need_file(folder / "vast_train.zip")
-    try:
-        with zipfile.ZipFile(zpath) as z:
-            names = [n for n in z.namelist() if n.endswith("vast_train.csv")]
-            if not names:
-                raise FormatError(zpath, z.namelist(), ["vast_train.csv"], what="zip members")
-            raw = z.read(names[0]).decode("utf-8-sig")
-    except zipfile.BadZipFile as e:
-        raise FormatError(zpath, str(e), "a zip archive holding vast_train.csv", what="file") from None
-    train = _read_csv(zpath / "vast_train.csv", VAST_TRAIN_COLUMNS, raw)
+    zpath, train = _read_vast_train(folder)
     spelled: dict[str, str] = {}
     for row in train:
         if row["type_idx"].strip() != "4":
@@ -317,7 +308,27 @@ def read_vast(root: Path):
         path = folder / "devtest_reformatted_pqh" / name
         for i, row in enumerate(_read_csv(path, VAST_DEVTEST_COLUMNS)):
             add(split, path, i, row["Tweet"], row["Target 1"], row["Stance 1"], "")
-    for p in pairs.values():
+    return _vast_records(pairs.values(), notes), notes
+
+
+def _read_vast_train(folder: Path) -> tuple[Path, list[dict]]:
+    """vast_train.csv's rows, read out of vast_train.zip; (the csv's path inside the zip, rows)."""
+    zpath = need_file(folder / "vast_train.zip")
+    try:
+        with zipfile.ZipFile(zpath) as z:
+            names = [n for n in z.namelist() if n.endswith("vast_train.csv")]
+            if not names:
+                raise FormatError(zpath, z.namelist(), ["vast_train.csv"], what="zip members")
+            raw = z.read(names[0]).decode("utf-8-sig")
+    except zipfile.BadZipFile as e:
+        raise FormatError(zpath, str(e), "a zip archive holding vast_train.csv", what="file") from None
+    return zpath, _read_csv(zpath / "vast_train.csv", VAST_TRAIN_COLUMNS, raw)
+
+
+def _vast_records(pairs: Iterable[dict], notes: Counter[str]) -> list[dict]:
+    """One record per comment-topic pair whose listings agree on the label."""
+    out = []
+    for p in pairs:
         if len(p["labels"]) > 1:
             notes[f"{p['split']}: comment-topic pairs listed with different labels (dropped)"] += 1
             continue
@@ -334,7 +345,7 @@ def read_vast(root: Path):
                 official=p["split"],
             )
         )
-    return out, notes
+    return out
 
 
 # ---------------------------------------------------------------- Emergent

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +62,9 @@ def write_teacher_labels(teacher: str | Path, config: TrainConfig, out: str | Pa
     if missing:
         raise ValueError(f"teacher {teacher} has no head for {missing}; its heads: {sorted(teacher_artifact.tasks)}")
     predictor = Predictor(teacher_artifact, threads=config.threads or None)
-    data = load_examples(config, make_encoder(config), splits=("train",))
+    # Only the distilled tasks' examples: encoding the others would be work for nothing.
+    distilled_only = replace(config, task_shares={t: s for t, s in config.task_shares.items() if config.distill.get(t)})
+    data = load_examples(distilled_only, make_encoder(config), splits=("train",))
     jobs: list[tuple[str, Pass, dict]] = []  # (task, pass, what its row carries besides the labels)
     for task, examples in distilled_examples(config, data).items():
         paired = TASKS[task].input == "pair"

@@ -46,40 +46,34 @@ def pool_articles(examples, probs: np.ndarray):
     return labels, known, pooled
 
 
+def _per_label(task: Task, labels, scores) -> dict:
+    """sklearn's (precision, recall, f1, support) arrays as {label: {...}} for the given label ids."""
+    p, r, f, s = scores
+    return {
+        task.labels[i]: {"precision": float(p[k]), "recall": float(r[k]), "f1": float(f[k]), "support": int(s[k])}
+        for k, i in enumerate(labels)
+    }
+
+
 def label_report(task: Task, y_true: np.ndarray, y_pred: np.ndarray, known: np.ndarray | None = None) -> dict:
     if task.kind == "single":
         labels = list(range(len(task.labels)))
         present = sorted(set(y_true.tolist()))
-        p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
         return {
             "n": int(len(y_true)),
             "macro_f1": float(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)),
             "micro_f1": float(f1_score(y_true, y_pred, labels=labels, average="micro", zero_division=0)),
-            "per_label": {
-                task.labels[i]: {
-                    "precision": float(p[i]),
-                    "recall": float(r[i]),
-                    "f1": float(f[i]),
-                    "support": int(s[i]),
-                }
-                for i in labels
-            },
+            "per_label": _per_label(
+                task, labels, precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+            ),
         }
     if task.kind == "binary":
-        p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=[0, 1], zero_division=0)
+        scores = precision_recall_fscore_support(y_true, y_pred, labels=[0, 1], zero_division=0)
         return {
             "n": int(len(y_true)),
-            "macro_f1": float(f.mean()),
+            "macro_f1": float(scores[2].mean()),
             "micro_f1": float((y_true == y_pred).mean()),
-            "per_label": {
-                task.labels[i]: {
-                    "precision": float(p[i]),
-                    "recall": float(r[i]),
-                    "f1": float(f[i]),
-                    "support": int(s[i]),
-                }
-                for i in (0, 1)
-            },
+            "per_label": _per_label(task, [0, 1], scores),
         }
     known = np.ones_like(y_true) if known is None else known
     cols = [j for j in range(y_true.shape[1]) if known[:, j].any()]

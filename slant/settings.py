@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     max_latency_ms: int = _positive(60_000, "how long a pass may wait in the batch queue before a 503")
     request_timeout_s: int = _positive(120, "request timeout")
     api_workers: int = _positive(1, "HTTP worker processes")
+    model_workers: str = Field(
+        default="1",
+        description="model worker processes per machine: a number, or `per-gpu` (one per visible GPU, each on its own)",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="level of Slant's own log lines"
     )
@@ -96,6 +100,16 @@ class Settings(BaseSettings):
         description="downloaded base encoders (`slant base fetch`)",
         json_schema_extra={"shown": "~/.cache/slant"},
     )
+
+    @field_validator("model_workers", mode="before")
+    @classmethod
+    def _workers(cls, value: object) -> object:
+        text = str(value).strip().lower().replace("_", "-")
+        if text == "per-gpu":
+            return text
+        if text.isascii() and text.isdigit() and int(text) >= 1:
+            return str(int(text))
+        raise ValueError("expected a whole number of model workers (1, 2, ...) or `per-gpu` (one per visible GPU)")
 
     @field_validator("log_level", mode="before")
     @classmethod

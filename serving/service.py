@@ -44,6 +44,7 @@ from serving.feedback_endpoints import FeedbackIntake, FeedbackStatsRoute
 from serving.health import Readiness, ReadyRoute
 from serving.intake import ParsePool, ParseUnavailable
 from serving.model_reload import LiveModel, follow_store, keep_following_store, load_if_changed, reload_interval_s
+from serving.model_workers import place_model_worker, plan_model_workers
 from serving.openapi import OpenAPIRoute
 from serving.pass_batcher import PassBatcher
 from serving.reader_routes import ReaderRoutes
@@ -78,29 +79,55 @@ MAX_BATCH_PASSES = SETTINGS.max_batch_passes
 MAX_LATENCY_MS = SETTINGS.max_latency_ms
 REQUEST_TIMEOUT_S = SETTINGS.request_timeout_s
 API_WORKERS = SETTINGS.api_workers
+try:  # SLANT_MODEL_WORKERS: a number, or per-gpu (serving/model_workers.py); per-gpu without a GPU stops here
+    MODEL_WORKERS = plan_model_workers(SETTINGS)
+except SettingsError as e:
+    raise SystemExit(f"slant: {e}") from None
 
 configure_logging()  # one line per refused request, no BentoML traceback for a 4xx
 
 
 @bentoml.service(
     name="slant_model",
-    workers=1,  # one onnxruntime session per machine: it already uses every core (or the GPU)
-    threads=1,  # one batch at a time; the next batch forms while this one runs
+    # SLANT_MODEL_WORKERS, default 1: one onnxruntime session per machine, which already uses every
+    # core (or the GPU); N sessions, each on its share of the cores; or per-gpu, one per GPU.
+    **MODEL_WORKERS.service_options(),
+    threads=1,  # one batch at a time per worker; the next batch forms while this one runs
     traffic={"timeout": REQUEST_TIMEOUT_S},
 )
 class SlantModel:
     live: LiveModel  # the one reference to the model this worker serves; reload() replaces it whole
 
     def __init__(self) -> None:
+        placed = place_model_worker(MODEL_WORKERS, bentoml.server_context.worker_index, SETTINGS.threads)
         self.live = LiveModel.load(store.current_model_dir())
         self._reload_lock = anyio.Lock()
         log.info(
-            "Slant model %s %s from %s on %s",
+            "Slant model %s %s from %s on %s (%s)",
             self.live.artifact.name,
             self.live.artifact.version,
             self.live.path,
             self.live.predictor.providers,
+            placed,
         )
+
+    @bentoml.on_startup
+    async def _follow_store_here_too(self) -> None:
+        # The API worker's reload call reaches ONE model worker: with several, each also looks at
+        # the store itself every SLANT_RELOAD_INTERVAL_S (docs/deployment.md).
+        interval = reload_interval_s()
+        if MODEL_WORKERS.count > 1 and interval > 0:
+            self._watch_task = asyncio.get_running_loop().create_task(self._keep_following_store(interval))
+
+    async def _keep_following_store(self, interval_s: float) -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await self._switch("")
+            except Exception as e:  # noqa: BLE001 - keep serving the old model, try again later
+                log.warning(
+                    "model check failed, still serving %s: %s: %s", self.live.artifact.version, type(e).__name__, e
+                )
 
     @bentoml.api
     def info(self) -> dict:
@@ -124,6 +151,9 @@ class SlantModel:
         """Serve the artifact at ``path`` (default: ``store.current_model_dir()`` now). The new
         Predictor is loaded and warmed up in a thread while batches keep running on the old one,
         then swapped in with one assignment. A folder that fails to load changes nothing."""
+        return await self._switch(path)
+
+    async def _switch(self, path: str) -> dict:
         async with self._reload_lock:
             switched = await load_if_changed(self.live, path)
             if switched is None:

@@ -7,7 +7,6 @@ slant.feedback is imported when feedback is first used, not when the service sta
 from __future__ import annotations
 
 import logging
-import sqlite3
 from http import HTTPStatus
 from typing import Any
 
@@ -23,6 +22,11 @@ MISSING_ITEMS = (
     'missing "items"; send {"items": [{"task": "stance", "text": "...", "target": "...", "label": "favor"}, ...]}'
 )
 
+STORE_IN_DOUBT = (
+    "the connection to the feedback store was lost while it committed, so the corrections may or may not be "
+    "stored; sending them again is safe (retraining counts a repeated correction from one sender once)"
+)
+
 
 class FeedbackIntake:
     """POST /feedback for one API worker: its quota and its connection to the feedback store."""
@@ -35,14 +39,14 @@ class FeedbackIntake:
         from slant.feedback.store import FeedbackStore
 
         if self._store is None:
-            self._store = FeedbackStore()  # $SLANT_FEEDBACK_DB or ~/.slant/feedback.sqlite3
+            self._store = FeedbackStore()  # $SLANT_FEEDBACK_URL, else $SLANT_FEEDBACK_DB, else ~/.slant/...
         return self._store
 
     async def accept(self, items: Any) -> JSONResponse:
         """All items checked first, then stored in one transaction; ``{"ids", "count"}`` after the
         commit. One bad item stores nothing and gets a 4xx naming it."""
         from slant.feedback.models import MAX_ITEMS
-        from slant.feedback.store import StoreFull
+        from slant.feedback.store import StoreError, StoreFull
         from slant.feedback.validate import FeedbackError, validate_items
 
         if items is None:
@@ -64,8 +68,10 @@ class FeedbackIntake:
         except StoreFull as e:
             log.error("feedback refused: %s", e)
             return error(str(e), HTTPStatus.INSUFFICIENT_STORAGE)
-        except (sqlite3.Error, OSError) as e:
-            log.error("feedback store %s: %s", feedback.path, e)
+        except StoreError as e:  # its message names the store, password redacted
+            log.error("feedback not stored: %s", e)
+            if e.in_doubt:
+                return error(STORE_IN_DOUBT, HTTPStatus.SERVICE_UNAVAILABLE)
             return error(
                 "the feedback store could not take the corrections (the server log says why); nothing "
                 "was stored, try again",
@@ -93,19 +99,25 @@ class FeedbackStatsRoute:
 
     def __init__(self, app) -> None:
         self.app = app
+        self._store = None
+
+    def store(self):
+        from slant.feedback.store import FeedbackStore
+
+        if self._store is None:
+            self._store = FeedbackStore()  # the store POST /feedback writes to
+        return self._store
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http" or scope.get("path", "").rstrip("/") != self.PATH:
             await self.app(scope, receive, send)
             return
-        from slant.feedback.store import FeedbackStore
-
         if scope.get("method") not in ("GET", "HEAD"):
             response = error(f"use GET {self.PATH}", HTTPStatus.METHOD_NOT_ALLOWED)
         else:
             try:
-                stats = await anyio.to_thread.run_sync(lambda: FeedbackStore().stats())
-                stats.pop("path", None)  # no filesystem paths in answers
+                stats = await anyio.to_thread.run_sync(lambda: self.store().stats())
+                stats.pop("location", None)  # no paths or database hosts in answers
                 response = JSONResponse(stats)
             except Exception as e:  # noqa: BLE001
                 log.error("feedback stats: %s: %s", type(e).__name__, e)

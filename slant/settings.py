@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PREFIX = "SLANT_"
@@ -64,8 +64,15 @@ class Settings(BaseSettings):
     feedback_db: str = Field(
         default="", description="the feedback store", json_schema_extra={"shown": "~/.slant/feedback.sqlite3"}
     )
+    feedback_url: str = Field(
+        default="",
+        description="the feedback store as a URL: `postgresql://...` (one store for several replicas) or "
+        "`sqlite:///path`; empty: the SQLite file `SLANT_FEEDBACK_DB`",
+    )
     feedback_max_rows: int = _positive(1_000_000, "rows in the feedback store, in all -> 507")
-    feedback_max_mb: int = _positive(1_024, "size of the feedback store's file (with its WAL) -> 507")
+    feedback_max_mb: int = _positive(
+        1_024, "size of the feedback store: its SQLite file (with its WAL), or its PostgreSQL table -> 507"
+    )
     # The model and the service
     model: str = Field(default="", description="the model artifact folder to serve")
     reload_interval_s: float = Field(
@@ -111,6 +118,14 @@ class Settings(BaseSettings):
             return str(int(text))
         raise ValueError("expected a whole number of model workers (1, 2, ...) or `per-gpu` (one per visible GPU)")
 
+    @field_validator("feedback_url")
+    @classmethod
+    def _store_url(cls, value: str, info: ValidationInfo) -> str:
+        from slant.feedback.location import check_setting  # standard library only
+
+        check_setting(value, str(info.data.get("feedback_db", "")))
+        return value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
@@ -129,7 +144,12 @@ def settings() -> Settings:
         first = e.errors()[0]
         name = env_name(str(first["loc"][0]))
         default = Settings.model_fields[str(first["loc"][0])].default
+        value = first["input"]
+        if isinstance(value, str) and "://" in value:  # a URL: never show its password
+            from slant.feedback.location import redact
+
+            value = redact(value)
         raise SettingsError(
-            f"environment variable {name}={first['input']!r} is not valid: {first['msg'][:1].lower() + first['msg'][1:]}; "
+            f"environment variable {name}={value!r} is not valid: {first['msg'][:1].lower() + first['msg'][1:]}; "
             f"fix it or unset it to use the default ({default!r})"
         ) from None

@@ -48,7 +48,7 @@ from pathlib import Path
 
 from slant import artifact as art
 from slant import store
-from slant.feedback.store import FeedbackStore
+from slant.feedback.store import FeedbackStore, StoreError
 from slant.settings import settings
 from training.feedback_corpus import FEEDBACK_SOURCE, merge_corpus, select_corrections
 from training.gate import compare, headlines, render_table
@@ -61,7 +61,7 @@ class RetrainError(RuntimeError):
 @dataclass
 class RetrainOptions:
     data_dir: str = "datasets/build"  # the base corpus (`slant data build`)
-    feedback_db: str | None = None  # default: $SLANT_FEEDBACK_DB or ~/.slant/feedback.sqlite3
+    feedback_db: str | None = None  # a file or URL; default: $SLANT_FEEDBACK_URL, else $SLANT_FEEDBACK_DB
     model_dir: str | None = None  # start from this artifact; default: the served one (slant.store)
     feedback_weight: int = 3  # each training correction appears this many times in train
     holdout: float = 0.2  # share of corrections held out for evaluation (by text hash)
@@ -130,7 +130,10 @@ def _current_model(options: RetrainOptions, echo) -> tuple[Path, art.Artifact]:
 def _agreed_corrections(options: RetrainOptions, echo) -> tuple[FeedbackStore, list, dict, list[dict]]:
     """(store, its rows, the corrections that train per task, the paragraphs dropped for conflicts)."""
     feedback = FeedbackStore(options.feedback_db)
-    rows = feedback.rows()
+    try:
+        rows = feedback.rows()  # one snapshot, read in one query
+    except StoreError as e:
+        raise RetrainError(f"{e}; nothing was retrained (check the store, then run slant retrain again)") from None
     corrections, conflicts = select_corrections(rows)
     n = sum(len(v) for v in corrections.values())
     for d in conflicts[:10]:
@@ -139,7 +142,7 @@ def _agreed_corrections(options: RetrainOptions, echo) -> tuple[FeedbackStore, l
         echo(f"  ... and {len(conflicts) - 10} more paragraph(s) dropped for conflicting labels")
     if n < options.min_feedback:
         raise RetrainError(
-            f"{feedback.path} holds {n} correction(s), fewer than {options.min_feedback}; send some with "
+            f"{feedback.location} holds {n} correction(s), fewer than {options.min_feedback}; send some with "
             "POST /feedback or `slant feedback import`"
         )
     return feedback, rows, corrections, conflicts
@@ -264,7 +267,7 @@ def retrain(options: RetrainOptions, echo=print) -> dict:
         raise RetrainError(f"{store.model_tag(version)} is already in the store; pass another --version")
     echo(f"current model: {current.name} {current.version} ({current_dir})")
     echo(
-        f"feedback: {len(rows)} row(s) in {feedback.path}, {n} paragraph(s) with an agreed label "
+        f"feedback: {len(rows)} row(s) in {feedback.location}, {n} paragraph(s) with an agreed label "
         f"(each API key's latest label is a vote, unauthenticated rows together one vote; a strict majority "
         f"wins), {len(conflicts)} dropped for conflicting labels"
     )
@@ -286,7 +289,7 @@ def retrain(options: RetrainOptions, echo=print) -> dict:
             "version": version,
             "base": {"name": current.name, "version": current.version, "path": str(current_dir)},
             "feedback": {
-                "db": str(feedback.path),
+                "db": feedback.location,  # a URL with its password redacted
                 "rows": len(rows),
                 "paragraphs": n,
                 "max_id": max((r.id or 0 for r in rows), default=0),

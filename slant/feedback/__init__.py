@@ -4,10 +4,12 @@ retraining reads (``slant retrain``).
 - ``models.py``: a correction as it is sent, one pydantic model per task (the OpenAPI schema too),
   and ``Correction``, a validated one;
 - ``validate.py``: validation, and the messages that say what is wrong with an item;
-- ``store.py``: the SQLite store (all-or-nothing batches, many writers, a capped size) and its
-  JSONL export and import.
+- ``store.py``: the store (all-or-nothing batches, many writers, a capped size, a versioned schema)
+  and its JSONL export and import; ``backends.py``: what differs between its two engines, a SQLite
+  file and a PostgreSQL database that several replicas share; ``location.py``: which store
+  ``SLANT_FEEDBACK_URL`` / ``SLANT_FEEDBACK_DB`` name.
 
-A correction (one row of table ``feedback``):
+A correction (one row of table ``feedback``, on either engine):
 
 ==============  ==============================================================================
 ``task``        ``stance`` | ``frames`` | ``techniques`` | ``bias``

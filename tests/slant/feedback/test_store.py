@@ -1,5 +1,6 @@
-"""The feedback store: WAL, atomic batches, JSONL round trip, and many writer processes (one killed
-with SIGKILL mid-run) losing nothing that was acknowledged."""
+"""The feedback store: durable writes, atomic batches, JSONL round trip, and many writer processes
+(one killed with SIGKILL mid-run) losing nothing that was acknowledged. Every test that takes
+``store`` or ``new_store`` runs on SQLite and on PostgreSQL (conftest.py)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,16 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
 import pytest
 from feedback_items import GOOD
+from feedback_stores import store_env, target, with_options
+from pg_cluster import PASSWORD
 
-from slant.feedback.store import FeedbackImportError, FeedbackStore, StoreFull, default_path
+from slant.feedback.store import FeedbackImportError, FeedbackStore, StoreError, StoreFull, default_path
 from slant.feedback.validate import FeedbackError, validate
 
 REPO = Path(__file__).resolve().parents[3]
@@ -52,38 +56,61 @@ def test_a_failure_inside_the_transaction_rolls_back_the_whole_batch(store, monk
     import dataclasses
 
     rows[3] = dataclasses.replace(rows[3], task="nonsense")  # passes Python, fails the table's CHECK
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(StoreError, match="IntegrityError|CheckViolation") as caught:
         store.add(rows)
+    assert not caught.value.in_doubt
     assert store.count() == 1
 
 
-def test_wal_mode_and_busy_timeout(store):
+def test_writes_are_durable_and_writers_wait(store):
+    """SQLite: WAL and a busy timeout. PostgreSQL: a lock timeout, and synchronous_commit raised to
+    on where the server (here: the URL's options) turned it off."""
     store.add(GOOD[:1])
-    con = sqlite3.connect(store.path)
-    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    if store.engine == "sqlite":
+        con = sqlite3.connect(store.path)
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        con.close()
+        con = store.backend.connect(first=False)
+        assert con.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
+        assert con.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        con.close()
+        return
+    lax = FeedbackStore(with_options(target(store), "-csynchronous_commit=off"))
+    raw = lax.backend._psycopg.connect(target(lax), autocommit=True)
+    assert raw.execute("SHOW synchronous_commit").fetchone()[0] == "off"  # what the store is given
+    raw.close()
+    con = lax.backend.connect(first=False)
+    assert con.execute("SHOW synchronous_commit").fetchone()[0] == "on"
+    assert con.execute("SHOW lock_timeout").fetchone()[0] == "30s"
+    assert con.execute("SHOW idle_in_transaction_session_timeout").fetchone()[0] == "1min"
     con.close()
-    con = store._connect()
-    assert con.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
-    con.close()
+    assert lax.add(GOOD[1:2]) and lax.count() == 2
 
 
 def test_a_writer_waits_for_a_held_lock_instead_of_failing(store):
     store.add(GOOD[:1])
-    blocker = sqlite3.connect(store.path, isolation_level=None, check_same_thread=False)
-    blocker.execute("BEGIN IMMEDIATE")
-    blocker.execute(
-        "INSERT INTO feedback (created_at, task, text, labels, text_hash) VALUES ('t', 'bias', 'x', '[\"neutral\"]', 'h')"
+    blocker = store.backend.connect(first=False)
+    store.backend.begin_write(blocker)  # what another writer holds during its transaction
+    store.backend.execute(
+        blocker,
+        "INSERT INTO feedback (created_at, task, text, labels, text_hash) VALUES (?, ?, ?, ?, ?)",
+        ("t", "bias", "x", '["neutral"]', "h"),
     )
-    import threading
+    waited: list[float] = []
 
-    def release():
-        time.sleep(1.0)
-        blocker.execute("COMMIT")
+    def write():
+        started = time.monotonic()
+        store.add(GOOD[1:2])
+        waited.append(time.monotonic() - started)
 
-    threading.Thread(target=release).start()
-    started = time.monotonic()
-    store.add(GOOD[1:2])
-    assert time.monotonic() - started >= 0.8
+    writer = threading.Thread(target=write)
+    writer.start()
+    time.sleep(1.0)
+    assert not waited  # still waiting for the lock
+    blocker.execute("COMMIT")
+    blocker.close()
+    writer.join(timeout=30)
+    assert waited and waited[0] >= 0.8
     assert store.count() == 3
 
 
@@ -94,13 +121,13 @@ def test_default_location_follows_the_environment(monkeypatch, tmp_path):
     assert default_path() == Path("~/.slant/feedback.sqlite3").expanduser()
 
 
-def test_export_import_round_trip_and_reimport_adds_nothing(store, tmp_path):
+def test_export_import_round_trip_and_reimport_adds_nothing(store, new_store, tmp_path):
     store.add(GOOD)
     out = tmp_path / "out.jsonl"
     assert store.export_jsonl(out) == len(GOOD)
     lines = [json.loads(x) for x in out.read_text().splitlines()]
     assert lines[0]["task"] == "stance" and lines[0]["labels"] == ["favor"]
-    other = FeedbackStore(tmp_path / "other.sqlite3")
+    other = new_store("other")
     res = other.import_jsonl(out)
     assert res["imported"] == len(GOOD) and res["duplicates"] == 0
 
@@ -137,45 +164,52 @@ def test_import_names_bad_lines_and_imports_nothing_unless_skip_bad(store, tmp_p
     assert res["imported"] == 2 and [n for n, _ in res["bad"]] == [2, 3]
 
 
-def test_cli_export_import_stats(tmp_path):
-    env = {**os.environ, "SLANT_FEEDBACK_DB": str(tmp_path / "cli.sqlite3"), "PYTHONPATH": str(REPO)}
+def test_cli_export_import_stats(store, tmp_path):
+    env = {**os.environ, **store_env(store), "PYTHONPATH": str(REPO)}
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps(g) + "\n" for g in GOOD))
 
+    said = []
+
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "slant.cli", *args], env=env, capture_output=True, text=True)
+        r = subprocess.run([sys.executable, "-m", "slant.cli", *args], env=env, capture_output=True, text=True)
+        said.append(r.stdout + r.stderr)
+        return r
 
     r = run("feedback", "import", str(src))
     assert r.returncode == 0 and f"imported {len(GOOD)}" in r.stdout, r.stderr
     r = run("feedback", "stats")
-    assert r.returncode == 0 and "6 correction(s)" in r.stdout
+    assert r.returncode == 0 and "6 correction(s)" in r.stdout and store.location in r.stdout
     r = run("feedback", "export", str(tmp_path / "out.jsonl"))
     assert r.returncode == 0 and len((tmp_path / "out.jsonl").read_text().splitlines()) == len(GOOD)
     src.write_text(json.dumps({"task": "bias", "text": "x"}) + "\n")
     r = run("feedback", "import", str(src))
     assert r.returncode == 1 and "line 1: labels: missing" in r.stderr
+    assert store.count() == len(GOOD)
+    assert PASSWORD not in "".join(said)
 
 
 WRITER = textwrap.dedent("""
     import os, sys
     from slant.feedback.store import FeedbackStore
-    db, name, batches, ack = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    db, name, batches, ack = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]  # db: a path or URL
     store = FeedbackStore(db)
     with open(ack, "a", buffering=1) as f:
         for b in range(batches):
             items = [{"task": "stance", "text": f"{name} batch {b} row {i}", "target": "T", "label": "favor",
                       "annotator": name} for i in range(5)]
             ids = store.add(items)
-            # acknowledged: the ids exist in the file from here on
+            # acknowledged: the ids exist in the store from here on
             f.write(" ".join(map(str, ids)) + "\\n")
             f.flush()
             os.fsync(f.fileno())
 """)
 
 
-def test_many_writer_processes_lose_nothing_acknowledged_even_when_one_is_killed(tmp_path):
-    db = tmp_path / "shared.sqlite3"
-    FeedbackStore(db).add(GOOD[:1])  # create the file (and WAL mode) up front
+def test_many_writer_processes_lose_nothing_acknowledged_even_when_one_is_killed(new_store, tmp_path):
+    first = new_store("shared")
+    first.add(GOOD[:1])  # create the store (the file and WAL mode, or the schema) up front
+    db = target(first)
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -208,6 +242,7 @@ def test_many_writer_processes_lose_nothing_acknowledged_even_when_one_is_killed
 
     store = FeedbackStore(db)
     assert store.integrity_check() == "ok"
+    assert len({r.id for r in store.rows()}) == store.count()
     stored = {r.id: r for r in store.rows()}
     acknowledged = []
     for ack, _ in procs:
@@ -233,7 +268,7 @@ def test_many_writer_processes_lose_nothing_acknowledged_even_when_one_is_killed
         <= (writers - 1) * batches * 5 + (victim_batches + 1) * 5
     )
     print(
-        f"\n{writers} writers x {batches} batches x 5 rows; killed w0 after {victim_batches} acknowledged batches; "
+        f"\n{store.engine}: {writers} writers x {batches} batches x 5 rows; killed w0 after {victim_batches} acknowledged batches; "
         f"{len(acknowledged)} acknowledged ids, {total_rows} rows stored, integrity ok"
     )
 
@@ -241,12 +276,12 @@ def test_many_writer_processes_lose_nothing_acknowledged_even_when_one_is_killed
 # ---- issue #15: who sent a row, and a capped store ----------------------------------------------
 
 
-def test_principal_is_stored_and_survives_export_import(store, tmp_path):
+def test_principal_is_stored_and_survives_export_import(store, new_store, tmp_path):
     store.add(GOOD[:2], principal="key:abc123")
     store.add(GOOD[2:3])
     assert [r.principal for r in store.rows()] == ["key:abc123", "key:abc123", ""]
     store.export_jsonl(tmp_path / "out.jsonl")
-    other = FeedbackStore(tmp_path / "other.sqlite3")
+    other = new_store("other")
     other.import_jsonl(tmp_path / "out.jsonl")
     assert [r.principal for r in other.rows()] == ["key:abc123", "key:abc123", ""]
     (tmp_path / "plain.jsonl").write_text(json.dumps(GOOD[0]) + "\n")
@@ -254,21 +289,22 @@ def test_principal_is_stored_and_survives_export_import(store, tmp_path):
     assert other.rows()[-1].principal == "cli"  # an operator's import without one
 
 
-def test_store_cap_refuses_and_stores_nothing(tmp_path):
-    capped = FeedbackStore(tmp_path / "cap.sqlite3", max_rows=3)
+def test_store_cap_refuses_and_stores_nothing(new_store):
+    capped = new_store("cap", max_rows=3)
     capped.add(GOOD[:2])
     with pytest.raises(StoreFull, match="SLANT_FEEDBACK_MAX_ROWS"):
         capped.add(GOOD[2:4])
     assert capped.count() == 2
-    tiny = FeedbackStore(tmp_path / "mb.sqlite3", max_mb=1)
-    big = [{"task": "frames", "text": f"{i} " + "x" * 9000, "labels": []} for i in range(200)]
+    tiny = new_store("mb", max_mb=1)
+    # Random text: PostgreSQL compresses long values, and 9,000 x's would take a few bytes there.
+    big = [{"task": "frames", "text": f"{i} " + os.urandom(4500).hex(), "labels": []} for i in range(200)]
     with pytest.raises(StoreFull, match="SLANT_FEEDBACK_MAX_MB"):
         for chunk in range(0, 200, 20):
             tiny.add(big[chunk : chunk + 20])
     assert tiny.count() < 200
 
 
-def test_a_version_1_store_gains_the_principal_column(tmp_path):
+def test_a_version_1_sqlite_file_gains_the_principal_column(tmp_path):
     path = tmp_path / "v1.sqlite3"
     con = sqlite3.connect(path)
     con.executescript("""

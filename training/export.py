@@ -184,7 +184,9 @@ def dev_headlines(dev, logits, calibration: art.Calibration) -> dict[str, float]
     }
 
 
-def gate_fp32(model, dev: dict[str, list[Example]], pad_id: int, fp32_folder: Path) -> float:
+def gate_fp32(
+    model, dev: dict[str, list[Example]], pad_id: int, fp32_folder: Path, tolerance: float = PARITY_TOLERANCE
+) -> float:
     """Gate 1: the fp32 ONNX graph reproduces torch on real dev paragraphs; the max |logit diff|."""
     probe = [e for examples in dev.values() for e in examples[:32]]
     inputs = collate(probe, pad_id, torch.device("cpu"))
@@ -193,11 +195,12 @@ def gate_fp32(model, dev: dict[str, list[Example]], pad_id: int, fp32_folder: Pa
     session = Predictor(art.load(fp32_folder, require_metrics=False), device="cpu").session
     ort_out = session.run(model.output_names, {k: v.numpy() for k, v in inputs.items()})
     diff = max(float(np.abs(t.numpy() - o).max()) for t, o in zip(torch_out, ort_out))
-    print(
-        f"gate fp32 vs torch: max |logit diff| = {diff:.2e} (limit {PARITY_TOLERANCE:.0e}) on {len(probe)} dev paragraphs"
-    )
-    if diff > PARITY_TOLERANCE:
-        raise ExportGateError(f"fp32 ONNX differs from torch by {diff:.2e} > {PARITY_TOLERANCE:.0e}")
+    print(f"gate fp32 vs torch: max |logit diff| = {diff:.2e} (limit {tolerance:.0e}) on {len(probe)} dev paragraphs")
+    if diff > tolerance:
+        raise ExportGateError(
+            f"fp32 ONNX differs from torch by {diff:.2e} > {tolerance:.0e}; a deeper or wider encoder rounds "
+            "more in fp32: if the graph is right, raise --parity-tolerance"
+        )
     return diff
 
 
@@ -226,7 +229,13 @@ def gate_int8(
 
 
 def export(
-    checkpoint: str | Path, out: str | Path, name: str, version: str, data_dir: str | None = None, dev_max: int = 3000
+    checkpoint: str | Path,
+    out: str | Path,
+    name: str,
+    version: str,
+    data_dir: str | None = None,
+    dev_max: int = 3000,
+    parity_tolerance: float = PARITY_TOLERANCE,
 ) -> dict:
     """Export, gate and calibrate; writes every artifact file but metrics.json and MODEL_CARD.md."""
     model, state = load_model(checkpoint)
@@ -246,7 +255,9 @@ def export(
 
         fp32_folder = tmp / "fp32"
         write_artifact_files(fp32_folder, fp32_path, config, name, version, art.Calibration.neutral(TASKS))
-        report["fp32_vs_torch_max_abs_logit_diff"] = gate_fp32(model, dev, encoder.pad_id, fp32_folder)
+        report["fp32_vs_torch_max_abs_logit_diff"] = gate_fp32(
+            model, dev, encoder.pad_id, fp32_folder, parity_tolerance
+        )
         quantize(fp32_path, int8_path)
         int8_folder = tmp / "int8"
         write_artifact_files(int8_folder, int8_path, config, name, version, art.Calibration.neutral(TASKS))

@@ -119,13 +119,20 @@ def teacher_labels(teacher: str, config_path: str, overrides: tuple[str, ...]) -
 @click.option("--name", default="slant-base", show_default=True)
 @click.option("--version", "version", required=True, help="Version string written into the artifact.")
 @click.option("--data-dir", default=None, help="Corpus for the gates and calibration (default: the checkpoint's).")
-def export(checkpoint: str, out: str, name: str, version: str, data_dir: str | None) -> None:
+@click.option(
+    "--parity-tolerance",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1e-4,
+    show_default=True,
+    help="Largest |logit(fp32 ONNX) - logit(torch)| the first gate accepts.",
+)
+def export(checkpoint: str, out: str, name: str, version: str, data_dir: str | None, parity_tolerance: float) -> None:
     """Export to ONNX fp32 and int8, check the parity gates, calibrate on dev, write the artifact."""
     from training.export import ExportGateError
     from training.export import export as run_export
 
     try:
-        run_export(checkpoint, out, name, version, data_dir)
+        run_export(checkpoint, out, name, version, data_dir, parity_tolerance=parity_tolerance)
     except ExportGateError as e:
         raise click.ClickException(f"export gate failed: {e}") from None
 

@@ -87,7 +87,8 @@ large: $(VENV)/.test-installed
 	$(BIN)/slant train --config training/large.json --resume
 	$(BIN)/slant train --config training/large_stance.json --resume
 	# 12 layers of 768 round more in fp32 than MiniLM's 6 of 384: stage 2 measured 1.2e-4 against torch.
+	# Its int8 graph with every MatMul quantized lost 1.6 stance points on dev: the FFN down-projections stay fp32.
 	$(BIN)/slant export --checkpoint runs/slant-large-stance/checkpoint.pt --out models/slant-large \
-		--name slant-large --version $(LARGE_VERSION) --parity-tolerance 3e-4
+		--name slant-large --version $(LARGE_VERSION) --parity-tolerance 3e-4 --fp32-ffn-down
 	$(BIN)/slant evaluate --artifact models/slant-large --run-dir runs/slant-large-stance \
 		--previous models/slant-base/metrics.json

@@ -57,11 +57,28 @@ def export_onnx(model, path: Path, opset: int = 18) -> None:
     )
 
 
-def quantize(fp32: Path, int8: Path) -> None:
+def ffn_down_projections(graph_path: Path, intermediate_size: int) -> list[str]:
+    """The MatMuls that take the feed-forward block's GELU output back to the hidden width: their
+    weight is (intermediate_size, hidden). Their input is the graph's most outlier-heavy activation."""
+    import onnx
+
+    graph = onnx.load(str(graph_path)).graph
+    widths = {i.name: tuple(i.dims) for i in graph.initializer}
+    return [
+        n.name
+        for n in graph.node
+        if n.op_type == "MatMul"
+        and any(len(widths.get(i, ())) == 2 and widths[i][0] == intermediate_size for i in n.input)
+    ]
+
+
+def quantize(fp32: Path, int8: Path, keep_fp32: list[str] | None = None) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     # per_channel: per-tensor int8 flips a few % of labels on this model.
-    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
+    quantize_dynamic(
+        str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=keep_fp32 or []
+    )
 
 
 def windows_of(examples: list[Example]) -> list[Window]:
@@ -236,6 +253,7 @@ def export(
     data_dir: str | None = None,
     dev_max: int = 3000,
     parity_tolerance: float = PARITY_TOLERANCE,
+    fp32_ffn_down: bool = False,
 ) -> dict:
     """Export, gate and calibrate; writes every artifact file but metrics.json and MODEL_CARD.md."""
     model, state = load_model(checkpoint)
@@ -258,7 +276,9 @@ def export(
         report["fp32_vs_torch_max_abs_logit_diff"] = gate_fp32(
             model, dev, encoder.pad_id, fp32_folder, parity_tolerance
         )
-        quantize(fp32_path, int8_path)
+        keep_fp32 = ffn_down_projections(fp32_path, model.encoder.config.intermediate_size) if fp32_ffn_down else []
+        quantize(fp32_path, int8_path, keep_fp32)
+        report["fp32_nodes"] = len(keep_fp32)
         int8_folder = tmp / "int8"
         write_artifact_files(int8_folder, int8_path, config, name, version, art.Calibration.neutral(TASKS))
         calibration = gate_int8(dev, fp32_folder, int8_folder, untrained_labels(config), report)

@@ -126,13 +126,28 @@ def teacher_labels(teacher: str, config_path: str, overrides: tuple[str, ...]) -
     show_default=True,
     help="Largest |logit(fp32 ONNX) - logit(torch)| the first gate accepts.",
 )
-def export(checkpoint: str, out: str, name: str, version: str, data_dir: str | None, parity_tolerance: float) -> None:
+@click.option(
+    "--fp32-ffn-down",
+    is_flag=True,
+    help="Keep the feed-forward down-projections in fp32 (slower int8 graph) when int8 misses the second gate.",
+)
+def export(
+    checkpoint: str,
+    out: str,
+    name: str,
+    version: str,
+    data_dir: str | None,
+    parity_tolerance: float,
+    fp32_ffn_down: bool,
+) -> None:
     """Export to ONNX fp32 and int8, check the parity gates, calibrate on dev, write the artifact."""
     from training.export import ExportGateError
     from training.export import export as run_export
 
     try:
-        run_export(checkpoint, out, name, version, data_dir, parity_tolerance=parity_tolerance)
+        run_export(
+            checkpoint, out, name, version, data_dir, parity_tolerance=parity_tolerance, fp32_ffn_down=fp32_ffn_down
+        )
     except ExportGateError as e:
         raise click.ClickException(f"export gate failed: {e}") from None
 

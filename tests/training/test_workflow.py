@@ -164,3 +164,19 @@ def test_sentence_level_bias_sources_carry_no_token_labels(tiny_corpus):
     assert all((e.token_labels == -1).all() for e in by_source["npov"])
     assert any((e.token_labels == 1).any() for e in by_source["babe"])
     assert all((e.token_labels >= 0).any() for e in by_source["babe"])
+
+
+def test_quantize_can_keep_the_ffn_down_projections_in_fp32(tiny_run, tmp_path):
+    import onnx
+
+    from training.export import ffn_down_projections, quantize
+    from training.model import TINY_ENCODER
+
+    fp32 = tiny_run["checkpoint"].with_name("model.fp32.onnx")
+    keep = ffn_down_projections(fp32, TINY_ENCODER["intermediate_size"])
+    assert len(keep) == TINY_ENCODER["num_hidden_layers"]  # one per layer
+    quantize(fp32, tmp_path / "int8.onnx", keep)
+    graph = onnx.load(str(tmp_path / "int8.onnx")).graph
+    float_matmuls = {n.name for n in graph.node if n.op_type == "MatMul"}
+    assert set(keep) <= float_matmuls  # kept as float MatMuls ...
+    assert any(n.op_type == "MatMulInteger" for n in graph.node)  # ... beside the int8 ones

@@ -3,6 +3,7 @@ service builds them: slant.requests (request models, prepare, finish) + slant.an
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 import click
@@ -150,18 +151,19 @@ def _lines_done(input_path: str, out_path: str, resume: bool, force: bool) -> tu
 
 
 @click.command()
-@click.argument("input_path", metavar="IN.jsonl", type=click.Path(dir_okay=False, exists=True))
+@click.argument("input_path", metavar="INPUT")
 @click.option(
     "--out",
     "out_path",
     required=True,
-    type=click.Path(dir_okay=False),
-    help="Answers, one JSON line per input line, in input order.",
+    help="Answers, one JSON line per input line, in input order (--engine ray with a folder INPUT: a "
+    "folder of answer shards, one per input shard, plus _manifest.json).",
 )
 @click.option(
     "--resume",
     is_flag=True,
-    help="Continue a broken run: keep the complete lines already in --out, skip that many input lines.",
+    help="Continue a broken run: keep the complete lines already in --out, skip that many input lines "
+    "(--engine ray: keep the complete shards, redo the others).",
 )
 @click.option("--force", is_flag=True, help="Overwrite a non-empty --out instead of refusing.")
 @click.option(
@@ -175,24 +177,64 @@ def _lines_done(input_path: str, out_path: str, resume: bool, force: bool) -> tu
 @_auto_targets_option
 @click.option("--no-text", is_flag=True, help="Leave paragraph texts out of the answers (offsets only).")
 @_model_option
-def score(input_path, out_path, resume, force, batch, max_auto_targets, no_text, model) -> None:
-    """Score a JSONL file of articles without a server.
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="local: this process. ray: a Ray cluster (pip install 'slant[scale]'); INPUT and --out may then "
+    "be folders of shards or URIs (s3://...). See docs/scale.md.",
+)
+@click.option(
+    "--address",
+    default=None,
+    help="--engine ray: the Ray cluster to join (default $RAY_ADDRESS, else a local Ray started for this run).",
+)
+@click.option(
+    "--actors",
+    type=click.IntRange(1, 100_000),
+    default=None,
+    help="--engine ray: model actors (default one per GPU on a cluster with GPUs, else up to one per CPU).",
+)
+def score(
+    input_path, out_path, resume, force, batch, max_auto_targets, no_text, model, engine, address, actors
+) -> None:
+    """Score articles without a server: a JSONL file, or (--engine ray) a folder of shards.
 
-    Each line of IN.jsonl is one Article JSON object, as in the HTTP API:
+    Each line of INPUT is one Article JSON object, as in the HTTP API:
     {"text"|"html"|"paragraphs": ..., "title"?, "url"?, "targets"?}. Each output line is that
     article's /classify answer, or {"line": n, "error": "..."} for a line that could not be scored
     (n counts from 1); the run goes on. Prints throughput at the end.
     """
+    from slant.requests import Options
+
+    options = Options(max_auto_targets=max_auto_targets, include_text=not no_text)
+    if engine == "ray":
+        _score_ray(input_path, out_path, resume, force, batch, options, model, address, actors)
+        return
+    for name, value in (("--address", address), ("--actors", actors)):
+        if value is not None:
+            raise click.UsageError(f"{name} is for --engine ray; add --engine ray or leave {name} out")
+    ctx = click.get_current_context()
+    if "://" not in input_path and os.path.isdir(input_path):
+        raise click.UsageError(
+            f"INPUT {input_path} is a folder; the local engine reads one JSONL file. Score a folder of "
+            "shards with --engine ray (docs/scale.md), or give one file"
+        )
+    input_path = click.Path(dir_okay=False, exists=True).convert(input_path, None, ctx)
+    out_path = click.Path(dir_okay=False).convert(out_path, None, ctx)
+    _score_local(input_path, out_path, resume, force, batch, options, model)
+
+
+def _score_local(input_path, out_path, resume, force, batch, options, model) -> None:
     import json
     import time
 
     from tqdm import tqdm
 
     from slant.bulk import BulkScorer
-    from slant.requests import Options
 
     done, total = _lines_done(input_path, out_path, resume, force)
-    options = Options(max_auto_targets=max_auto_targets, include_text=not no_text)
     scorer = BulkScorer(*_load_predictor(model), options, _limits())
     started = time.perf_counter()
     bar = tqdm(total=total, initial=done, unit="article", desc="scoring", mininterval=1.0, file=None)
@@ -220,5 +262,57 @@ def score(input_path, out_path, resume, force, batch, max_auto_targets, no_text,
         f"scored {t.articles:,} articles ({t.paragraphs:,} paragraphs, {t.errors:,} error lines{skipped}) "
         f"in {elapsed:.1f} s: {t.articles / elapsed:,.1f} articles/s, {t.paragraphs / elapsed:,.1f} "
         f"paragraphs/s -> {out_path}",
+        err=True,
+    )
+
+
+def _score_ray(input_path, out_path, resume, force, batch, options, model, address, actors) -> None:
+    try:
+        from slant import bulk_ray
+        from slant.bulk_shards import LayoutError, plan_job
+    except ImportError as e:
+        raise click.ClickException(
+            f"--engine ray needs Ray Data and pyarrow ({e.name or e} is not installed): pip install 'slant[scale]'"
+        ) from None
+    from slant.artifact import ArtifactError, load
+    from slant.store import ModelNotFound, current_model_dir
+
+    try:
+        artifact = load(model or current_model_dir())
+    except (ArtifactError, ModelNotFound) as e:
+        raise click.ClickException(str(e)) from None
+    identity = {
+        "input": input_path if "://" in input_path else os.path.realpath(input_path),
+        "model": {
+            "name": artifact.name,
+            "version": artifact.version,
+            "model_sha256": artifact.metrics.get("model_sha256"),
+        },
+        "options": options.model_dump(),
+    }
+    try:
+        job = plan_job(input_path, out_path, identity, resume=resume, force=force)
+        done = len(job.done)
+        if done == len(job.shards):
+            click.echo(f"all {done} shards of {input_path} are already scored in {out_path}; nothing to do", err=True)
+            return
+        s = bulk_ray.run(
+            job,
+            artifact,
+            options,
+            _limits(),
+            address=address,
+            actors=actors,
+            batch=batch,
+            echo=lambda m: click.echo(m, err=True),
+        )
+    except (LayoutError, bulk_ray.ClusterError) as e:
+        raise click.ClickException(str(e)) from None
+    elapsed = max(s["seconds"], 1e-9)
+    skipped = f", {done:,} shards already done" if done else ""
+    click.echo(
+        f"scored {s['articles']:,} articles ({s['paragraphs']:,} paragraphs, {s['errors']:,} error lines{skipped}) "
+        f"in {elapsed:.1f} s: {s['articles'] / elapsed:,.1f} articles/s, {s['paragraphs'] / elapsed:,.1f} "
+        f"paragraphs/s on {len(s['nodes'])} nodes -> {out_path}",
         err=True,
     )

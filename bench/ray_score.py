@@ -313,8 +313,13 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def noise(monitor, ray_pids: set[int]) -> list[str]:
-    """Busy processes other than the benchmark's Ray nodes and workers (they are not its children)."""
-    return [line for line in monitor.report() if int(line.split()[1]) not in ray_pids]
+    """Busy processes other than the benchmark's Ray nodes and workers (they are not its children;
+    a worker that came and went is known by its name, ray::...)."""
+    return [
+        line
+        for line in monitor.report()
+        if int(line.split()[1]) not in ray_pids and not line.split(": ", 1)[-1].startswith("ray::")
+    ]
 
 
 def lscpu() -> str:

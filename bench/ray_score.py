@@ -27,7 +27,7 @@ The Ray nodes are started with ``--num-gpus=0``: this is a CPU benchmark.
 
 Last, the paper estimate of docs/scale.md for ``--nodes`` nodes of ``--node-cores`` cores on
 ``--total`` articles, from the measured rate per core: paste it there. Figures go to stdout and
-``--json`` (default bench/ray_score.json); bench/RESULTS.md is not touched.
+``--json`` (default bench/ray_score.json) and this script's section of bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -397,6 +397,10 @@ def main(argv=None) -> int:
             "",
             common.machine_table(common.machine()),
             "",
+            f"The two nodes share this machine's {cores} cores ({max(1, cores // 2)} Ray CPU each), so the last ratio "
+            "shows what splitting one machine into two nodes costs, not added capacity: on a real cluster every "
+            "node brings its own cores, and the estimate assumes the rate per core holds.",
+            "",
             "Busy at start: "
             + ("; ".join(busy_at_start) or "nothing")
             + ". During the runs: "
@@ -405,6 +409,7 @@ def main(argv=None) -> int:
         ]
     )
     print("\n" + report)
+    common.update_results(Path(__file__).resolve().parent, "ray_score", report)
     Path(args.json).write_text(
         json.dumps(
             {

@@ -244,6 +244,35 @@ def test_writer_refuses_records_out_of_order(tmp_path):
     assert not (tmp_path / "out" / "a.jsonl").exists()
 
 
+@pytest.mark.parametrize(
+    "resources, device, actors, expected",
+    [
+        ({"CPU": 16, "GPU": 2}, None, None, {"device": "cuda", "min": 2, "max": 2, "num_gpus": 1, "actor_cpus": 1.0}),
+        ({"CPU": 16, "GPU": 2}, None, 1, {"device": "cuda", "min": 1, "max": 1}),
+        ({"CPU": 16, "GPU": 2}, "cpu", None, {"device": "cpu", "min": 1, "max": 16, "num_gpus": 0}),
+        ({"CPU": 8}, None, None, {"device": "cpu", "min": 1, "max": 8, "actor_cpus": 0.8, "task_cpus": 0.2}),
+        ({"CPU": 8}, None, 3, {"device": "cpu", "min": 3, "max": 3}),
+        ({"CPU": 8}, None, 9, "more than the cluster's 8 CPUs"),
+        ({"CPU": 8}, "cuda", None, "SLANT_DEVICE is cuda, but the Ray cluster has no GPUs"),
+    ],
+)
+def test_actor_plan_puts_the_model_on_gpus_where_there_are_some(monkeypatch, resources, device, actors, expected):
+    ray = pytest.importorskip("ray")
+    from slant import bulk_ray
+
+    monkeypatch.setattr(ray, "cluster_resources", lambda: resources)
+    if device:
+        monkeypatch.setenv("SLANT_DEVICE", device)
+    else:
+        monkeypatch.delenv("SLANT_DEVICE", raising=False)
+    if isinstance(expected, str):
+        with pytest.raises(LayoutError, match=expected):
+            bulk_ray.actor_plan(actors)
+    else:
+        plan = bulk_ray.actor_plan(actors)
+        assert {k: plan[k] for k in expected} == expected
+
+
 # ------------------------------------------------------------------------------------------------
 # The command line without a cluster
 # ------------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import slant
 from slant.bulk_shards import (
     MANIFEST,
     LayoutError,
@@ -281,6 +282,8 @@ def test_actor_plan_puts_the_model_on_gpus_where_there_are_some(monkeypatch, res
 def test_engine_ray_without_ray_says_what_to_install(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray raises ImportError
     monkeypatch.delitem(sys.modules, "slant.bulk_ray", raising=False)
+    # `from slant import bulk_ray` finds the package's attribute even without the sys.modules entry
+    monkeypatch.delattr(slant, "bulk_ray", raising=False)
     (tmp_path / "a.jsonl").write_text("{}\n")
     r = invoke("score", tmp_path / "a.jsonl", "--out", tmp_path / "o.jsonl", "--engine", "ray")
     assert r.exit_code != 0 and "pip install 'slant[scale]'" in r.output and "ray is not installed" in r.output

@@ -435,6 +435,18 @@ def test_two_nodes_score_as_the_local_engine(cluster, shards, artifact, local_an
     print(log.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
+def test_one_file_in_one_file_out(cluster, shards, artifact, local_answers, tmp_path):
+    out = tmp_path / "answers" / "b.jsonl"
+    p = score_ray(shards / "b.jsonl", "--out", out, "--model", artifact, "--batch", BATCH, address=cluster["address"])
+    log = p.communicate(timeout=600)[0].decode()
+    assert p.returncode == 0, log
+    assert out.read_text(encoding="utf-8").splitlines() == local_answers["b.jsonl"]
+    assert not list(out.parent.glob(".*"))  # no manifest, no partial file: the file is the whole answer
+    again = score_ray(shards / "b.jsonl", "--out", out, "--model", artifact, address=cluster["address"])
+    assert again.wait(timeout=300) != 0  # refuses to overwrite without --resume or --force
+
+
 def short_articles(path: Path, first: int, n: int) -> None:
     """``n`` one-paragraph articles with their target given (no NER): many records, quickly scored."""
     rows = [

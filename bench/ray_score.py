@@ -48,6 +48,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import common  # noqa: E402
+from serving.launcher import kill_leftovers  # noqa: E402
 
 SAMPLES = common.REPO / "tests" / "slant" / "samples"
 TARGET_RAY_VS_LOCAL = 0.85
@@ -151,12 +152,7 @@ class LocalCluster:
                 p.send_signal(signal.SIGTERM)
             except psutil.Error:
                 pass
-        _, alive = psutil.wait_procs(procs, timeout=5)
-        for p in alive:
-            try:
-                p.kill()
-            except psutil.Error:
-                pass
+        kill_leftovers(procs, timeout=5)
         if self.own_temp:
             shutil.rmtree(self.temp_dir, ignore_errors=True)
 

@@ -21,18 +21,37 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
+def kill_leftovers(procs: list, timeout: float) -> None:
+    """SIGKILL whichever of ``procs`` (psutil processes) are still alive after ``timeout`` seconds."""
+    import psutil
+
+    _, alive = psutil.wait_procs(procs, timeout=timeout)
+    for p in alive:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+
+
 class ServeProcess:
-    def __init__(self, env: dict[str, str], log_path: Path, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        log_path: Path,
+        host: str = "127.0.0.1",
+        service: str = "serving.service:Slant",  # or a built Bento's tag
+        cwd: Path = REPO,
+    ) -> None:
         self.port = free_port(host)
         self.url = f"http://{host}:{self.port}"
         exe = Path(sys.executable).with_name("bentoml")
         base = [str(exe)] if exe.exists() else [sys.executable, "-m", "bentoml"]
-        self.cmd = [*base, "serve", "serving.service:Slant", "--host", host, "--port", str(self.port)]
+        self.cmd = [*base, "serve", service, "--host", host, "--port", str(self.port)]
         self.log_path = Path(log_path)
         self._log = open(self.log_path, "wb")
         self.proc: subprocess.Popen | None = subprocess.Popen(
             self.cmd,
-            cwd=REPO,
+            cwd=cwd,
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -94,12 +113,7 @@ class ServeProcess:
             os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-        _, alive = psutil.wait_procs(workers, timeout=5)
-        for worker in alive:
-            try:
-                worker.kill()
-            except psutil.Error:
-                pass
+        kill_leftovers(workers, timeout=5)
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:

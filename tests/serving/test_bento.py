@@ -15,7 +15,7 @@ import pytest
 import tomllib
 import yaml
 
-from serving.launcher import ServeProcess, free_port
+from serving.launcher import ServeProcess
 from serving.model_workers import ModelWorkers, place_model_worker, plan_model_workers
 from slant.settings import SettingsError, settings
 
@@ -155,28 +155,6 @@ def test_the_model_service_is_declared_with_the_setting():  # two imports, about
 # ---- the built Bento, served from elsewhere ------------------------------------------------------
 
 
-class BentoServe(ServeProcess):
-    """`bentoml serve <bento>` in ``cwd``, not the repository (ServeProcess's readiness and stop)."""
-
-    def __init__(self, bento: str, cwd: Path, env: dict[str, str], log_path: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.cmd = [str(BENTOML), "serve", bento, "--host", "127.0.0.1", "--port", str(self.port)]
-        self.log_path = log_path
-        self._log = open(log_path, "wb")
-        self.proc = subprocess.Popen(
-            self.cmd,
-            cwd=cwd,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        self.pid = self.proc.pid
-        self.started = time.perf_counter()
-
-
 def build_context(root: Path, artifact: Path) -> Path:
     """The repository's service sources and bentofile, with ``artifact`` as models/slant-base.
     One change to the bentofile: no version locking (it asks the package index; the test is offline)."""
@@ -227,7 +205,7 @@ def test_the_built_bento_serves_its_own_model_from_outside_the_repository(servin
     # Two model workers, SLANT_THREADS unset: each is pinned to its share of the cores; the number
     # is read when the Bento is served, not when it was built.
     serve_env = {**env, "SLANT_MODEL_WORKERS": "2", "SLANT_THREADS": ""}
-    server = BentoServe("slant-service:latest", elsewhere, serve_env, tmp_path / "bentoml.log")
+    server = ServeProcess(serve_env, tmp_path / "bentoml.log", service="slant-service:latest", cwd=elsewhere)
     try:
         server.wait_ready(int(os.environ.get("SLANT_TEST_SERVER_TIMEOUT_S", "600")))
         with server.client() as client:

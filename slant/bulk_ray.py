@@ -151,12 +151,13 @@ class ScoreActor:
 
     def __call__(self, chunk: pa.Table) -> pa.Table:
         payloads = chunk.column("payload").to_pylist()
+        scored: list[bytes | None] = [None] * len(payloads)  # the scores only: the payload travels on as it came
         for start in range(0, len(payloads), self.batch):
             todo = [i for i in range(start, min(start + self.batch, len(payloads))) if payloads[i] is not None]
             parsed = [pickle.loads(payloads[i]) for i in todo]
-            for i, p, scores in zip(todo, parsed, model_scores(self.predictor, parsed)):
-                payloads[i] = pickle.dumps((p, scores), protocol=5)
-        chunk = chunk.set_column(chunk.schema.get_field_index("payload"), "payload", pa.array(payloads, pa.binary()))
+            for i, scores in zip(todo, model_scores(self.predictor, parsed)):
+                scored[i] = pickle.dumps(scores, protocol=5)
+        chunk = chunk.append_column("scores", pa.array(scored, pa.binary()))
         return chunk.append_column("score_node", pa.array([self.node] * chunk.num_rows, pa.string()))
 
 
@@ -165,17 +166,17 @@ def answer_stage(batch: pa.Table, model: ModelRef, options: Options) -> pa.Table
     artifact = local_artifact(model)
     outs = batch.column("out").to_pylist()
     errors, paragraphs = [], []
-    for i, payload in enumerate(batch.column("payload").to_pylist()):
+    for i, (payload, scores) in enumerate(zip(batch.column("payload").to_pylist(), batch.column("scores").to_pylist())):
         if payload is None:  # an intake error record
             errors.append(True)
             paragraphs.append(0)
             continue
-        parsed, scores = pickle.loads(payload)
-        record = answer(artifact, options, parsed, scores)
+        parsed = pickle.loads(payload)
+        record = answer(artifact, options, parsed, pickle.loads(scores))
         outs[i] = json.dumps(record, ensure_ascii=False)
         errors.append(is_error(record))
         paragraphs.append(0 if errors[-1] else len(record["paragraphs"]))
-    batch = batch.drop_columns(["payload"])
+    batch = batch.drop_columns(["payload", "scores"])
     batch = batch.set_column(batch.schema.get_field_index("out"), "out", pa.array(outs, pa.string()))
     return batch.append_column("error", pa.array(errors, pa.bool_())).append_column(
         "paragraphs", pa.array(paragraphs, pa.int32())

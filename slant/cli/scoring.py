@@ -194,7 +194,7 @@ def _lines_done(input_path: str, out_path: str, resume: bool, force: bool) -> tu
     "--actors",
     type=click.IntRange(1, 100_000),
     default=None,
-    help="--engine ray: model actors (default one per GPU on a cluster with GPUs, else up to one per CPU).",
+    help="--engine ray: model actors (default one per GPU on a cluster with GPUs, else one per CPU).",
 )
 def score(
     input_path, out_path, resume, force, batch, max_auto_targets, no_text, model, engine, address, actors

@@ -248,11 +248,11 @@ def test_writer_refuses_records_out_of_order(tmp_path):
 @pytest.mark.parametrize(
     "resources, device, actors, expected",
     [
-        ({"CPU": 16, "GPU": 2}, None, None, {"device": "cuda", "min": 2, "max": 2, "num_gpus": 1, "actor_cpus": 1.0}),
-        ({"CPU": 16, "GPU": 2}, None, 1, {"device": "cuda", "min": 1, "max": 1}),
-        ({"CPU": 16, "GPU": 2}, "cpu", None, {"device": "cpu", "min": 1, "max": 16, "num_gpus": 0}),
-        ({"CPU": 8}, None, None, {"device": "cpu", "min": 1, "max": 8, "actor_cpus": 0.8, "task_cpus": 0.2}),
-        ({"CPU": 8}, None, 3, {"device": "cpu", "min": 3, "max": 3}),
+        ({"CPU": 16, "GPU": 2}, None, None, {"device": "cuda", "actors": 2, "num_gpus": 1, "actor_cpus": 1.0}),
+        ({"CPU": 16, "GPU": 2}, None, 1, {"device": "cuda", "actors": 1}),
+        ({"CPU": 16, "GPU": 2}, "cpu", None, {"device": "cpu", "actors": 16, "num_gpus": 0}),
+        ({"CPU": 8}, None, None, {"device": "cpu", "actors": 8, "actor_cpus": 0.8, "task_cpus": 0.2}),
+        ({"CPU": 8}, None, 3, {"device": "cpu", "actors": 3}),
         ({"CPU": 8}, None, 9, "more than the cluster's 8 CPUs"),
         ({"CPU": 8}, "cuda", None, "SLANT_DEVICE is cuda, but the Ray cluster has no GPUs"),
     ],

@@ -61,8 +61,9 @@ from slant.requests import SAMPLE_ARTICLE, SAMPLE_TEXT, ArticleIn, Options, fini
 
 log = logging.getLogger("slant.serving")
 
-# Adaptive batching of model passes. A typical news paragraph is 60-150 tokens; the Predictor packs
-# passes into onnxruntime calls of <= 256 padded tokens on CPU (4096 on CUDA) whatever we send it.
+# Adaptive batching of model passes. A typical news paragraph is 60-150 tokens; the Predictor runs
+# each window as its own onnxruntime call on CPU (batches of <= 4096 padded tokens on CUDA) whatever
+# we send it: batching here shares the Python work and keeps the cores busy, never moves a score.
 #
 # MAX_BATCH_PASSES = 256: the most passes in one model call. PassBatcher merges the passes of
 #   concurrent requests into calls of at most this size, one call in flight, and cuts larger

@@ -26,6 +26,7 @@ from slant.predictor import Predictor
 from training.calibrate import fit_class_offsets, fit_temperature, fit_thresholds, token_threshold
 from training.config import TrainConfig
 from training.examples import Example, load_examples, make_encoder, tokenizer_path
+from training.gate import allowed_drop
 from training.losses import collate
 from training.metrics import pool_articles, probabilities, task_scores
 from training.train import TRAINING, WEIGHTS, load_model, predict_logits, save_weights, training_json
@@ -234,13 +235,23 @@ def gate_int8(
     fp32_scores = dev_headlines(dev, logits["fp32"], calibration)
     int8_scores = dev_headlines(dev, logits["int8"], calibration)
     report["dev_fp32"], report["dev_int8"] = fp32_scores, int8_scores
+    report["dev_n"] = {t: len(examples) for t, examples in dev.items()}
+    failed = []
     for t in dev:
-        print(f"gate int8 vs fp32 on {t} dev (n={len(dev[t])}): {int8_scores[t]:.4f} vs {fp32_scores[t]:.4f}")
-    worst = max(fp32_scores[t] - int8_scores[t] for t in dev)
-    if worst > INT8_MAX_DROP:
+        # On a dev set too small to resolve one point (the tests' tiny corpus: one of 24 paragraphs
+        # is 4 points), its sampling noise is the limit, as in the retrain gate; a release's dev
+        # sets (up to 3,000 paragraphs) keep the 1 point.
+        limit = allowed_drop(INT8_MAX_DROP, len(dev[t]))
+        drop = fp32_scores[t] - int8_scores[t]
+        print(
+            f"gate int8 vs fp32 on {t} dev (n={len(dev[t])}): {int8_scores[t]:.4f} vs {fp32_scores[t]:.4f} "
+            f"(drop limit {limit * 100:.1f} points)"
+        )
+        if drop > limit:
+            failed.append(f"{t}: {drop * 100:.2f} points (limit {limit * 100:.1f})")
+    if failed:
         raise ExportGateError(
-            f"int8 loses {worst * 100:.2f} F1 points against fp32 (limit {INT8_MAX_DROP * 100:.0f}): "
-            f"fp32 {fp32_scores}, int8 {int8_scores}"
+            f"int8 loses too much F1 against fp32 on dev: {'; '.join(failed)}; fp32 {fp32_scores}, int8 {int8_scores}"
         )
     return calibration
 

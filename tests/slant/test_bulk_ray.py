@@ -370,9 +370,8 @@ def differences(a, b, path="") -> list[str]:
     return [] if a == b else [f"{path}: {a!r} vs {b!r}"]
 
 
-# The int8 model quantizes its activations per batch, so equal scores need equal batches: each actor
-# scores --batch records of a shard at a time on one thread, as the local engine does with SLANT_THREADS=1
-# (with more threads it cuts its windows into other batches, and the scores differ slightly).
+# A pass's scores do not depend on what it is batched with, or on threads (slant/predictor.py): the
+# Ray actors (one thread, --batch records per call) match the local engine (all cores) byte for byte.
 BATCH = 4
 
 
@@ -388,11 +387,8 @@ def shards(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def local_answers(shards, artifact, tmp_path_factory) -> dict[str, list[str]]:
-    """Each shard scored by the local `slant score` (a Parquet shard as the JSON lines of its rows),
-    on one thread as each Ray actor is, so that its batches run as the actors' do."""
+    """Each shard scored by the local `slant score` (a Parquet shard as the JSON lines of its rows)."""
     out = tmp_path_factory.mktemp("local")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("SLANT_THREADS", "1")
     answers = {}
     for name in ("a.jsonl", "b.jsonl", "c.parquet"):
         src = shards / name
@@ -403,7 +399,6 @@ def local_answers(shards, artifact, tmp_path_factory) -> dict[str, list[str]]:
         r = invoke("score", src, "--out", target, "--model", artifact, "--batch", BATCH)
         assert r.exit_code == 0, r.output
         answers[target.name] = target.read_text(encoding="utf-8").splitlines()
-    mp.undo()
     return answers
 
 

@@ -8,6 +8,8 @@ import pytest
 from slant import artifact as art
 from slant.labels import TASKS
 from slant.predictor import Pass, Predictor
+from training.export import INT8_MAX_DROP
+from training.gate import allowed_drop
 
 
 def test_train_export_evaluate_produces_a_consistent_artifact(tiny_run):
@@ -17,8 +19,9 @@ def test_train_export_evaluate_produces_a_consistent_artifact(tiny_run):
     assert set(loaded.tasks) == set(TASKS)
     report = tiny_run["export_report"]
     assert report["fp32_vs_torch_max_abs_logit_diff"] <= 1e-4
-    for task in TASKS:
-        assert report["dev_fp32"][task] - report["dev_int8"][task] <= 0.01
+    for task in TASKS:  # 1 point, or a tiny dev set's sampling noise
+        limit = allowed_drop(INT8_MAX_DROP, report["dev_n"][task])
+        assert report["dev_fp32"][task] - report["dev_int8"][task] <= limit
     metrics = json.loads((folder / "metrics.json").read_text())
     assert set(metrics["tasks"]) == set(TASKS)
     for task, tm in metrics["tasks"].items():

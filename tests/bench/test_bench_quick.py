@@ -63,8 +63,21 @@ def test_throughput_quick(tiny_artifact, tmp_path):
     assert report["sgemm"]["peak_gflops"] > 0
     for a in report["agreement"].values():
         assert 0 <= a["single_window"]["all"] <= 1
+    # Each window is its own onnxruntime call on CPU: a paragraph scores the same alone as in a chunk.
+    assert report["batch_independence"]["max_abs_dp"] == 0
     text = (tmp_path / "RESULTS.md").read_text()
     assert "<!-- BEGIN throughput -->" in text and "int8 in-process ÷ transformers path" in text
+
+
+def test_profile_ops_quick(tiny_artifact, tmp_path):
+    _run("profile_ops.py", tiny_artifact, tmp_path, timeout=300)
+    report = json.loads((tmp_path / "profile_ops.json").read_text())
+    assert report["workload"]["windows"] >= 20
+    # The shares are of the session's run time: each in (0, 1], all of them with the rest at most 1.
+    assert report["shares"] and all(0 < s <= 1 for s in report["shares"].values())
+    assert sum(report["shares"].values()) + report["outside_kernels_share"] == pytest.approx(1.0)
+    assert "MatMulInteger" in " ".join(report["shares"]) or "DynamicQuantizeMatMul" in report["shares"]
+    assert "<!-- BEGIN profile_ops -->" in (tmp_path / "RESULTS.md").read_text()
 
 
 def test_serve_quick(tiny_artifact, tmp_path):

@@ -48,10 +48,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import common  # noqa: E402
 from serving.launcher import ServeProcess  # noqa: E402
 
+# #13's targets. p99 ÷ p50 at half the peak is no target: random arrivals put even an ideal server
+# several times over 2 (see the report); what the server controls is its distance from that server.
 TARGETS = {
-    "served_vs_inprocess_16": (0.85, True),
-    "p99_over_p50_half_peak": (2.0, False),
-    "p99_over_p50_half_peak_one_size": (2.0, False),
+    "served_vs_inprocess_16": (0.90, True),
+    "classify_rate_never_falls": (1.0, True),
+    "p99_over_ideal_half_peak": (1.1, False),
     "lone_after_burst_over_fresh": (1.5, False),
     "errors": (0, False),
 }
@@ -745,10 +747,12 @@ def summarize(args, results, inproc, where, busy, load_at_start, total_s) -> dic
     at16 = [lv for mode in results["levels"].values() for lv in mode if lv["clients"] == 16]
     served16 = min((lv["served_vs_inprocess"] for lv in at16), default=float("nan"))
     errors = sum(lv["errors"] for mode in results["levels"].values() for lv in mode) + half["errors"] + same["errors"]
+    classify = [lv["articles_per_s"] for lv in results["levels"]["classify"]]
     values = {
         "served_vs_inprocess_16": served16,
-        "p99_over_p50_half_peak": half["p99_over_p50"],
-        "p99_over_p50_half_peak_one_size": same["p99_over_p50"],
+        # The smallest rate ratio of one /classify client count to the next lower one.
+        "classify_rate_never_falls": min((b / a for a, b in zip(classify, classify[1:])), default=float("nan")),
+        "p99_over_ideal_half_peak": half["latency_s"]["p99"] / ideal["p99"] if ideal else float("nan"),
         "lone_after_burst_over_fresh": worst_after / fresh,
         "errors": errors,
     }
@@ -956,7 +960,7 @@ def render(r: dict) -> str:
         + "Random arrivals at half of a server's capacity queue behind each other often enough that even the ideal "
         "server's p99 is several times its p50 (for one size, the ideal server 50 % busy on 100,000 made-up Poisson "
         f"arrivals, M/D/1, gives p99 ÷ p50 = {r['poisson_floor_half_busy']['p99_over_p50']:.2f}): "
-        "the ≤ 2 target is below that floor. What the server controls is how far it stays from the floor: "
+        "a p99 ÷ p50 target of 2 would be below that floor. What the server controls is how far it stays from the floor: "
         "measured p99 ÷ the ideal server's p99 is "
         + " and ".join(
             f"{run['latency_s']['p99'] / ideal['p99']:.2f} ({name})"
@@ -984,8 +988,8 @@ def render(r: dict) -> str:
     ]
     names = {
         "served_vs_inprocess_16": "served ÷ in-process throughput at 16 clients (worse endpoint)",
-        "p99_over_p50_half_peak": "p99 ÷ p50 latency at half the peak load (cycled articles)",
-        "p99_over_p50_half_peak_one_size": "p99 ÷ p50 latency at half the peak load (median article only)",
+        "classify_rate_never_falls": "/classify articles/s at a client count ÷ at the next lower one (smallest)",
+        "p99_over_ideal_half_peak": "p99 at half the peak load ÷ the ideal FIFO server's p99, same arrivals (cycled articles)",
         "lone_after_burst_over_fresh": "lone request right after a burst ÷ on a fresh server",
         "errors": "errors (all levels)",
     }

@@ -24,6 +24,7 @@ psycopg is imported only when a PostgreSQL store is opened.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -128,14 +129,28 @@ class SqliteBackend(Backend):
         try:
             con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             if first:
-                mode = con.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-                if mode.lower() != "wal":
-                    raise sqlite3.OperationalError(f"{self.path}: could not switch to WAL (journal_mode={mode})")
+                self._use_wal(con)
             con.execute("PRAGMA synchronous = FULL")
         except BaseException:
             con.close()
             raise
         return con
+
+    def _use_wal(self, con: sqlite3.Connection) -> None:
+        """Switch the file to WAL. When several first users switch at once, SQLite answers some of
+        them "database is locked" at once, without waiting in its busy handler (6 threads on a new
+        file: 8 runs in 200 failed so): retry until the busy timeout instead."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                mode = con.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                break
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+        if mode.lower() != "wal":
+            raise sqlite3.OperationalError(f"{self.path}: could not switch to WAL (journal_mode={mode})")
 
     def begin_write(self, con: Any) -> None:
         con.execute("BEGIN IMMEDIATE")

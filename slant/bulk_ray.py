@@ -51,8 +51,8 @@ CHUNK_RECORDS = 256  # about this many records per intake task: seconds of parsi
 
 
 def chunk_records(batch: int) -> int:
-    """Records per chunk: a multiple of ``batch``, so that the model batches of a shard are its
-    records 1..batch, batch+1..2*batch, ... as in the local engine (one chunk is one Ray Data block)."""
+    """Records per chunk (one chunk is one Ray Data block): a multiple of ``batch``, so that each
+    model call but a shard's last takes ``batch`` records, as ``--batch`` says."""
     return max(1, CHUNK_RECORDS // batch) * batch
 
 
@@ -142,8 +142,7 @@ def intake_stage(batch: pa.Table, fs: Any, options: Options, limits: Limits) -> 
 
 class ScoreActor:
     """One onnxruntime session, loaded once. Each call takes one chunk and scores it ``batch`` records
-    at a time: the chunk starts at a multiple of ``batch`` in its shard, so the articles that share a
-    model call are those that share one in the local engine."""
+    at a time (``--batch``: what one model call holds in memory; scores do not depend on it)."""
 
     def __init__(self, model: ModelRef, device: str, threads: int, batch: int) -> None:
         self.predictor = Predictor(local_artifact(model), device=device, threads=threads)

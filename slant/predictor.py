@@ -103,8 +103,7 @@ class Predictor:
         *,
         device: str | None = None,  # auto | cpu | cuda; default $SLANT_DEVICE or auto
         threads: int | None = None,  # CPU threads; default $SLANT_THREADS or all cores
-        batch_tokens: int
-        | None = None,  # CUDA: padded tokens per onnxruntime call, default 4096 (CPU: one window per call)
+        batch_tokens: int | None = None,  # CUDA: padded tokens per call, default 4096; CPU: one window per call
     ) -> None:
         self.artifact = artifact
         self.encoder = artifact.encoder()

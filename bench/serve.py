@@ -55,6 +55,7 @@ TARGETS = {
     "classify_rate_never_falls": (1.0, True),
     "p99_over_ideal_half_peak": (1.1, False),
     "lone_after_burst_over_fresh": (1.5, False),
+    "short_behind_long_over_bound": (1.0, False),
     "errors": (0, False),
 }
 HOST = "127.0.0.1"
@@ -374,6 +375,18 @@ def make_requests(articles: list[dict], shapes, batch: int) -> tuple[list[Reques
     return single, bulk
 
 
+def long_article(articles: list[dict], paragraphs: int, targets: int = 3) -> dict:
+    """One long article for the size-scheduling check: the workload's paragraphs run together up
+    to ``paragraphs`` (under the 500 limit), with the first ``targets`` distinct targets."""
+    texts, names = [], []
+    for a in articles:
+        texts.extend(t for t in a["text"].split("\n\n") if t.strip())
+        names.extend(t for t in a["targets"] if t not in names)
+        if len(texts) >= paragraphs and len(names) >= targets:
+            break
+    return {"title": "Long article", "text": "\n\n".join(texts[:paragraphs]), "targets": names[:targets]}
+
+
 HEADERS = {"content-type": "application/json"}
 
 
@@ -494,6 +507,35 @@ async def open_loop(
     }
 
 
+async def short_behind_long(url: str, long_req: Request, short_req: Request, offsets: list[float]) -> dict:
+    """The long article alone, then again with a short one sent at each of ``offsets`` seconds
+    after it (concurrently): the latencies of all of them."""
+    import httpx
+
+    async with httpx.AsyncClient(timeout=httpx.Timeout(600.0)) as client:
+        t0, t1, ok, status = await _post(client, url, long_req)
+        if not ok:
+            raise RuntimeError(f"long article failed: {status}")
+        long_alone = t1 - t0
+
+        async def short_at(offset: float):
+            await asyncio.sleep(offset)
+            return await _post(client, url, short_req)
+
+        long_task = asyncio.ensure_future(_post(client, url, long_req))
+        shorts = await asyncio.gather(*(short_at(o) for o in offsets))
+        lt0, lt1, ok, status = await long_task
+    if not ok or not all(r[2] for r in shorts):
+        raise RuntimeError(f"a request failed: {[status] + [r[3] for r in shorts if not r[2]]}")
+    return {
+        "long_alone_s": long_alone,
+        "long_s": lt1 - lt0,
+        "offsets_s": offsets,
+        "short_s": [r[1] - r[0] for r in shorts],
+        "short_done_before_long": [r[1] < lt1 for r in shorts],
+    }
+
+
 async def lone(url: str, req: Request, times: int, gap: float) -> list[float]:
     import httpx
 
@@ -545,6 +587,9 @@ def main(argv=None) -> int:
         raise SystemExit(f"--batch-articles {args.batch_articles} is more than the {len(articles)} articles")
     sizes = sorted(range(len(articles)), key=lambda i: inproc["shapes"][i][1])
     probe = single[sizes[len(sizes) // 2]]  # the median article by passes
+    long_doc = long_article(articles, 48 if args.quick else 480)
+    [long_shape] = article_shapes([long_doc])
+    long_req = Request(json.dumps({"article": long_doc}).encode(), 1, *long_shape)
 
     server = Server(model_dir, args.threads, Path(tempfile.gettempdir()) / f"slant-bench-server-{os.getpid()}.log")
     print(f"server log: {server.log_path}")
@@ -559,6 +604,17 @@ def main(argv=None) -> int:
         fresh = asyncio.run(lone(server.url + "/classify", probe, 5, 0.5))
         results["lone"]["fresh"] = fresh
         print(f"lone article on the fresh server: {[round(x * 1000) for x in fresh]} ms")
+        # A short article sent while a long one is being scored: at 20, 40 and 60 % of the long
+        # one's estimated time (model calls run one at a time, each of up to SLANT_MAX_BATCH_PASSES).
+        long_est = long_req.passes / (inproc["passes"] / inproc["bulk"]["seconds"])
+        offsets = [round(f * long_est, 2) for f in (0.2, 0.4, 0.6)]
+        sbl = asyncio.run(short_behind_long(server.url + "/classify", long_req, probe, offsets))
+        sbl["long_passes"], sbl["short_passes"] = long_req.passes, probe.passes
+        results["short_behind_long"] = sbl
+        print(
+            f"short article behind a long one ({long_req.passes} passes, {sbl['long_s']:.1f} s): "
+            f"{[round(x * 1000) for x in sbl['short_s']]} ms"
+        )
         cpu0 = server.processes()
         client_cpu0 = resource.getrusage(resource.RUSAGE_SELF)
         index = 0
@@ -744,6 +800,17 @@ def summarize(args, results, inproc, where, busy, load_at_start, total_s) -> dic
             lv.pop("_samples", None)
     half.pop("_samples", None)
     same.pop("_samples", None)
+    # A short article behind a long one waits at most for the model call that is running and its
+    # own call, each at most SLANT_MAX_BATCH_PASSES passes: the long one alone runs in such calls,
+    # so a full call takes its alone time x that / its passes. The bound: the short one's fresh
+    # lone time plus two full calls. First come, first served would keep it behind every pass.
+    from slant.settings import settings
+
+    sbl = results["short_behind_long"]
+    full_call = sbl["long_alone_s"] * min(1.0, settings().max_batch_passes / sbl["long_passes"])
+    bound = fresh + 2 * full_call
+    short_bound = {"full_call_s": full_call, "bound_s": bound, "worst_over_bound": max(sbl["short_s"]) / bound}
+    sbl.update(short_bound)
     at16 = [lv for mode in results["levels"].values() for lv in mode if lv["clients"] == 16]
     served16 = min((lv["served_vs_inprocess"] for lv in at16), default=float("nan"))
     errors = sum(lv["errors"] for mode in results["levels"].values() for lv in mode) + half["errors"] + same["errors"]
@@ -754,6 +821,7 @@ def summarize(args, results, inproc, where, busy, load_at_start, total_s) -> dic
         "classify_rate_never_falls": min((b / a for a, b in zip(classify, classify[1:])), default=float("nan")),
         "p99_over_ideal_half_peak": half["latency_s"]["p99"] / ideal["p99"] if ideal else float("nan"),
         "lone_after_burst_over_fresh": worst_after / fresh,
+        "short_behind_long_over_bound": short_bound["worst_over_bound"],
         "errors": errors,
     }
     targets = {}
@@ -841,6 +909,19 @@ def plot(r: dict, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def short_behind_long_line(s: dict) -> str:
+    return (
+        f"A short article behind a long one (/classify, fresh server): the long article ({s['long_passes']:,} passes) "
+        f"takes {s['long_alone_s']:.1f} s alone and {s['long_s']:.1f} s with the median article "
+        f"({s['short_passes']} passes) sent {', '.join(f'{o:g}' for o in s['offsets_s'])} s after it; those took "
+        f"{', '.join(f'{x * 1000:,.0f}' for x in s['short_s'])} ms, "
+        f"{'all' if all(s['short_done_before_long']) else 'not all'} done before the long one. The bound is what "
+        f"fair shares allow: the short one's fresh lone time plus two full model calls (the one running and its own, "
+        f"{s['full_call_s'] * 1000:,.0f} ms each, from the long one alone): {s['bound_s'] * 1000:,.0f} ms. First come, "
+        "first served would hold it behind the long one's last pass."
+    )
 
 
 def render(r: dict) -> str:
@@ -983,6 +1064,8 @@ def render(r: dict) -> str:
         + f". The target ratio is the median of the 5 after the worse burst over the fresh median; the first "
         f"request after the worse burst over the first on the fresh server: {r['first_after_burst_over_first_fresh']:.2f}.",
         "",
+        short_behind_long_line(r["short_behind_long"]),
+        "",
         "| target | measured | target | verdict |",
         "|---|---:|---:|---|",
     ]
@@ -991,6 +1074,7 @@ def render(r: dict) -> str:
         "classify_rate_never_falls": "/classify articles/s at a client count ÷ at the next lower one (smallest)",
         "p99_over_ideal_half_peak": "p99 at half the peak load ÷ the ideal FIFO server's p99, same arrivals (cycled articles)",
         "lone_after_burst_over_fresh": "lone request right after a burst ÷ on a fresh server",
+        "short_behind_long_over_bound": "short article behind a long one ÷ (its lone time + two full model calls), worst",
         "errors": "errors (all levels)",
     }
     for k, t in r["targets"].items():

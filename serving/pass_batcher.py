@@ -4,7 +4,6 @@ batching of the model worker's ``score`` endpoint (bench/batching.py measures bo
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -13,17 +12,56 @@ import aiohttp
 log = logging.getLogger("slant.serving")
 
 
+class _Waiting:
+    """One request's passes: how many have gone into calls so far, and the outs that came back."""
+
+    __slots__ = ("passes", "sent", "outs", "future")
+
+    def __init__(self, passes: list, future: asyncio.Future[list]) -> None:
+        self.passes = passes
+        self.sent = 0
+        self.outs: list = []
+        self.future = future
+
+    @property
+    def left(self) -> int:
+        return len(self.passes) - self.sent
+
+
+def fair_shares(left: list[int], capacity: int) -> list[int]:
+    """How many passes each waiting request puts into the next call of ``capacity`` passes:
+    max-min fair (water-filling). Requests smaller than an equal share go in whole; what they
+    leave is shared equally (to a pass) by the larger ones, so a short request is done in the
+    next call however long the others are, and every request moves on each call. With more
+    requests than room, one pass each, smallest (then earliest) first."""
+    shares = [0] * len(left)
+    room = capacity
+    order = sorted(range(len(left)), key=lambda i: left[i])  # stable: ties keep arrival order
+    for k, i in enumerate(order):
+        if room <= 0:
+            break
+        share = max(1, room // (len(order) - k))
+        shares[i] = min(left[i], share)
+        room -= shares[i]
+    return shares
+
+
 class PassBatcher:
     """Merges the model passes of concurrent requests into calls of the model worker, with ONE call
     in flight per API worker; a lone request is sent at once, never held back.
+
+    Each call of at most ``max_passes`` passes takes its fair share from every waiting request
+    (``fair_shares``): a short article is scored in the next call even while a long one still
+    has thousands of passes to go, rather than after all of them. A pass's scores do not depend
+    on what it is batched with (slant/predictor.py), so cutting a request across calls this way
+    changes no answer.
 
     Why not BentoML's adaptive batching alone (bench/batching.py measures both; bench/RESULTS.md):
     - its cork learns how long to hold a batch open from the queueing delays it saw under load and
       keeps applying that after the load is gone: a lone article right after a burst took 3-10x
       as long as on a fresh server, for minutes. With one call in flight the model worker's queue
       never holds more than one job, BentoML dispatches it at once, and batching happens here:
-      whatever queued while a call ran goes into the next call (up to ``max_passes``; bigger
-      requests are cut into chunks of that size), so batches still grow with the load.
+      whatever queued while a call ran goes into the next call, so batches still grow with the load.
     - BentoML's worker-to-worker client replaces its connection pool every 100 calls and closes
       the calls in flight on the old one (aiohttp ServerDisconnectedError, a 500 for the request).
       With one call in flight, none is in flight when the pool is replaced; a call that still
@@ -35,45 +73,43 @@ class PassBatcher:
     def __init__(self, call: Callable[[list], Awaitable[list]], max_passes: int) -> None:
         self._call = call  # async (list[PassIn]) -> list[PassOut]
         self._max = max_passes
-        # (a chunk of a request's passes, the future of their outs)
-        self._queue: collections.deque[tuple[list, asyncio.Future[list]]] = collections.deque()
+        self._waiting: list[_Waiting] = []  # in arrival order
         self._draining: asyncio.Task | None = None
 
     async def score(self, passes: list) -> list:
+        if not passes:
+            return []
         loop = asyncio.get_running_loop()
-        futures = []
-        for i in range(0, len(passes), self._max):
-            future = loop.create_future()
-            self._queue.append((passes[i : i + self._max], future))
-            futures.append(future)
+        waiting = _Waiting(passes, loop.create_future())
+        self._waiting.append(waiting)
         if self._draining is None or self._draining.done():
             self._draining = loop.create_task(self._drain())
-        chunks = await asyncio.gather(*futures)
-        return [out for chunk in chunks for out in chunk]
+        return await waiting.future
 
     async def _drain(self) -> None:
-        while self._queue:
-            jobs: list[tuple[asyncio.Future[list], int]] = []  # (a chunk's future, its number of passes)
-            batch: list = []
-            while self._queue and (not batch or len(batch) + len(self._queue[0][0]) <= self._max):
-                passes, future = self._queue.popleft()
-                if not future.done():  # done = cancelled: the client went away
-                    jobs.append((future, len(passes)))
-                    batch.extend(passes)
-            if not batch:
-                continue
+        while True:
+            # A done future here was cancelled: the client went away; its passes are not sent.
+            self._waiting = [w for w in self._waiting if not w.future.done()]
+            if not self._waiting:
+                return
+            jobs = list(zip(self._waiting, fair_shares([w.left for w in self._waiting], self._max)))
+            jobs = [(w, n) for w, n in jobs if n > 0]
+            batch = [p for w, n in jobs for p in w.passes[w.sent : w.sent + n]]
+            for w, n in jobs:
+                w.sent += n
             try:
                 outs = await self._call_with_retry(batch)
-            except Exception as e:  # noqa: BLE001 - the requests in this batch get the error
-                for future, _ in jobs:
-                    if not future.done():
-                        future.set_exception(e)
+            except Exception as e:  # noqa: BLE001 - the requests in this call get the error
+                for w, _ in jobs:
+                    if not w.future.done():
+                        w.future.set_exception(e)
                 continue
             at = 0
-            for future, n in jobs:
-                if not future.done():
-                    future.set_result(outs[at : at + n])
+            for w, n in jobs:
+                w.outs.extend(outs[at : at + n])
                 at += n
+                if w.left == 0 and not w.future.done():
+                    w.future.set_result(w.outs)
 
     async def _call_with_retry(self, batch: list) -> list:
         for attempt in range(self.RETRIES + 1):

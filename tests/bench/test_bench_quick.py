@@ -89,6 +89,8 @@ def test_serve_quick(tiny_artifact, tmp_path):
     assert report["targets"]["errors"]["value"] == 0
     assert report["half_peak"]["requests"] > 0 and report["half_peak_one_size"]["requests"] > 0
     assert report["half_peak_one_size_ideal"]["p99"] >= report["half_peak_one_size_ideal"]["p50"] > 0
+    behind_long = report["short_behind_long"]
+    assert len(behind_long["short_s"]) == 3 and behind_long["bound_s"] > 0 and behind_long["long_passes"] > 100
     assert (tmp_path / "serve_throughput.png").stat().st_size > 1000
     text = (tmp_path / "RESULTS.md").read_text()
     assert "<!-- BEGIN serve -->" in text and "serve_throughput.png" in text

@@ -1,4 +1,4 @@
-"""serving/pass_batcher.py: concurrent requests share model calls, one call in flight."""
+"""serving/pass_batcher.py: concurrent requests share model calls, one call in flight, fair shares."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import asyncio
 import aiohttp
 import pytest
 
-from serving.pass_batcher import PassBatcher
+from serving.pass_batcher import PassBatcher, fair_shares
 
 
 class Model:
@@ -68,3 +68,53 @@ def test_other_errors_reach_the_request():
     with pytest.raises(RuntimeError, match="worker failed"):
         asyncio.run(PassBatcher(model, 8).score([1]))
     assert len(model.calls) == 1
+
+
+@pytest.mark.parametrize(
+    "left, capacity, shares",
+    [
+        ([1000], 256, [256]),
+        ([1000, 10], 256, [246, 10]),  # the short one goes in whole, the long one takes the rest
+        ([10, 1000, 1000], 256, [10, 123, 123]),
+        ([10, 1000, 1001], 255, [10, 122, 123]),
+        ([5, 6], 256, [5, 6]),
+        ([1] * 5, 3, [1, 1, 1, 0, 0]),  # more requests than room: the earliest go first
+    ],
+)
+def test_fair_shares(left, capacity, shares):
+    assert fair_shares(left, capacity) == shares
+
+
+def test_a_short_request_is_not_held_behind_a_long_one():
+    """A short article that arrives while a long one is being scored is done in the next call,
+    not after every pass of the long one; both get their own outs, in order."""
+    model = Model()
+
+    async def main():
+        batcher = PassBatcher(model, 8)
+        long = asyncio.ensure_future(batcher.score([f"L{i}" for i in range(40)]))
+        await asyncio.sleep(0.005)  # the long one's first call is in flight
+        short = await batcher.score(["S0", "S1", "S2"])
+        return short, long.done(), await long
+
+    short, long_done_first, long = asyncio.run(main())
+    assert short == ["S0", "S1", "S2"] and long == [f"L{i}" for i in range(40)]
+    assert not long_done_first
+    assert model.calls[0] == [f"L{i}" for i in range(8)]
+    assert model.calls[1] == ["L8", "L9", "L10", "L11", "L12", "S0", "S1", "S2"]
+    assert model.most_in_flight == 1
+
+
+def test_a_cancelled_request_sends_no_more_passes():
+    model = Model()
+
+    async def main():
+        batcher = PassBatcher(model, 4)
+        gone = asyncio.ensure_future(batcher.score([f"G{i}" for i in range(40)]))
+        await asyncio.sleep(0.005)
+        gone.cancel()
+        return await batcher.score([1, 2])
+
+    assert asyncio.run(main()) == [1, 2]
+    sent = [p for call in model.calls for p in call]
+    assert sent == ["G0", "G1", "G2", "G3", 1, 2]

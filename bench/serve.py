@@ -918,7 +918,7 @@ def short_behind_long_line(s: dict) -> str:
         f"({s['short_passes']} passes) sent {', '.join(f'{o:g}' for o in s['offsets_s'])} s after it; those took "
         f"{', '.join(f'{x * 1000:,.0f}' for x in s['short_s'])} ms, "
         f"{'all' if all(s['short_done_before_long']) else 'not all'} done before the long one. The bound is what "
-        f"fair shares allow: the short one's fresh lone time plus two full model calls (the one running and its own, "
+        f"shortest-first calls allow: the short one's fresh lone time plus two full model calls (the one running and its own, "
         f"{s['full_call_s'] * 1000:,.0f} ms each, from the long one alone): {s['bound_s'] * 1000:,.0f} ms. First come, "
         "first served would hold it behind the long one's last pass."
     )

@@ -28,21 +28,23 @@ class _Waiting:
         return len(self.passes) - self.sent
 
 
-def fair_shares(left: list[int], capacity: int) -> list[int]:
-    """How many passes each waiting request puts into the next call of ``capacity`` passes:
-    max-min fair (water-filling). Requests smaller than an equal share go in whole; what they
-    leave is shared equally (to a pass) by the larger ones, so a short request is done in the
-    next call however long the others are, and every request moves on each call. With more
-    requests than room, one pass each, smallest (then earliest) first."""
+def call_shares(left: list[int], capacity: int) -> list[int]:
+    """How many passes each waiting request (in arrival order, ``left`` passes to go) puts into the
+    next call of ``capacity`` passes: shortest first, whole requests while they fit, the call
+    filled up from the next one. So a short article is scored in the next call however long the
+    others are, and as many requests as possible finish with each call. The oldest request always
+    gets at least a quarter of the call first, so a long one is never starved by short ones."""
     shares = [0] * len(left)
-    room = capacity
-    order = sorted(range(len(left)), key=lambda i: left[i])  # stable: ties keep arrival order
-    for k, i in enumerate(order):
+    if not left:
+        return shares
+    shares[0] = min(left[0], max(1, capacity // 4))
+    room = capacity - shares[0]
+    for i in sorted(range(len(left)), key=lambda i: left[i]):  # stable: ties keep arrival order
         if room <= 0:
             break
-        share = max(1, room // (len(order) - k))
-        shares[i] = min(left[i], share)
-        room -= shares[i]
+        take = min(left[i] - shares[i], room)
+        shares[i] += take
+        room -= take
     return shares
 
 
@@ -50,11 +52,10 @@ class PassBatcher:
     """Merges the model passes of concurrent requests into calls of the model worker, with ONE call
     in flight per API worker; a lone request is sent at once, never held back.
 
-    Each call of at most ``max_passes`` passes takes its fair share from every waiting request
-    (``fair_shares``): a short article is scored in the next call even while a long one still
-    has thousands of passes to go, rather than after all of them. A pass's scores do not depend
-    on what it is batched with (slant/predictor.py), so cutting a request across calls this way
-    changes no answer.
+    Each call of at most ``max_passes`` passes is filled shortest request first (``call_shares``):
+    a short article is scored in the next call even while a long one still has thousands of
+    passes to go, rather than after all of them. A pass's scores do not depend on what it is
+    batched with (slant/predictor.py), so cutting a request across calls changes no answer.
 
     Why not BentoML's adaptive batching alone (bench/batching.py measures both; bench/RESULTS.md):
     - its cork learns how long to hold a batch open from the queueing delays it saw under load and
@@ -92,7 +93,7 @@ class PassBatcher:
             self._waiting = [w for w in self._waiting if not w.future.done()]
             if not self._waiting:
                 return
-            jobs = list(zip(self._waiting, fair_shares([w.left for w in self._waiting], self._max)))
+            jobs = list(zip(self._waiting, call_shares([w.left for w in self._waiting], self._max)))
             jobs = [(w, n) for w, n in jobs if n > 0]
             batch = [p for w, n in jobs for p in w.passes[w.sent : w.sent + n]]
             for w, n in jobs:

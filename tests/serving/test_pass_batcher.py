@@ -1,4 +1,4 @@
-"""serving/pass_batcher.py: concurrent requests share model calls, one call in flight, fair shares."""
+"""serving/pass_batcher.py: concurrent requests share model calls, one call in flight, shortest first."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import asyncio
 import aiohttp
 import pytest
 
-from serving.pass_batcher import PassBatcher, fair_shares
+from serving.pass_batcher import PassBatcher, call_shares
 
 
 class Model:
@@ -74,15 +74,22 @@ def test_other_errors_reach_the_request():
     "left, capacity, shares",
     [
         ([1000], 256, [256]),
-        ([1000, 10], 256, [246, 10]),  # the short one goes in whole, the long one takes the rest
-        ([10, 1000, 1000], 256, [10, 123, 123]),
-        ([10, 1000, 1001], 255, [10, 122, 123]),
+        ([1000, 10], 256, [246, 10]),  # the short one goes in whole, the long one fills the call
+        ([10, 1000, 1000], 256, [10, 246, 0]),
+        ([30, 20, 10, 300], 64, [30, 20, 10, 4]),  # shortest first, whole while they fit
+        ([300, 30, 20, 10], 64, [16, 18, 20, 10]),  # the oldest first gets a quarter of the call
         ([5, 6], 256, [5, 6]),
         ([1] * 5, 3, [1, 1, 1, 0, 0]),  # more requests than room: the earliest go first
     ],
 )
-def test_fair_shares(left, capacity, shares):
-    assert fair_shares(left, capacity) == shares
+def test_call_shares(left, capacity, shares):
+    assert call_shares(left, capacity) == shares
+
+
+def test_a_long_request_is_not_starved_by_short_ones():
+    """However many short requests keep coming, the oldest moves by a quarter of every call."""
+    left = [1000] + [8] * 100
+    assert call_shares(left, 256)[0] == 64
 
 
 def test_a_short_request_is_not_held_behind_a_long_one():

@@ -52,6 +52,7 @@ from serving.request_guard import RequestGuard
 from serving.schemas import Answer, PassIn, PassOut, max_batch_articles, pass_scores
 from serving.served_model import check_served_model
 from serving.server_log import configure_logging
+from serving.work_thread import ANSWER, PREPARE, WorkThread
 from slant import store
 from slant.answer import build_answer, passes_for, passes_for_many
 from slant.artifact import Artifact, load
@@ -190,7 +191,7 @@ class Slant:
         self.limits = Limits.from_env()
         self.max_batch = max_batch_articles()
         self.artifact = load(store.current_model_dir())
-        self._prep_limiter: anyio.CapacityLimiter | None = None
+        self._work = WorkThread()  # parsing text, NER, building answers: one at a time, preparations first
         self._batcher = (
             PassBatcher(lambda batch: self.model.to_async.score(batch), MAX_BATCH_PASSES)
             if SETTINGS.pass_batcher
@@ -235,27 +236,20 @@ class Slant:
 
     # ---- the work -------------------------------------------------------------------------
 
-    def _limiter(self) -> anyio.CapacityLimiter:
-        # Parsing, NER and answer building hold the GIL; one thread keeps spaCy single-threaded and
-        # the event loop free for the model calls.
-        if self._prep_limiter is None:
-            self._prep_limiter = anyio.CapacityLimiter(1)
-        return self._prep_limiter
-
     async def _prepare(self, article_in: ArticleIn, options: Options):
         """(Article, targets): HTML is parsed in the parse pool (a child process with a time and
-        memory budget), text and paragraphs here; targets (NER) in the one preparation thread."""
+        memory budget), text and paragraphs here; targets (NER) in the work thread."""
         pool = getattr(self, "_parse_pool", None)
         if article_in.html is None or article_in.text is not None or article_in.paragraphs is not None or pool is None:
-            return await anyio.to_thread.run_sync(prepare, article_in, options, self.limits, limiter=self._limiter())
+            return await self._work.run(PREPARE, prepare, article_in, options, self.limits)
         try:
             article = await anyio.to_thread.run_sync(
                 pool.parse, article_in.html, article_in.title, article_in.url, self.limits, limiter=self._parse_limiter
             )
         except ParseUnavailable as e:
             raise ModelUnavailable(str(e)) from None
-        targets = await anyio.to_thread.run_sync(
-            article_in.resolve_targets, article, self.limits, options.max_auto_targets, limiter=self._limiter()
+        targets = await self._work.run(
+            PREPARE, article_in.resolve_targets, article, self.limits, options.max_auto_targets
         )
         return article, targets
 
@@ -278,9 +272,9 @@ class Slant:
         options: Options,
     ) -> list[dict]:
         """The answers for ``prepared`` articles from their passes' scores (``scores[a:b]`` for each
-        article's span), built in the preparation thread. Building an answer runs spaCy NER (names
-        are kept out of loaded-word spans), tens of ms per article; on the event loop that held
-        back the model calls of every other request, and the more requests finished together the
+        article's span), built in the work thread. Building an answer runs spaCy NER (names are
+        kept out of loaded-word spans), tens of ms per article; on the event loop that held back
+        the model calls of every other request, and the more requests finished together the
         longer: at 16 /classify clients the model worker sat idle a fifth of the time."""
         artifact = self.artifact  # the model that scored them, whatever a reload does meanwhile
 
@@ -290,7 +284,7 @@ class Slant:
                 for (article, targets), (a, b) in zip(prepared, spans)
             ]
 
-        return await anyio.to_thread.run_sync(build, limiter=self._limiter())
+        return await self._work.run(ANSWER, build)
 
     async def _score_or_503(self, passes: list[Pass]) -> list[PassScores]:
         try:

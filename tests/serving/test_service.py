@@ -21,11 +21,12 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def slant(serving_artifact):
     import serving.service as svc
+    from serving.work_thread import WorkThread
     from slant.artifact import load
     from slant.intake import Limits
 
     obj = object.__new__(svc.Slant.inner)  # no BentoML runtime: the API methods' own code only
-    obj.limits, obj.artifact, obj._prep_limiter, obj.max_batch = Limits(), load(serving_artifact), None, 4
+    obj.limits, obj.artifact, obj._work, obj.max_batch = Limits(), load(serving_artifact), WorkThread(), 4
     return svc.Slant.inner, obj
 
 

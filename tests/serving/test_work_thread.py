@@ -1,4 +1,5 @@
-"""serving/work_thread.py: one job at a time in a worker thread, preparations before answers."""
+"""serving/work_thread.py: one job at a time in a worker thread, preparations before answers
+(but no answer waits long)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import time
 
 import pytest
 
+import serving.work_thread
 from serving.work_thread import ANSWER, PREPARE, WorkThread
 
 
@@ -47,6 +49,22 @@ def test_waiting_preparations_go_before_waiting_answers():
 
     asyncio.run(main())
     assert order == ["prepare 1", "prepare 2", "answer 1", "answer 2"]
+
+
+def test_an_answer_that_waited_too_long_goes_first(monkeypatch):
+    """New requests arriving faster than the thread cannot starve the answers already scored."""
+    monkeypatch.setattr(serving.work_thread, "ANSWER_MAX_WAIT_S", 0.01)
+    order: list[str] = []
+
+    async def main():
+        work = WorkThread()
+        first = asyncio.ensure_future(work.run(PREPARE, time.sleep, 0.05))  # the answer waits 0.04 s
+        await asyncio.sleep(0.01)
+        jobs = [work.run(ANSWER, order.append, "answer"), work.run(PREPARE, order.append, "prepare")]
+        await asyncio.gather(first, *jobs)
+
+    asyncio.run(main())
+    assert order == ["answer", "prepare"]
 
 
 def test_a_cancelled_waiter_passes_the_thread_on():

@@ -30,21 +30,25 @@ class _Waiting:
 
 def call_shares(left: list[int], capacity: int) -> list[int]:
     """How many passes each waiting request (in arrival order, ``left`` passes to go) puts into the
-    next call of ``capacity`` passes: shortest first, whole requests while they fit, the call
-    filled up from the next one. So a short article is scored in the next call however long the
-    others are, and as many requests as possible finish with each call. The oldest request always
-    gets at least a quarter of the call first, so a long one is never starved by short ones."""
+    next call of ``capacity`` passes: first come, first served, but while others wait none takes
+    more than a quarter of the call; the room left then goes to the oldest. So a short article
+    (up to a quarter of a call) is scored in the next call however long the requests before it
+    are, a longer one moves by a quarter of every call, and nothing is starved: the order is
+    still arrival (shortest-first ordering starved long requests behind streams of short ones)."""
     shares = [0] * len(left)
-    if not left:
-        return shares
-    shares[0] = min(left[0], max(1, capacity // 4))
-    room = capacity - shares[0]
-    for i in sorted(range(len(left)), key=lambda i: left[i]):  # stable: ties keep arrival order
+    room = capacity
+    quota = capacity if len(left) == 1 else max(1, capacity // 4)
+    for i, n in enumerate(left):
         if room <= 0:
             break
-        take = min(left[i] - shares[i], room)
-        shares[i] += take
-        room -= take
+        shares[i] = min(n, quota, room)
+        room -= shares[i]
+    for i, n in enumerate(left):
+        if room <= 0:
+            break
+        extra = min(n - shares[i], room)
+        shares[i] += extra
+        room -= extra
     return shares
 
 
@@ -52,9 +56,10 @@ class PassBatcher:
     """Merges the model passes of concurrent requests into calls of the model worker, with ONE call
     in flight per API worker; a lone request is sent at once, never held back.
 
-    Each call of at most ``max_passes`` passes is filled shortest request first (``call_shares``):
-    a short article is scored in the next call even while a long one still has thousands of
-    passes to go, rather than after all of them. A pass's scores do not depend on what it is
+    Each call of at most ``max_passes`` passes is filled first come, first served, no request
+    taking more than a quarter of it while others wait (``call_shares``): a short article is
+    scored in the next call even while a long one still has thousands of passes to go, rather
+    than after all of them. A pass's scores do not depend on what it is
     batched with (slant/predictor.py), so cutting a request across calls changes no answer.
 
     Why not BentoML's adaptive batching alone (bench/batching.py measures both; bench/RESULTS.md):

@@ -67,11 +67,11 @@ log = logging.getLogger("slant.serving")
 # we send it: batching here shares the Python work and keeps the cores busy, never moves a score.
 #
 # MAX_BATCH_PASSES = 256: the most passes in one model call. PassBatcher merges the passes of
-#   concurrent requests into calls of at most this size, one call in flight, shortest request
-#   first (a larger one goes over several calls); BentoML's batcher gets the same limit. Big
-#   enough that several concurrent articles (a 20-paragraph article with 5 targets is 120 passes)
-#   share a call, small enough that a call stays short (about 2 s on 2 CPU cores for MiniLM-L6
-#   int8), which bounds how long a new request can wait behind the call that is running.
+#   concurrent requests into calls of at most this size, one call in flight, first come first
+#   served but none over a quarter of a call while others wait; BentoML's batcher gets the same
+#   limit. Big enough that several concurrent articles (a 20-paragraph article with 5 targets is
+#   120 passes) share a call, small enough that a call stays short (about 2 s on 2 CPU cores for
+#   MiniLM-L6 int8), which bounds how long a new request can wait behind the call that is running.
 # MAX_LATENCY_MS = 60000: in BentoML this is not a target but the point where a queued job is
 #   *rejected* with 503. It must exceed the time the largest allowed article (500 paragraphs x 10
 #   targets, ~5,500 passes) takes on CPU, or valid input would fail; past it, we shed load rather

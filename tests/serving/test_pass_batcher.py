@@ -1,4 +1,4 @@
-"""serving/pass_batcher.py: concurrent requests share model calls, one call in flight, shortest first."""
+"""serving/pass_batcher.py: concurrent requests share model calls, one call in flight, no request hogging a call."""
 
 from __future__ import annotations
 
@@ -73,12 +73,12 @@ def test_other_errors_reach_the_request():
 @pytest.mark.parametrize(
     "left, capacity, shares",
     [
-        ([1000], 256, [256]),
+        ([1000], 256, [256]),  # alone: the whole call
         ([1000, 10], 256, [246, 10]),  # the short one goes in whole, the long one fills the call
-        ([10, 1000, 1000], 256, [10, 246, 0]),
-        ([30, 20, 10, 300], 64, [30, 20, 10, 4]),  # shortest first, whole while they fit
-        ([300, 30, 20, 10], 64, [16, 18, 20, 10]),  # the oldest first gets a quarter of the call
+        ([1000, 1000, 10], 256, [182, 64, 10]),  # a quarter each, the rest to the oldest
+        ([30, 20, 10, 300], 64, [22, 16, 10, 16]),  # a quarter each in arrival order, the rest to the oldest
         ([5, 6], 256, [5, 6]),
+        ([60] * 6, 256, [60, 60, 60, 60, 16, 0]),  # requests under a quarter: first come, first served
         ([1] * 5, 3, [1, 1, 1, 0, 0]),  # more requests than room: the earliest go first
     ],
 )
@@ -86,19 +86,20 @@ def test_call_shares(left, capacity, shares):
     assert call_shares(left, capacity) == shares
 
 
-def test_a_long_request_is_not_starved_by_short_ones():
-    """However many short requests keep coming, the oldest moves by a quarter of every call."""
-    left = [1000] + [8] * 100
-    assert call_shares(left, 256)[0] == 64
+def test_no_request_is_starved():
+    """However many requests keep coming, the oldest moves by at least a quarter of every call,
+    and later ones never go before it."""
+    assert call_shares([1000] + [8] * 100, 256)[0] == 64
+    assert call_shares([8] * 100 + [1000], 256)[-1] == 0
 
 
 def test_a_short_request_is_not_held_behind_a_long_one():
-    """A short article that arrives while a long one is being scored is done in the next call,
-    not after every pass of the long one; both get their own outs, in order."""
+    """A short article (up to a quarter of a call) that arrives while a long one is being scored
+    is done in the next call, not after every pass of the long one; both get their own outs."""
     model = Model()
 
     async def main():
-        batcher = PassBatcher(model, 8)
+        batcher = PassBatcher(model, 12)
         long = asyncio.ensure_future(batcher.score([f"L{i}" for i in range(40)]))
         await asyncio.sleep(0.005)  # the long one's first call is in flight
         short = await batcher.score(["S0", "S1", "S2"])
@@ -107,8 +108,8 @@ def test_a_short_request_is_not_held_behind_a_long_one():
     short, long_done_first, long = asyncio.run(main())
     assert short == ["S0", "S1", "S2"] and long == [f"L{i}" for i in range(40)]
     assert not long_done_first
-    assert model.calls[0] == [f"L{i}" for i in range(8)]
-    assert model.calls[1] == ["L8", "L9", "L10", "L11", "L12", "S0", "S1", "S2"]
+    assert model.calls[0] == [f"L{i}" for i in range(12)]
+    assert model.calls[1] == [f"L{i}" for i in range(12, 21)] + ["S0", "S1", "S2"]  # a quarter each, the rest to L
     assert model.most_in_flight == 1
 
 

@@ -32,9 +32,9 @@ def call_shares(left: list[int], capacity: int) -> list[int]:
     """How many passes each waiting request (in arrival order, ``left`` passes to go) puts into the
     next call of ``capacity`` passes: first come, first served, but while others wait none takes
     more than a quarter of the call; the room left then goes to the oldest. So a short article
-    (up to a quarter of a call) is scored in the next call however long the requests before it
-    are, a longer one moves by a quarter of every call, and nothing is starved: the order is
-    still arrival (shortest-first ordering starved long requests behind streams of short ones)."""
+    (up to a quarter of a call) behind up to three long ones is scored in the next call, not
+    after their last passes, and nothing is starved: the order is still arrival (shortest-first
+    ordering starved long requests behind streams of short ones)."""
     shares = [0] * len(left)
     room = capacity
     quota = capacity if len(left) == 1 else max(1, capacity // 4)

@@ -63,15 +63,13 @@ class PassBatcher:
     batched with (slant/predictor.py), so cutting a request across calls changes no answer.
 
     Why not BentoML's adaptive batching alone (bench/batching.py measures both; bench/RESULTS.md):
-    - its cork learns how long to hold a batch open from the queueing delays it saw under load and
-      keeps applying that after the load is gone: a lone article right after a burst took 3-10x
-      as long as on a fresh server, for minutes. With one call in flight the model worker's queue
-      never holds more than one job, BentoML dispatches it at once, and batching happens here:
-      whatever queued while a call ran goes into the next call, so batches still grow with the load.
-    - BentoML's worker-to-worker client replaces its connection pool every 100 calls and closes
-      the calls in flight on the old one (aiohttp ServerDisconnectedError, a 500 for the request).
-      With one call in flight, none is in flight when the pool is replaced; a call that still
-      loses its connection (a keep-alive race) is sent again: scoring is idempotent.
+    its cork learns how long to hold a batch open from the queueing delays it saw under load and
+    keeps applying that after the load is gone: a lone article right after a burst took 3-10x as
+    long as on a fresh server, for minutes. With one call in flight the model worker's queue never
+    holds more than one job, BentoML dispatches it at once, and batching happens here: whatever
+    queued while a call ran goes into the next call, so batches still grow with the load.
+
+    A call that loses its connection (a keep-alive race) is sent again: scoring is idempotent.
     """
 
     RETRIES = 2

@@ -96,6 +96,10 @@ configure_logging()  # one line per refused request, no BentoML traceback for a 
     **MODEL_WORKERS.service_options(),
     threads=1,  # one batch at a time per worker; the next batch forms while this one runs
     traffic={"timeout": REQUEST_TIMEOUT_S},
+    # BentoML's client to this worker otherwise replaces its connection pool every 100 calls or
+    # 5 minutes and closes the calls in flight on the old pool: each one a 503 for its request
+    # (or a failed /readyz ping). The pool talks to local workers only; it never needs renewing.
+    runner_connection={"max_requests": 2**31 - 1, "max_age": 1e9},
 )
 class SlantModel:
     live: LiveModel  # the one reference to the model this worker serves; reload() replaces it whole

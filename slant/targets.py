@@ -11,10 +11,11 @@ No torch, no transformers: spaCy's small pipeline runs on its own (thinc/numpy) 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
@@ -34,7 +35,13 @@ _LABELS = {"PERSON", "ORG", "GPE"}
 _DISABLE = ("tok2vec", "tagger", "attribute_ruler", "parser", "lemmatizer")
 
 _lock = threading.Lock()
-_infer_lock = threading.Lock()
+_infer_lock = threading.Lock()  # also guards _found
+# Entities per text, most recently used last. With automatic targets the API worker reads each
+# paragraph twice, for targets (prepare) and for names in loaded-word spans (the answer): the
+# second read is a look-up. 8,192 paragraphs hold what 64 concurrent articles prepare before their
+# answers are built; an entry is a 16-byte digest and a few short tuples.
+_FOUND_MAX = 8192
+_found: OrderedDict[bytes, list[tuple[str, str, int, int]]] = OrderedDict()
 _nlp: Any = None  # the loaded pipeline, or False once loading failed
 _warned = False
 
@@ -77,11 +84,12 @@ def get_nlp() -> Any:
 
 
 def _reset_cache() -> None:
-    """Forget the loaded pipeline (for tests)."""
+    """Forget the loaded pipeline and the entities it found (for tests)."""
     global _nlp, _warned
-    with _lock:
+    with _lock, _infer_lock:
         _nlp = None
         _warned = False
+        _found.clear()
 
 
 # --------------------------------------------------------------------------------------------
@@ -179,21 +187,39 @@ def _rank(mentions: Iterable[tuple[str, str, int]], max_targets: int) -> list[st
     return [surface[k] for k in ranked[:max_targets]]
 
 
-def _spacy_mentions(nlp: Any, article: Article) -> list[tuple[str, str, int]]:
-    out: list[tuple[str, str, int]] = []
-    texts = [p.text for p in article.paragraphs]
-    if article.title:
-        texts = [article.title, *texts]
-        starts = [-1, *[p.start for p in article.paragraphs]]
-    else:
-        starts = [p.start for p in article.paragraphs]
+def _entities(nlp: Any, texts: list[str]) -> list[list[tuple[str, str, int, int]]]:
+    """(text, label, start, end) of every entity spaCy finds in each text; texts read before are
+    looked up (NER on a text does not depend on the texts beside it)."""
+    keys = [hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=16).digest() for t in texts]
     # The lock: spaCy does not promise that one pipeline may run in many threads at once.
-    # memory_zone: the strings a request adds to the vocabulary are freed when it ends; without it
-    # a long-running server's vocabulary grows with every new word it reads.
-    with _infer_lock, nlp.memory_zone():
-        for start, doc in zip(starts, nlp.pipe(texts, batch_size=32)):
-            out.extend((e.text, e.label_, start + e.start_char) for e in doc.ents if e.label_ in _LABELS)
+    with _infer_lock:
+        missing = {k: t for k, t in zip(keys, texts) if k not in _found}
+        if missing:
+            # memory_zone: the strings a request adds to the vocabulary are freed when it ends;
+            # without it a long-running server's vocabulary grows with every new word it reads.
+            with nlp.memory_zone():
+                for key, doc in zip(missing, nlp.pipe(missing.values(), batch_size=32)):
+                    _found[key] = [(e.text, e.label_, e.start_char, e.end_char) for e in doc.ents]
+        out = []
+        for key in keys:
+            _found.move_to_end(key)
+            out.append(_found[key])
+        while len(_found) > _FOUND_MAX:
+            _found.popitem(last=False)
     return out
+
+
+def _spacy_mentions(nlp: Any, article: Article) -> list[tuple[str, str, int]]:
+    texts = [p.text for p in article.paragraphs]
+    starts = [p.start for p in article.paragraphs]
+    if article.title:
+        texts, starts = [article.title, *texts], [-1, *starts]
+    return [
+        (text, label, start + begin)
+        for start, ents in zip(starts, _entities(nlp, texts))
+        for text, label, begin, _ in ents
+        if label in _LABELS
+    ]
 
 
 # --------------------------------------------------------------------------------------------
@@ -303,11 +329,7 @@ def name_spans(texts: list[str]) -> list[list[tuple[int, int]]]:
             ]
             for t in texts
         ]
-    with _infer_lock, nlp.memory_zone():  # as in _spacy_mentions
-        return [
-            [(e.start_char, e.end_char) for e in doc.ents if e.label_ in _NAME_LABELS]
-            for doc in nlp.pipe(texts, batch_size=32)
-        ]
+    return [[(begin, end) for _, label, begin, end in ents if label in _NAME_LABELS] for ents in _entities(nlp, texts)]
 
 
 def normalize_targets(targets: list[str], limits: Limits = DEFAULT_LIMITS) -> list[str]:

@@ -74,6 +74,31 @@ def test_spacy_vocabulary_does_not_grow_with_requests():
 
 
 @needs_model
+def test_each_paragraph_is_read_by_ner_once(monkeypatch):
+    # Automatic targets read the article, the answer's name spans read its paragraphs again: the
+    # second read must find the same names without running spaCy.
+    article = people_article()
+    texts = [p.text for p in article.paragraphs]
+    expected = T.name_spans(texts)
+    T._found.clear()
+    nlp = T.get_nlp()
+    read: list[str] = []
+    pipe = nlp.pipe
+
+    def counting_pipe(texts, **kwargs):
+        read.extend(texts)
+        return pipe(texts, **kwargs)
+
+    monkeypatch.setattr(nlp, "pipe", counting_pipe)
+    targets = T.find_targets(article)
+    assert sorted(read) == sorted({article.title, *texts})
+    assert T.name_spans(texts[::-1]) == expected[::-1]
+    assert T.find_targets(article) == targets
+    assert len(read) == len({article.title, *texts})  # nothing read twice
+    assert any(expected)
+
+
+@needs_model
 def test_spacy_pipeline_is_loaded_once_ner_only():
     nlp = T.get_nlp()
     assert nlp is not None

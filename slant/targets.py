@@ -86,9 +86,15 @@ def get_nlp() -> Any:
 def _reset_cache() -> None:
     """Forget the loaded pipeline and the entities it found (for tests)."""
     global _nlp, _warned
-    with _lock, _infer_lock:
+    with _lock:
         _nlp = None
         _warned = False
+    forget_entities()
+
+
+def forget_entities() -> None:
+    """Empty the entity cache: the next read of any text runs spaCy again (tests, bench/ner.py)."""
+    with _infer_lock:
         _found.clear()
 
 

@@ -105,6 +105,13 @@ def test_batching_quick(tiny_artifact, tmp_path):
     assert "<!-- BEGIN batching -->" in (tmp_path / "RESULTS.md").read_text()
 
 
+def test_ner_quick(tiny_artifact, tmp_path):
+    _run("ner.py", tiny_artifact, tmp_path, 600)  # exits 1 when the two modes' answers differ
+    report = json.loads((tmp_path / "ner.json").read_text())
+    assert report["identical_answers"] == report["workload"]["articles"] > 0
+    assert "<!-- BEGIN ner -->" in (tmp_path / "RESULTS.md").read_text()
+
+
 def test_models_quick(tiny_artifact, tmp_path):
     # The same artifact twice: both rows timed, a ratio near 1 (not asserted: quick mode is noise).
     _run("models.py", tiny_artifact, tmp_path, 600, "--baseline-model", str(tiny_artifact))

@@ -80,7 +80,7 @@ def test_each_paragraph_is_read_by_ner_once(monkeypatch):
     article = people_article()
     texts = [p.text for p in article.paragraphs]
     expected = T.name_spans(texts)
-    T._found.clear()
+    T.forget_entities()
     nlp = T.get_nlp()
     read: list[str] = []
     pipe = nlp.pipe

@@ -47,6 +47,9 @@ class PassScores:
     tokens: list[tuple[int, int, float]] = field(default_factory=list)
 
 
+GRAPHS = ("int8", "fp16")
+
+
 def choose_providers(device: str = "auto") -> list[str]:
     """``auto`` takes CUDA when onnxruntime offers it; ``cpu`` and ``cuda`` force one."""
     available = ort.get_available_providers()
@@ -104,6 +107,7 @@ class Predictor:
         device: str | None = None,  # auto | cpu | cuda; default $SLANT_DEVICE or auto
         threads: int | None = None,  # CPU threads; default $SLANT_THREADS or all cores
         batch_tokens: int | None = None,  # CUDA: padded tokens per call, default 4096; CPU: one window per call
+        graph: str | None = None,  # int8: model.onnx as it is | fp16: slant/gpu_graph.py's; default fp16 on CUDA
     ) -> None:
         self.artifact = artifact
         self.encoder = artifact.encoder()
@@ -115,7 +119,15 @@ class Predictor:
             options.inter_op_num_threads = 1
         self.providers = choose_providers(device or current.device)
         cpu = self.providers[0] == "CPUExecutionProvider"
-        self.session = ort.InferenceSession(str(artifact.model_path), sess_options=options, providers=self.providers)
+        self.graph = graph or ("int8" if cpu else "fp16")
+        if self.graph not in GRAPHS:
+            raise ValueError(f"graph must be one of {GRAPHS}, got {graph!r}")
+        model: str | bytes = str(artifact.model_path)
+        if self.graph == "fp16":
+            from slant.gpu_graph import fp16_graph  # needs onnx, which only a GPU (or an evaluation) needs
+
+            model = fp16_graph(artifact.model_path)
+        self.session = ort.InferenceSession(model, sess_options=options, providers=self.providers)
         # On CPU every window is an onnxruntime call of its own, and the calls run side by side on a
         # second session with one onnxruntime thread per worker (`threads` workers):
         # - the int8 graph quantizes its activations with one scale per call, so a window batched
@@ -135,9 +147,7 @@ class Predictor:
         if self.workers > 1:
             single = session_options()
             single.intra_op_num_threads = single.inter_op_num_threads = 1
-            self._session1 = ort.InferenceSession(
-                str(artifact.model_path), sess_options=single, providers=self.providers
-            )
+            self._session1 = ort.InferenceSession(model, sess_options=single, providers=self.providers)
             self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="slant-ort")
         self._check_graph()
 
@@ -169,7 +179,8 @@ class Predictor:
         logits: dict[str, list[np.ndarray | None]] = {head: [None] * len(windows) for head in self.output_names}
 
         def run(session, rows: list[int]) -> list[np.ndarray]:
-            return session.run(self.output_names, self.encoder.pad([windows[i] for i in rows]))
+            feeds = self.encoder.pad([windows[i] for i in rows])
+            return session.run(self.output_names, feeds) if self.cpu else self.run_bound(session, feeds, "cuda")
 
         if self._pool is not None and len(batches) >= self.workers:
             # onnxruntime releases the GIL: the workers' batches run in parallel; map keeps the order.
@@ -183,6 +194,17 @@ class Predictor:
                 for row, i in enumerate(rows):
                     logits[head][i] = out[row]
         return cast("dict[str, list[np.ndarray]]", logits)
+
+    def run_bound(self, session: ort.InferenceSession, feeds: dict[str, np.ndarray], device: str) -> list[np.ndarray]:
+        """One call with I/O binding: the inputs go to ``device`` in one copy each, the outputs are
+        left where onnxruntime made them and come back in one copy each, with no staging buffers."""
+        binding = session.io_binding()
+        for name, array in feeds.items():
+            binding.bind_cpu_input(name, array)
+        for name in self.output_names:
+            binding.bind_output(name, device)
+        session.run_with_iobinding(binding)
+        return binding.copy_outputs_to_cpu()
 
     def score(self, passes: list[Pass]) -> list[PassScores]:
         """Calibrated probabilities for each pass; windows of one pass are merged (see module doc)."""

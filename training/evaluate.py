@@ -19,6 +19,8 @@ from slant.predictor import Pass, Predictor
 from training.calibrate import calibration_points, expected_calibration_error
 from training.config import TrainConfig
 from training.examples import Example, encode_records
+from training.export import INT8_MAX_DROP
+from training.gate import compare
 from training.metrics import report_from_probs
 from training.model_card import derived_tables, targets_table, write_model_card
 from training.sampling import capped_indices
@@ -160,11 +162,16 @@ def evaluate(
     run_dir: str | Path | None = None,
     transfer: str | Path | None = None,
     previous: str | Path | None = None,
+    graph: str = "int8",
 ) -> dict:
-    """Score the artifact on every test split; write metrics.json, the report and the model card."""
+    """Score the artifact on every test split; write metrics.json, the report and the model card.
+
+    ``graph="fp16"`` scores the graph a GPU runs (slant/gpu_graph.py) instead of the served int8
+    one: its metrics.json and report go to ``report/fp16/``, beside each test set's served figure
+    (``against_served``); the artifact's own metrics.json and card are left as they are."""
     folder = Path(artifact_dir)
     artifact = art.load(folder, require_metrics=False)
-    report_dir = Path(report_dir or folder / "report")
+    report_dir = Path(report_dir or folder / "report" / ("" if graph == "int8" else graph))
     report_dir.mkdir(parents=True, exist_ok=True)
     metrics: dict = {
         "model_sha256": art.sha256(folder / art.MODEL),
@@ -172,7 +179,7 @@ def evaluate(
         "tasks": {},
     }
     t0 = time.time()
-    scorer = TestScorer(artifact, data_dir, report_dir, trained_config(folder) if baseline else None)
+    scorer = TestScorer(artifact, data_dir, report_dir, trained_config(folder) if baseline else None, graph)
     for name, task in artifact.tasks.items():
         metrics["tasks"][name] = scorer.score_task(name, task, metrics)
     if transfer:
@@ -182,6 +189,13 @@ def evaluate(
         metrics["previous"] = previous_metrics["model"]
     metrics["targets"] = check_targets(metrics, previous_metrics)
     metrics["evaluate_seconds"] = round(time.time() - t0)
+    if graph != "int8":
+        metrics["graph"] = graph
+        # The export gate's rule (1 point, or a small set's sampling noise) against the served graph.
+        _, metrics["against_served"] = compare(json.loads((folder / art.METRICS).read_text()), metrics, INT8_MAX_DROP)
+        (report_dir / art.METRICS).write_text(json.dumps(metrics, indent=1) + "\n")
+        (report_dir / "report.md").write_text(render_report(metrics))
+        return metrics
     if run_dir:
         for name in ("train_log.json", "export_report.json"):
             if (Path(run_dir) / name).exists():
@@ -206,10 +220,17 @@ class TestScorer:
     """One task's test split through the serving predictor: per-source reports (beside the TF-IDF
     baseline trained with ``baseline_config``, when given), calibration error and plots."""
 
-    def __init__(self, artifact: art.Artifact, data_dir: str, report_dir: Path, baseline_config: TrainConfig | None):
+    def __init__(
+        self,
+        artifact: art.Artifact,
+        data_dir: str,
+        report_dir: Path,
+        baseline_config: TrainConfig | None,
+        graph: str = "int8",
+    ):
         self.artifact, self.data_dir, self.report_dir = artifact, data_dir, report_dir
         self.baseline_config = baseline_config
-        self.predictor = Predictor(artifact, device="cpu")
+        self.predictor = Predictor(artifact, device="cpu", graph=graph)
         self.encoder = artifact.encoder()
 
     def score_task(self, name: str, task: Task, metrics: dict) -> dict:

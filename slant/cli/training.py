@@ -169,15 +169,42 @@ def export(
     default=None,
     help="metrics.json of the previous release, shown beside this one's figures.",
 )
+@click.option(
+    "--graph",
+    type=click.Choice(["int8", "fp16"]),
+    default="int8",
+    show_default=True,
+    help="fp16: score the graph a GPU runs, built from model.onnx; writes report/fp16/ and exits 1 when any "
+    "test set is more than 1 point below the served int8 figure.",
+)
 def evaluate(
-    artifact: str, data_dir: str, run_dir: str | None, no_baseline: bool, transfer: str | None, previous: str | None
+    artifact: str,
+    data_dir: str,
+    run_dir: str | None,
+    no_baseline: bool,
+    transfer: str | None,
+    previous: str | None,
+    graph: str,
 ) -> None:
     """Score the artifact's model.onnx on every test split; write metrics.json and the report."""
     from training.evaluate import evaluate as run_evaluate
 
     metrics = run_evaluate(
-        artifact, data_dir, baseline=not no_baseline, run_dir=run_dir, transfer=transfer, previous=previous
+        artifact, data_dir, baseline=not no_baseline, run_dir=run_dir, transfer=transfer, previous=previous, graph=graph
     )
+    if graph != "int8":
+        for row in metrics["against_served"]:
+            value, served, delta = (
+                "missing" if row[k] is None else format(row[k], f)
+                for k, f in (("candidate", ".4f"), ("current", ".4f"), ("delta", "+.4f"))
+            )
+            click.echo(
+                f"{row['task']:<11} {row['source']:<32} {graph} {value} int8 {served} ({delta}) "
+                f"{'ok' if row['ok'] else 'BELOW THE SERVED GRAPH'}"
+            )
+        if not all(row["ok"] for row in metrics["against_served"]):
+            raise SystemExit(1)
+        return
     for row in metrics["targets"]:
         click.echo(
             f"{row['task']:<11} {row['set']:<32} {row['measure']} {row['value']} "

@@ -1,6 +1,9 @@
 import random
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 from slant import artifact as art
 from slant.predictor import Pass, Predictor, plan_batches
 
@@ -76,3 +79,20 @@ def test_name_spans_find_people_and_places():
     (spans,) = name_spans([text])
     found = {text[s:e] for s, e in spans}
     assert "Angela Merkel" in found and "Paris" in found
+
+
+def test_io_binding_gives_the_outputs_of_a_plain_call(tiny_artifact):
+    # The CUDA path binds its inputs and outputs; the same code on the CPU device must not move a bit.
+    predictor = Predictor(art.load(tiny_artifact), device="cpu")
+    windows = [w for ws in predictor.encoder.encode_batch([s for s in SENTENCES], [None] * 4) for w in ws]
+    feeds = predictor.encoder.pad(windows)
+    bound = predictor.run_bound(predictor.session, feeds, "cpu")
+    for a, b in zip(bound, predictor.session.run(predictor.output_names, feeds)):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
+def test_graph_is_int8_on_cpu_unless_asked_and_refuses_unknown_names(tiny_artifact):
+    loaded = art.load(tiny_artifact)
+    assert Predictor(loaded, device="cpu").graph == "int8"
+    with pytest.raises(ValueError, match="graph must be one of"):
+        Predictor(loaded, device="cpu", graph="bf16")

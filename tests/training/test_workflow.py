@@ -1,6 +1,7 @@
 """The whole training workflow on tiny data: train -> export (gates) -> evaluate -> serve-side load."""
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -183,3 +184,20 @@ def test_quantize_can_keep_the_ffn_down_projections_in_fp32(tiny_run, tmp_path):
     float_matmuls = {n.name for n in graph.node if n.op_type == "MatMul"}
     assert set(keep) <= float_matmuls  # kept as float MatMuls ...
     assert any(n.op_type == "MatMulInteger" for n in graph.node)  # ... beside the int8 ones
+
+
+def test_the_gpu_graph_is_evaluated_beside_the_served_one(tiny_run, tiny_corpus, tmp_path):
+    from training.evaluate import evaluate
+
+    folder = tmp_path / "artifact"
+    shutil.copytree(tiny_run["artifact"], folder)
+    served = (folder / "metrics.json").read_bytes()
+    metrics = evaluate(folder, str(tiny_corpus), baseline=False, graph="fp16")
+    assert (folder / "metrics.json").read_bytes() == served  # tied to model.onnx: left as it was
+    written = json.loads((folder / "report" / "fp16" / "metrics.json").read_text())
+    assert written["graph"] == "fp16" and written["model_sha256"] == art.sha256(folder / art.MODEL)
+    rows = metrics["against_served"]
+    assert {(r["task"], r["source"]) for r in rows} == {
+        (task, source) for task, tm in json.loads(served)["tasks"].items() for source in tm["sources"]
+    }
+    assert all(r["current"] is not None and r["candidate"] is not None for r in rows)

@@ -34,12 +34,8 @@ def _consumers(graph: onnx.GraphProto, name: str) -> list[onnx.NodeProto]:
     return [node for node in graph.node if name in node.input]
 
 
-def _dequantize(q: np.ndarray, scale: np.ndarray, zero_point: np.ndarray, axis: int | None) -> np.ndarray:
-    """``(q - zero_point) * scale`` in float32; per-channel along ``axis`` when the scale is a vector."""
-    if scale.ndim == 1 and scale.size > 1:
-        shape = [1] * q.ndim
-        shape[axis if axis is not None else -1] = scale.size
-        scale, zero_point = scale.reshape(shape), zero_point.reshape(shape)
+def _dequantize(q: np.ndarray, scale: np.ndarray, zero_point: np.ndarray) -> np.ndarray:
+    """``(q - zero_point) * scale`` in float32; a vector scale is per output column (the last axis)."""
     return ((q.astype(np.int32) - zero_point.astype(np.int32)) * scale).astype(np.float32)
 
 
@@ -65,7 +61,7 @@ def dequantize(model: onnx.ModelProto) -> onnx.ModelProto:
             [rescale] = _consumers(graph, cast.output[0])
             scales = producers[next(i for i in rescale.input if i != cast.output[0])]
             w_scale = next(i for i in scales.input if i in weights)
-            weight = _dequantize(weights[w_q], weights[w_scale], weights[w_zp], axis=-1)
+            weight = _dequantize(weights[w_q], weights[w_scale], weights[w_zp])
             name = f"{w_q}_float"
             added.append(numpy_helper.from_array(weight, name))
             replaced[rescale.output[0]] = helper.make_node(
@@ -80,7 +76,7 @@ def dequantize(model: onnx.ModelProto) -> onnx.ModelProto:
                 raise GraphError(f"DequantizeLinear {node.name!r} is not a per-tensor quantized embedding look-up")
             zp = weights[zero_point] if zero_point else np.zeros((), weights[table].dtype)
             name = f"{table}_float"
-            added.append(numpy_helper.from_array(_dequantize(weights[table], weights[scale], zp, None), name))
+            added.append(numpy_helper.from_array(_dequantize(weights[table], weights[scale], zp), name))
             axis = [a for a in gather.attribute if a.name == "axis"]
             replaced[node.output[0]] = helper.make_node(
                 "Gather",

@@ -171,7 +171,7 @@ def evaluate(
     (``against_served``); the artifact's own metrics.json and card are left as they are."""
     folder = Path(artifact_dir)
     artifact = art.load(folder, require_metrics=False)
-    report_dir = Path(report_dir or folder / "report" / ("" if graph == "int8" else graph))
+    report_dir = Path(report_dir or (folder / "report" if graph == "int8" else folder / "report" / graph))
     report_dir.mkdir(parents=True, exist_ok=True)
     metrics: dict = {
         "model_sha256": art.sha256(folder / art.MODEL),

@@ -14,7 +14,9 @@ What it does, in order (one command, stops by itself, stops the server on any ex
    127.0.0.1, its own process group and BentoML home, log in the temp folder) and waits for /readyz.
 4. A lone article on the fresh server (5 times, apart), the latency reference.
 5. Closed-loop load at each ``--clients`` level, single articles (POST /classify) then bulk batches
-   of ``--batch-articles`` (POST /classify_batch): throughput, p50/p95/p99 latency, errors, and the
+   of ``--batch-articles`` (POST /classify_batch): throughput (also as a share of the in-process
+   rate on the very articles served: each article weighs its in-process time), p50/p95/p99 latency,
+   errors, and the
    server's batch sizes from /metrics (``bentoml_service_adaptive_batch_size``: requests merged per
    dispatch of the model worker's batchable ``score`` endpoint). After the highest level of each
    mode, the same lone article again: its latency right after a burst.
@@ -179,9 +181,13 @@ def in_process(
     shapes = article_shapes(articles, predictor.encoder)
 
     def per_article():
+        times = []
         for item in items:
+            t0 = time.perf_counter()
             article, targets = prepare(item, options, limits)
             build_answer(artifact, article, targets, predictor.score(passes_for(article, targets)))
+            times.append(time.perf_counter() - t0)
+        runs["per_article_items"].append(times)
 
     def bulk():
         pending, n_passes = [], 0
@@ -217,12 +223,13 @@ def in_process(
     }
     # This shared machine's speed drifts by 10-20 % from minute to minute, and other work can come
     # and go: runs before the server starts and after it stopped, the reference is their median.
-    runs = runs or {"per_article": [], "bulk": []}
+    runs = runs or {"per_article": [], "bulk": [], "per_article_items": []}
     for name in order:
         t0 = time.perf_counter()
         (bulk if name == "bulk" else per_article)()
         runs[name].append(time.perf_counter() - t0)
-    for name, times in runs.items():
+    for name in ("per_article", "bulk"):
+        times = runs[name]
         dt = statistics.median(times)
         out[name] = {
             "seconds": dt,
@@ -234,6 +241,12 @@ def in_process(
     out["runs"] = runs
     out["best_articles_per_s"] = max(out["per_article"]["articles_per_s"], out["bulk"]["articles_per_s"])
     out["best_paragraphs_per_s"] = max(out["per_article"]["paragraphs_per_s"], out["bulk"]["paragraphs_per_s"])
+    # What each article costs in process: its share of the per-article runs (median per article),
+    # scaled to the reference rate. A served level divides these costs by its wall time, so its
+    # ratio to in process is taken on the very articles it served, whatever their sizes.
+    med = [statistics.median(ts) for ts in zip(*runs["per_article_items"])]
+    scale = len(items) / out["best_articles_per_s"] / sum(med)
+    out["article_cost_s"] = [t * scale for t in med]
     out["shapes"] = shapes
     return out
 
@@ -369,20 +382,39 @@ def batch_delta(before: dict, after: dict, passes_sent: int, requests_sent: int)
 
 
 class Request:
-    __slots__ = ("body", "articles", "paragraphs", "passes", "tokens")
+    __slots__ = ("body", "articles", "paragraphs", "passes", "tokens", "workload")
 
-    def __init__(self, body: bytes, articles: int, paragraphs: int, passes: int, tokens: int = 0) -> None:
+    def __init__(
+        self, body: bytes, articles: int, paragraphs: int, passes: int, tokens: int = 0, workload: tuple = ()
+    ) -> None:
         self.body, self.articles, self.paragraphs, self.passes = body, articles, paragraphs, passes
         self.tokens = tokens  # the model's input tokens over all its passes: the work it asks for
+        self.workload = workload  # its articles' indices in the workload (their in-process costs)
 
 
 def make_requests(articles: list[dict], shapes, batch: int) -> tuple[list[Request], list[Request]]:
-    single = [Request(json.dumps({"article": a}).encode(), 1, *shape) for a, shape in zip(articles, shapes)]
+    single = [
+        Request(json.dumps({"article": a}).encode(), 1, *shape, workload=(i,))
+        for i, (a, shape) in enumerate(zip(articles, shapes))
+    ]
     bulk = []
     for i in range(0, len(articles) - batch + 1, batch):
         group, sh = articles[i : i + batch], shapes[i : i + batch]
-        bulk.append(Request(json.dumps({"articles": group}).encode(), len(group), *(sum(col) for col in zip(*sh))))
+        bulk.append(
+            Request(
+                json.dumps({"articles": group}).encode(),
+                len(group),
+                *(sum(col) for col in zip(*sh)),
+                workload=tuple(range(i, i + batch)),
+            )
+        )
     return single, bulk
+
+
+def served_vs_inprocess(level: dict, article_cost_s: list[float]) -> float:
+    """In-process seconds of the articles a level served per second of its whole time (as its
+    articles/s). 1.0 is the in-process rate on the same articles."""
+    return sum(article_cost_s[i] for req in level["_served"] for i in req.workload) / level["total_s"]
 
 
 def long_article(articles: list[dict], paragraphs: int, targets: int = 3) -> dict:
@@ -416,9 +448,9 @@ async def closed_loop(
 ) -> dict:
     """``clients`` workers, each sending its next request as soon as the last one is answered.
 
-    Issuing stops at warm-up + ``duration``; the window [warm-up end, issuing stop] is when all
-    clients are busy, and throughput counts the requests completed inside it. Requests in flight at
-    the stop are waited for (their latencies count if they started inside the window).
+    Issuing stops at warm-up + ``duration`` and the requests in flight are waited for. Latencies
+    are those of the requests started in the window [warm-up end, issuing stop], when all clients
+    are busy; throughput is over the whole level (see below).
     """
     import httpx
 
@@ -429,30 +461,25 @@ async def closed_loop(
         t_start = time.perf_counter()
         t_a, t_b = t_start + warmup, t_start + warmup + duration
 
-        async def worker(k: int):
+        async def worker():
             while time.perf_counter() < t_b:
                 req = requests[next(counter) % len(requests)]
-                t0, t1, ok, status = await _post(client, url, req)
-                records.append((t0, t1, ok, status, req, k))
+                records.append((*(await _post(client, url, req)), req))
 
-        await asyncio.gather(*(worker(k) for k in range(clients)))
+        await asyncio.gather(*(worker() for _ in range(clients)))
         t_end = time.perf_counter()
     done = [r for r in records if r[2] and t_a <= r[1] <= t_b]
     started = [r for r in records if r[2] and t_a <= r[0] < t_b]
+    served = [r[4] for r in records if r[2]]
     window = t_b - t_a
     lat = [r[1] - r[0] for r in started]
-    # Throughput per client: the work of its requests started in the window over the time from the
-    # first one's start to the last one's end (back to back, so that span is all busy); summed over
-    # the clients. Counting completions inside a fixed window instead jumps with where the window
-    # edges fall between the clumps of answers a batched server sends back at once.
-    articles_s = paragraphs_s = tokens_s = 0.0
-    for k in range(clients):
-        mine = [r for r in started if r[5] == k]
-        if mine:
-            span = max(r[1] for r in mine) - min(r[0] for r in mine)
-            articles_s += sum(r[4].articles for r in mine) / span
-            paragraphs_s += sum(r[4].paragraphs for r in mine) / span
-            tokens_s += sum(r[4].tokens for r in mine) / span
+    # Throughput: the work of every answered request over the level's whole time, from the first
+    # request sent to the last answer. The server is busy from start to end, so there are no
+    # window edges: counting only a window's completions jumps with where its edges fall between
+    # the clumps of answers a batched server sends back at once, and with 64 clients a window of a
+    # round or two holds one or two requests per client, whose latencies are the previous round's
+    # work, another stretch of the articles, not their own.
+    total = t_end - t_start
     return {
         "clients": clients,
         "requests": len(records),
@@ -460,9 +487,9 @@ async def closed_loop(
         "total_s": t_end - t_start,
         "completed_in_window": len(done),
         "articles_per_s_window_count": sum(r[4].articles for r in done) / window,
-        "articles_per_s": articles_s,
-        "paragraphs_per_s": paragraphs_s,
-        "tokens_per_s": tokens_s,
+        "articles_per_s": sum(r.articles for r in served) / total,
+        "paragraphs_per_s": sum(r.paragraphs for r in served) / total,
+        "tokens_per_s": sum(r.tokens for r in served) / total,
         "passes_sent": sum(r[4].passes for r in records),
         "latency_s": common.percentiles(lat),
         "latency_mean_s": statistics.fmean(lat) if lat else float("nan"),
@@ -470,6 +497,7 @@ async def closed_loop(
         "error_examples": sorted({r[3] for r in records if not r[2]})[:3],
         "_next_index": next(counter),
         "_samples": [(r[1] - r[0], r[4].passes, r[4]) for r in started],
+        "_served": served,
     }
 
 
@@ -678,7 +706,7 @@ def main(argv=None) -> int:
             level["duration_s"] = duration
             if level["batching"].get("dispatches"):
                 level["model_busy"] = level["batching"]["score_seconds"] / level["total_s"]
-            level["served_vs_inprocess"] = level["articles_per_s"] / inproc["best_articles_per_s"]
+            level["served_vs_inprocess"] = served_vs_inprocess(level, inproc["article_cost_s"])
             results["levels"][mode].append(level)
             print(
                 f"{mode} c={c}: {level['articles_per_s']:.2f} articles/s "
@@ -734,7 +762,8 @@ def main(argv=None) -> int:
     busy_during = sorted(set(results.pop("_busy", [])) | set(monitor.report()))
     for mode in results["levels"].values():
         for lv in mode:
-            lv["served_vs_inprocess"] = lv["articles_per_s"] / inproc["best_articles_per_s"]
+            lv["served_vs_inprocess"] = served_vs_inprocess(lv, inproc["article_cost_s"])
+            lv.pop("_served")
     print(
         f"in process (median of {len(inproc['runs']['bulk'])} bulk runs): {inproc['bulk']['articles_per_s']:.2f} articles/s"
     )
@@ -838,13 +867,14 @@ def summarize(args, results, inproc, where, busy, load_at_start, total_s) -> dic
     at16 = [lv for mode in results["levels"].values() for lv in mode if lv["clients"] == 16]
     served16 = min((lv["served_vs_inprocess"] for lv in at16), default=float("nan"))
     errors = sum(lv["errors"] for mode in results["levels"].values() for lv in mode) + half["errors"] + same["errors"]
-    classify = [lv["tokens_per_s"] for lv in results["levels"]["classify"]]
+    classify = [lv["served_vs_inprocess"] for lv in results["levels"]["classify"]]
     values = {
         "served_vs_inprocess_16": served16,
-        # The smallest rate ratio of one /classify client count to the next lower one.
-        # In model input tokens/s: the work done. Each level scores the next stretch of the cycled
-        # articles, and on a saturated server articles/s (or passes/s) moves with their sizes:
-        # 42 vs 36 paragraphs/s at 4 and 16 clients with the model 97 and 96 % busy.
+        # The smallest rate ratio of one /classify client count to the next lower one, in
+        # in-process seconds of work served per second. Each level scores the next stretch of the
+        # cycled articles, and on a saturated server articles/s, and even model input tokens/s,
+        # move with their sizes (attention grows with the square of a window's length; long
+        # paragraphs cost extra windows): 1,931 to 3,014 tokens/s with the model 97-100 % busy.
         "classify_rate_never_falls": min((b / a for a, b in zip(classify, classify[1:])), default=float("nan")),
         "p99_over_ideal_half_peak": half["latency_s"]["p99"] / ideal["p99"] if ideal else float("nan"),
         "lone_after_burst_over_fresh": worst_after / fresh,
@@ -878,7 +908,10 @@ def summarize(args, results, inproc, where, busy, load_at_start, total_s) -> dic
             "batch_articles": args.batch_articles,
             "paragraphs_per_article": common.length_summary([p for p, _, _ in inproc["shapes"]]),
         },
-        "in_process": {k: v for k, v in inproc.items() if k != "shapes"},
+        "in_process": {
+            **{k: v for k, v in inproc.items() if k not in ("shapes", "article_cost_s", "runs")},
+            "runs": {k: v for k, v in inproc["runs"].items() if k != "per_article_items"},
+        },
         "fresh_lone_s": fresh,
         "worst_lone_after_burst_s": worst_after,
         "first_after_burst_over_first_fresh": first_ratio,
@@ -995,7 +1028,9 @@ def render(r: dict) -> str:
         f"score, answer): one article per call **{f(ip['per_article']['articles_per_s'])} articles/s** "
         f"({f(ip['per_article']['paragraphs_per_s'], 1)} paragraphs/s); in bulk, about 256 passes per call, "
         f"**{f(ip['bulk']['articles_per_s'])} articles/s** ({f(ip['bulk']['paragraphs_per_s'], 1)} paragraphs/s; "
-        f"median of runs at {bulk_runs} articles/s, before the server started and after it stopped). Served throughput is divided by the better of the two.",
+        f"median of runs at {bulk_runs} articles/s, before the server started and after it stopped). ÷ in process "
+        "compares a level with the better of the two on the articles it served: the in-process seconds of those "
+        "articles (each article's share of the per-article runs, scaled to that rate) per second of the level.",
         "",
         "| endpoint | clients | articles/s | paragraphs/s | tokens/s | ÷ in process | p50 ms | p95 ms | p99 ms | errors | model calls | HTTP requests / call | passes / call | BentoML jobs / dispatch | model worker busy | CPU s: model · API · client |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
@@ -1100,7 +1135,7 @@ def render(r: dict) -> str:
     ]
     names = {
         "served_vs_inprocess_16": "served ÷ in-process throughput at 16 clients (worse endpoint)",
-        "classify_rate_never_falls": "/classify model input tokens/s at a client count ÷ at the next lower one (smallest)",
+        "classify_rate_never_falls": "/classify ÷ in process at a client count ÷ at the next lower one (smallest)",
         "p99_over_ideal_half_peak": "p99 at half the peak load ÷ the ideal FIFO server's p99, same arrivals (cycled articles)",
         "lone_after_burst_over_fresh": "lone request right after a burst ÷ on a fresh server",
         "short_behind_long_over_bound": "short article behind a long one ÷ (its lone time + two full model calls), worst",
@@ -1117,9 +1152,13 @@ def render(r: dict) -> str:
         "- Closed loop: each client sends its next request when the previous answer arrives (keep-alive "
         "connections, pre-serialized bodies). A level warms up for one estimated round of all clients' requests "
         "(at least 1 s; a round = clients × articles per request ÷ in-process articles/s), then measures for the "
-        "longer of --duration and two rounds (capped by --max-level-s). Throughput: per client, the articles of its "
-        "requests started in the window over the span from the first one's start to the last one's end (all back to "
-        "back), summed over clients; latencies are those of the same requests.",
+        "longer of --duration and two rounds (capped by --max-level-s). Latencies: the requests started in that "
+        "window. Throughput: the articles of every answered request over the level's whole time, from the first "
+        "request sent to the last answer (the server is busy throughout; a window's edges fall between the clumps "
+        "of answers a batched call sends back). ÷ in process is the same with each request's in-process cost in "
+        "place of its articles: each level scores another stretch of the cycled "
+        "articles, and on a saturated server their sizes move articles/s and even tokens/s (attention grows with "
+        "the square of a window's length), so levels are compared in in-process seconds of work per second.",
         "- Server batch sizes: BentoML's `bentoml_service_adaptive_batch_size` histogram (jobs merged into one "
         "dispatch of the model worker's batchable `score` endpoint), scraped from /metrics before and after each "
         "level: its count is the number of model calls, its mean the BentoML jobs per dispatch. The API worker's "

@@ -85,7 +85,7 @@ def test_serve_quick(tiny_artifact, tmp_path):
     report = json.loads((tmp_path / "serve.json").read_text())
     for mode in ("classify", "classify_batch"):
         assert [lv["clients"] for lv in report["levels"][mode]] == [1, 4]
-        assert all(lv["requests"] > 0 for lv in report["levels"][mode])
+        assert all(lv["requests"] > 0 and lv["served_vs_inprocess"] > 0 for lv in report["levels"][mode])
     assert report["targets"]["errors"]["value"] == 0
     assert report["half_peak"]["requests"] > 0 and report["half_peak_one_size"]["requests"] > 0
     assert report["half_peak_one_size_ideal"]["p99"] >= report["half_peak_one_size_ideal"]["p50"] > 0
@@ -148,6 +148,20 @@ def test_the_ideal_server_replay_queues_first_come_first_served():
     replay = fifo_replay([(0.5, 1.0), (0.0, 1.0), (3.0, 1.0)])
     assert replay["p50"] == pytest.approx(1.0) and replay["p99"] == pytest.approx(1.49, abs=0.01)
     assert replay["busy_share"] == pytest.approx(3 / 4)
+
+
+def test_served_vs_in_process_weighs_each_article_by_its_in_process_cost():
+    sys.path.insert(0, str(REPO))
+    from bench.serve import Request, served_vs_inprocess
+
+    # Articles costing 1 s and 3 s in process. Both served in 4 s: the in-process rate. The cheap
+    # one twice in 4 s: half of it, though as many articles were served.
+    cheap, dear = Request(b"", 1, 1, 1, workload=(0,)), Request(b"", 1, 1, 1, workload=(1,))
+    cost = [1.0, 3.0]
+    assert served_vs_inprocess({"_served": [cheap, dear], "total_s": 4.0}, cost) == pytest.approx(1.0)
+    assert served_vs_inprocess({"_served": [cheap, cheap], "total_s": 4.0}, cost) == pytest.approx(0.5)
+    both = Request(b"", 2, 2, 2, workload=(0, 1))  # a /classify_batch request of both
+    assert served_vs_inprocess({"_served": [both, both], "total_s": 5.0}, cost) == pytest.approx(1.6)
 
 
 def test_soak_quick(tiny_artifact, tmp_path):

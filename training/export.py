@@ -26,6 +26,7 @@ from slant.predictor import Predictor
 from training.calibrate import fit_class_offsets, fit_temperature, fit_thresholds, token_threshold
 from training.config import TrainConfig
 from training.examples import Example, load_examples, make_encoder, tokenizer_path
+from training.fuse import fuse
 from training.gate import allowed_drop
 from training.losses import collate
 from training.metrics import pool_articles, probabilities, task_scores
@@ -39,8 +40,17 @@ class ExportGateError(RuntimeError):
     pass
 
 
-def export_onnx(model, path: Path, opset: int = 18) -> None:
-    """fp32 graph with named inputs/outputs and dynamic batch and sequence axes."""
+def export_onnx(model, path: Path, opset: int = 18) -> dict[str, int]:
+    """fp32 graph with named inputs/outputs and dynamic batch and sequence axes, its attention,
+    LayerNorms and GELUs fused (training.fuse); returns the fused node counts."""
+    with tempfile.TemporaryDirectory() as tmp:
+        exported = Path(tmp) / "exported.onnx"
+        export_unfused(model, exported, opset)
+        return fuse(exported, path, model.encoder.config)
+
+
+def export_unfused(model, path: Path, opset: int = 18) -> None:
+    """The graph as torch's dynamo exporter writes it."""
     model = model.cpu().eval()
     batch, seq = torch.export.Dim("batch", min=1, max=4096), torch.export.Dim("sequence", min=2, max=512)
     sample = torch.randint(1000, 2000, (2, 12))
@@ -280,7 +290,7 @@ def export(
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         fp32_path, int8_path = tmp / "model.fp32.onnx", tmp / "model.int8.onnx"
-        export_onnx(model, fp32_path)
+        report["fused_nodes"] = export_onnx(model, fp32_path)
 
         fp32_folder = tmp / "fp32"
         write_artifact_files(fp32_folder, fp32_path, config, name, version, art.Calibration.neutral(TASKS))

@@ -5,7 +5,9 @@ time per op type, so that the next speed step is chosen from data.
     python bench/profile_ops.py --quick --synthetic --model <artifact> --out /tmp/x   # smoke test
 
 The artifact's int8 ``model.onnx`` runs as the Predictor runs it on CPU: a one-thread session with
-the Predictor's session options, one window per call, longest first. Profiling adds a little time to
+the Predictor's session options, one window per call, longest first; beside it, the same weights
+as this version's `slant export` writes them (fused attention, LayerNorm and GELU, then int8), timed
+interleaved without the profiler and profiled. Profiling adds a little time to
 every op alike; the shares, not the absolute times, are the result. "Outside kernels" is the wall
 time of the ``session.run`` calls that no op kernel accounts for (input binding, allocation, the
 executor's own work between ops).
@@ -14,6 +16,7 @@ executor's own work between ops).
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 import tempfile
 import time
@@ -50,12 +53,64 @@ def kernel_times(trace: list[dict]) -> tuple[dict[str, float], float]:
     return dict(per_op), runs
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
+def profile(path: Path, windows, encoder, outputs: list[str], tmp: Path) -> dict:
+    """One window per call on a one-thread session, profiled: shares of run time per op type."""
     import onnxruntime as ort
 
-    from slant import artifact as art
     from slant.predictor import session_options
+
+    options = session_options()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    options.enable_profiling = True
+    options.profile_file_prefix = str(tmp / path.stem)
+    session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+    for w in windows[:8]:  # warm-up, in the trace too: a small share
+        session.run(outputs, encoder.pad([w]))
+    for w in windows:
+        session.run(outputs, encoder.pad([w]))
+    trace = json.loads(Path(session.end_profiling()).read_text())
+    per_op, runs = kernel_times(trace)
+    kernels = sum(per_op.values())
+    return {
+        "model_run_s": runs / 1e6,
+        "kernels_s": kernels / 1e6,
+        "outside_kernels_share": 1 - kernels / runs,
+        "nodes_per_run": sum(1 for e in trace if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"))
+        / (len(windows) + 8),
+        "shares": dict(sorted(((op, us / runs) for op, us in per_op.items()), key=lambda x: -x[1])),
+    }
+
+
+def timed(paths: dict[str, Path], windows, encoder, outputs: list[str], rounds: int) -> dict[str, list[float]]:
+    """Wall seconds of every window through each graph without the profiler, graphs interleaved."""
+    import onnxruntime as ort
+
+    from slant.predictor import session_options
+
+    options = session_options()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    sessions = {
+        name: ort.InferenceSession(str(p), sess_options=options, providers=["CPUExecutionProvider"])
+        for name, p in paths.items()
+    }
+    feeds = [encoder.pad([w]) for w in windows]
+    times: dict[str, list[float]] = {name: [] for name in paths}
+    for _ in range(rounds):
+        for name, session in sessions.items():
+            for f in feeds[:8]:
+                session.run(outputs, f)
+            started = time.perf_counter()
+            for f in feeds:
+                session.run(outputs, f)
+            times[name].append(time.perf_counter() - started)
+    return times
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from slant import artifact as art
+    from training.export import export_onnx, quantize
+    from training.train import load_model
 
     artifact = art.load(Path(args.model))
     busy_at_start = [] if args.quick else common.wait_quiet(args.wait_quiet_s)
@@ -63,26 +118,18 @@ def main(argv=None) -> int:
     texts = [t for _, t in common.sample_paragraphs(by_source, args.n, args.seed)]
     encoder = artifact.encoder()
     windows = sorted((w for ws in encoder.encode_batch(texts, [None] * len(texts)) for w in ws), key=len, reverse=True)
+    outputs = list(artifact.heads)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        options = session_options()
-        options.intra_op_num_threads = options.inter_op_num_threads = 1
-        options.enable_profiling = True
-        options.profile_file_prefix = str(Path(tmp) / "slant")
-        session = ort.InferenceSession(
-            str(artifact.model_path), sess_options=options, providers=["CPUExecutionProvider"]
-        )
-        outputs = list(artifact.heads)
-        for w in windows[:8]:  # warm-up, in the trace too: a small share
-            session.run(outputs, encoder.pad([w]))
-        started = time.perf_counter()
-        for w in windows:
-            session.run(outputs, encoder.pad([w]))
-        wall = time.perf_counter() - started
-        trace = json.loads(Path(session.end_profiling()).read_text())
-    per_op, runs = kernel_times(trace)
-    kernels = sum(per_op.values())
-    shares = sorted(((op, us / runs) for op, us in per_op.items()), key=lambda x: -x[1])
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        # The same weights through this version's export (fused attention, LayerNorm, GELU; int8
+        # as the export makes it): what the next export of this model will serve.
+        model, _ = load_model(artifact.path)
+        fused_nodes = export_onnx(model, tmp / "fp32.onnx")
+        quantize(tmp / "fp32.onnx", tmp / "exported.onnx")
+        graphs = {"served": artifact.model_path, "exported": tmp / "exported.onnx"}
+        times = timed(graphs, windows, encoder, outputs, 1 if args.quick else 3)
+        profiles = {name: profile(path, windows, encoder, outputs, tmp) for name, path in graphs.items()}
     report = {
         "when": common.now_utc(),
         "command": common.command_line(),
@@ -96,25 +143,25 @@ def main(argv=None) -> int:
             "windows": len(windows),
             "tokens": sum(map(len, windows)),
         },
-        "wall_s": wall,
-        "model_run_s": runs / 1e6,
-        "kernels_s": kernels / 1e6,
-        "outside_kernels_share": 1 - kernels / runs,
-        "nodes_per_run": sum(1 for e in trace if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"))
-        / (len(windows) + 8),
-        "shares": dict(shares),
+        "exported_fused_nodes": fused_nodes,
+        "wall_s": times,
+        "exported_over_served": statistics.median(times["exported"]) / statistics.median(times["served"]),
+        "graphs": profiles,
     }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "profile_ops.json").write_text(json.dumps(report, indent=2) + "\n")
     path = common.update_results(out, "profile_ops", render(report))
-    print("\n".join(f"{op:32s} {share:6.1%}" for op, share in shares[:12]))
-    print(f"outside kernels {report['outside_kernels_share']:.1%}; wrote {path}")
+    print(render(report))
+    print(f"wrote {path}")
     return 0
 
 
 def render(r: dict) -> str:
-    w = r["workload"]
+    w, g = r["workload"], r["graphs"]
+    served, exported = g["served"], g["exported"]
+    fused = ", ".join(f"{n} {op}" for op, n in r["exported_fused_nodes"].items())
+    wall = {k: ", ".join(f"{t:.2f}" for t in v) for k, v in r["wall_s"].items()}
     lines = [
         "## Where the model's time goes (`bench/profile_ops.py`)",
         "",
@@ -123,15 +170,32 @@ def render(r: dict) -> str:
         + f". Model `{r['model']['name']}` {r['model']['version']}; {r['machine']['cpu']}.",
         "",
         f"{w['paragraphs']:,} paragraphs ({w['where']}), {w['windows']:,} windows, {w['tokens']:,} tokens, one "
-        f"window per call on a one-thread session as the Predictor runs them: {r['model_run_s']:.1f} s in "
-        f"`session.run` ({r['nodes_per_run']:.0f} kernels per call), of which {r['outside_kernels_share']:.1%} "
-        "outside any kernel.",
+        "window per call on a one-thread session as the Predictor runs them, through two graphs of the same "
+        "weights: the artifact's served `model.onnx`, and the graph this version's `slant export` makes of them "
+        f"(`training.export.export_onnx`, fused: {fused}; then int8 as the export quantizes).",
         "",
-        "| op type | share of run time |",
-        "|---|---:|",
+        f"Wall time of all windows without the profiler, graphs interleaved: served {wall['served']} s, "
+        f"exported {wall['exported']} s; **exported ÷ served {r['exported_over_served']:.3f}** (medians).",
+        "",
+        f"Profiled: served {served['model_run_s']:.1f} s in `session.run` ({served['nodes_per_run']:.0f} kernels "
+        f"per call, {served['outside_kernels_share']:.1%} outside any kernel); exported "
+        f"{exported['model_run_s']:.1f} s ({exported['nodes_per_run']:.0f} kernels per call, "
+        f"{exported['outside_kernels_share']:.1%} outside any kernel).",
+        "",
+        "| op type | served: share of run time | exported: share of run time |",
+        "|---|---:|---:|",
     ]
-    lines += [f"| {op} | {share:.1%} |" for op, share in r["shares"].items() if share >= 0.001]
-    lines += ["| (outside kernels) | " + f"{r['outside_kernels_share']:.1%} |"]
+    ops = sorted(
+        {op for p in g.values() for op, share in p["shares"].items() if share >= 0.001},
+        key=lambda op: -max(p["shares"].get(op, 0.0) for p in g.values()),
+    )
+    share = lambda p, op: f"{p['shares'][op]:.1%}" if op in p["shares"] else "–"  # noqa: E731
+    lines += [f"| {op} | {share(served, op)} | {share(exported, op)} |" for op in ops]
+    lines += [
+        f"| (outside kernels) | {served['outside_kernels_share']:.1%} | {exported['outside_kernels_share']:.1%} |",
+        "",
+        "Shares are of each graph's own run time; profiling adds a little to every op alike.",
+    ]
     return "\n".join(lines)
 
 

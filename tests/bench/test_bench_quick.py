@@ -73,10 +73,14 @@ def test_profile_ops_quick(tiny_artifact, tmp_path):
     _run("profile_ops.py", tiny_artifact, tmp_path, timeout=300)
     report = json.loads((tmp_path / "profile_ops.json").read_text())
     assert report["workload"]["windows"] >= 20
-    # The shares are of the session's run time: each in (0, 1], all of them with the rest at most 1.
-    assert report["shares"] and all(0 < s <= 1 for s in report["shares"].values())
-    assert sum(report["shares"].values()) + report["outside_kernels_share"] == pytest.approx(1.0)
-    assert "MatMulInteger" in " ".join(report["shares"]) or "DynamicQuantizeMatMul" in report["shares"]
+    assert set(report["graphs"]) == {"served", "exported"} and report["exported_over_served"] > 0
+    for graph in report["graphs"].values():
+        # The shares are of the session's run time: each in (0, 1], all of them with the rest at most 1.
+        shares = graph["shares"]
+        assert shares and all(0 < s <= 1 for s in shares.values())
+        assert sum(shares.values()) + graph["outside_kernels_share"] == pytest.approx(1.0)
+        assert "MatMulInteger" in " ".join(shares) or "DynamicQuantizeMatMul" in shares
+    assert "MultiHeadAttention" in report["graphs"]["exported"]["shares"]
     assert "<!-- BEGIN profile_ops -->" in (tmp_path / "RESULTS.md").read_text()
 
 

@@ -4,7 +4,8 @@ its weights (a 44 MB fp16 file beside a 23 MB int8 graph) to be fine-tuned again
 Unquantized initializers keep their torch names. Dynamic quantization renames each matmul weight
 (``val_50_quantized`` + ``_scale`` + ``_zero_point``, stored transposed as [in, out]); its torch
 name is found where the product meets its bias: ``MatMulInteger -> Cast -> Mul -> Add(<x>.bias)``
-makes it ``<x>.weight``. Quantized embeddings keep their names (``<x>.weight_quantized``).
+makes it ``<x>.weight`` (in a fused graph the bias can be an input of SkipLayerNormalization or
+BiasGelu instead). Quantized embeddings keep their names (``<x>.weight_quantized``).
 """
 
 from __future__ import annotations
@@ -25,8 +26,13 @@ def _dequantize(arrays: dict[str, np.ndarray], stem: str) -> np.ndarray:
     return (q - zero) * scale  # per-tensor (scalars) or per output channel (last axis)
 
 
+# Where a fused graph (training/fuse.py) adds a matmul's bias: SkipLayerNormalization takes it as
+# its 5th input (after the LayerNorm's own weight and bias), BiasGelu as its 2nd.
+FUSED_BIAS_INPUT = {"SkipLayerNormalization": 4, "BiasGelu": 1}
+
+
 def _bias_after(consumers: dict[str, list], output: str, names: set[str]) -> str | None:
-    """Follow a matmul's single-consumer chain to the Add that adds a named bias."""
+    """Follow a matmul's single-consumer chain to the node that adds a named bias."""
     for _ in range(4):
         nodes = consumers.get(output, [])
         if len(nodes) != 1:
@@ -34,6 +40,10 @@ def _bias_after(consumers: dict[str, list], output: str, names: set[str]) -> str
         node = nodes[0]
         if node.op_type == "Add":
             return next((i for i in node.input if i in names and i.endswith(".bias")), None)
+        if node.op_type in FUSED_BIAS_INPUT:
+            k = FUSED_BIAS_INPUT[node.op_type]
+            bias = node.input[k] if len(node.input) > k else ""
+            return bias if bias in names and bias.endswith(".bias") else None
         output = node.output[0]
     return None
 

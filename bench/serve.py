@@ -988,6 +988,11 @@ def short_behind_long_line(s: dict) -> str:
     )
 
 
+def spread(ip: dict) -> float:
+    """The largest spread of one in-process run kind: slowest run over fastest, less 1."""
+    return max(max(t) / min(t) - 1 for t in (ip["bulk"]["runs_s"], ip["per_article"]["runs_s"]))
+
+
 def render(r: dict) -> str:
     f = common.fmt
     ms = lambda s: f"{s * 1000:,.0f}"  # noqa: E731
@@ -1033,7 +1038,10 @@ def render(r: dict) -> str:
         f"**{f(ip['bulk']['articles_per_s'])} articles/s** ({f(ip['bulk']['paragraphs_per_s'], 1)} paragraphs/s; "
         f"median of runs at {bulk_runs} articles/s, before the server started and after it stopped). ÷ in process "
         "compares a level with the better of the two on the articles it served: the in-process seconds of those "
-        "articles (each article's share of the per-article runs, scaled to that rate) per second of the level.",
+        "articles (each article's share of the per-article runs, scaled to that rate) per second of the level. "
+        f"The same in-process work, timed minutes apart in this run, varied by {spread(ip):.0%} (slowest over "
+        "fastest run, less 1): this shared machine's own drift, the scale below which two levels' figures do not "
+        "tell the server apart.",
         "",
         "| endpoint | clients | articles/s | paragraphs/s | tokens/s | ÷ in process | p50 ms | p95 ms | p99 ms | errors | model calls | HTTP requests / call | passes / call | BentoML jobs / dispatch | model worker busy | CPU s: model · API · client |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",

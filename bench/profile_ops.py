@@ -53,14 +53,20 @@ def kernel_times(trace: list[dict]) -> tuple[dict[str, float], float]:
     return dict(per_op), runs
 
 
-def profile(path: Path, windows, encoder, outputs: list[str], tmp: Path) -> dict:
-    """One window per call on a one-thread session, profiled: shares of run time per op type."""
-    import onnxruntime as ort
-
+def one_thread_options():
+    """The Predictor's session options on one thread, as its CPU workers run."""
     from slant.predictor import session_options
 
     options = session_options()
     options.intra_op_num_threads = options.inter_op_num_threads = 1
+    return options
+
+
+def profile(path: Path, windows, encoder, outputs: list[str], tmp: Path) -> dict:
+    """One window per call on a one-thread session, profiled: shares of run time per op type."""
+    import onnxruntime as ort
+
+    options = one_thread_options()
     options.enable_profiling = True
     options.profile_file_prefix = str(tmp / path.stem)
     session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
@@ -85,10 +91,7 @@ def timed(paths: dict[str, Path], windows, encoder, outputs: list[str], rounds: 
     """Wall seconds of every window through each graph without the profiler, graphs interleaved."""
     import onnxruntime as ort
 
-    from slant.predictor import session_options
-
-    options = session_options()
-    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    options = one_thread_options()
     sessions = {
         name: ort.InferenceSession(str(p), sess_options=options, providers=["CPUExecutionProvider"])
         for name, p in paths.items()

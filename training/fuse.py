@@ -14,7 +14,9 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from pathlib import Path
 
-ATTENTION_MASK = "attention_mask"
+from slant.artifact import INPUT_NAMES
+
+_, ATTENTION_MASK, _ = INPUT_NAMES  # the graph input the fused kernels take the padding mask from
 
 
 class FusionError(RuntimeError):

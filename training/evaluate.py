@@ -19,7 +19,7 @@ from slant.predictor import Pass, Predictor
 from training.calibrate import calibration_points, expected_calibration_error
 from training.config import TrainConfig
 from training.examples import Example, encode_records
-from training.export import INT8_MAX_DROP
+from training.export import INT8_MAX_DROP, RELEASED_TRAINING, TRAINING_RECORD
 from training.gate import compare
 from training.metrics import report_from_probs
 from training.model_card import derived_tables, targets_table, write_model_card
@@ -197,17 +197,28 @@ def evaluate(
         (report_dir / "report.md").write_text(render_report(metrics))
         return metrics
     if run_dir:
-        for name in ("train_log.json", "export_report.json"):
-            if (Path(run_dir) / name).exists():
-                metrics[name.removesuffix(".json")] = json.loads((Path(run_dir) / name).read_text())
-        metrics["training_stages"] = training_stages(Path(run_dir))
-        labels = metrics.get("train_log", {}).get("config", {}).get("teacher_labels")
-        if labels and Path(labels).with_suffix(".json").exists():  # what `slant teacher-labels` labelled, and with what
-            metrics["teacher_labels"] = json.loads(Path(labels).with_suffix(".json").read_text())
+        metrics.update(run_record(Path(run_dir)))
     (folder / art.METRICS).write_text(json.dumps(metrics, indent=1) + "\n")
     (report_dir / "report.md").write_text(render_report(metrics))
     write_model_card(folder, metrics)
     return metrics
+
+
+def run_record(run_dir: Path) -> dict:
+    """What a run folder tells metrics.json: the export report and the training behind the weights,
+    from the run's own train log, or, for a re-export of a release, that release's record."""
+    record = {}
+    for name in ("train_log.json", "export_report.json"):
+        if (run_dir / name).exists():
+            record[name.removesuffix(".json")] = json.loads((run_dir / name).read_text())
+    if "train_log" not in record and (run_dir / RELEASED_TRAINING).exists():
+        released = json.loads((run_dir / RELEASED_TRAINING).read_text())
+        return {**record, **{key: released[key] for key in TRAINING_RECORD if key in released}}
+    record["training_stages"] = training_stages(run_dir)
+    labels = record.get("train_log", {}).get("config", {}).get("teacher_labels")
+    if labels and Path(labels).with_suffix(".json").exists():  # what `slant teacher-labels` labelled, and with what
+        record["teacher_labels"] = json.loads(Path(labels).with_suffix(".json").read_text())
+    return record
 
 
 def trained_config(folder: Path) -> TrainConfig:

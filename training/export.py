@@ -266,6 +266,23 @@ def gate_int8(
     return calibration
 
 
+# Written into the run folder when the weights come from a released artifact: that release's training
+# record (its metrics.json's), which `slant evaluate --run-dir` carries into the new metrics and card.
+RELEASED_TRAINING = "released_training.json"
+TRAINING_RECORD = ("train_log", "training_stages", "teacher_labels")
+
+
+def _released_training(artifact_dir: Path) -> dict:
+    """The release's name, version and training record, read before the export may overwrite it."""
+    metrics_path = artifact_dir / art.METRICS
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
+    model = metrics.get("model") or {
+        "name": artifact_dir.name,
+        "version": (artifact_dir / art.VERSION).read_text().strip(),
+    }
+    return {"model": model, **{key: metrics[key] for key in TRAINING_RECORD if key in metrics}}
+
+
 def export(
     checkpoint: str | Path,
     out: str | Path,
@@ -275,14 +292,26 @@ def export(
     dev_max: int = 3000,
     parity_tolerance: float = PARITY_TOLERANCE,
     fp32_ffn_down: bool = False,
+    run_dir: str | Path | None = None,
 ) -> dict:
-    """Export, gate and calibrate; writes every artifact file but metrics.json and MODEL_CARD.md."""
+    """Export, gate and calibrate; writes every artifact file but metrics.json and MODEL_CARD.md.
+
+    ``checkpoint``: a training checkpoint, or a released artifact folder, whose weights this version's
+    export re-exports (its graph, fusions and quantization; the weights stay). ``run_dir`` gets the
+    fp32 graph and export_report.json: by default the checkpoint's folder; required for an artifact,
+    whose folder the export may overwrite.
+    """
+    source = Path(checkpoint)
+    if run_dir is None and source.is_dir():
+        raise ValueError(f"{source} is an artifact folder: name a run folder for the export report and fp32 graph")
+    run = Path(run_dir) if run_dir is not None else source.parent
+    released = _released_training(source) if source.is_dir() else None
     model, state = load_model(checkpoint)
     config = TrainConfig.from_dict({**state["config"], **({"data_dir": data_dir} if data_dir else {})})
     encoder = make_encoder(config)
     dev = {t: s["dev"] for t, s in load_examples(config, encoder, splits=("dev",)).items()}
     out = Path(out)
-    report: dict = {}
+    report: dict = {"weights_from": released["model"]} if released else {}
     if "stance" in dev:  # the whole stance dev split: a sample's offsets did not hold on test
         report["stance_offsets"] = shift_stance_head(model, dev["stance"], encoder.pad_id)
     rng = random.Random(config.seed)
@@ -311,7 +340,10 @@ def export(
         (out / TRAINING).write_text(json.dumps(training_json({**state, "config": config.to_dict()}), indent=1) + "\n")
         save_weights(model, out / WEIGHTS)
         # The fp32 graph stays with the run: benchmarks compare it with the int8 one.
-        shutil.copyfile(fp32_path, Path(checkpoint).with_name("model.fp32.onnx"))
-    Path(checkpoint).with_name("export_report.json").write_text(json.dumps(report, indent=2))
+        run.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(fp32_path, run / "model.fp32.onnx")
+    (run / "export_report.json").write_text(json.dumps(report, indent=2))
+    if released:
+        (run / RELEASED_TRAINING).write_text(json.dumps(released, indent=1) + "\n")
     print(f"wrote {out} ({report['int8_size_mb']} MB int8)")
     return report

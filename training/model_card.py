@@ -178,7 +178,24 @@ def _export_gates(export: dict) -> list[str]:
         + ", ".join(f"{t} {export['dev_int8'][t]:.3f} vs {export['dev_fp32'][t]:.3f}" for t in export["dev_fp32"])
         + " (limit: 1 point).",
         f"- int8 graph size: {export['int8_size_mb']} MB.",
+        *(
+            [f"- Fused before quantizing (`training/fuse.py`): {_counts(export['fused_nodes'])}."]
+            if export.get("fused_nodes")
+            else []
+        ),
+        *(
+            [
+                f"- Weights: {source['name']} {source['version']}'s, re-exported with this version's graph "
+                "(`slant export --checkpoint <artifact>`); the training below is that release's."
+            ]
+            if (source := export.get("weights_from"))
+            else []
+        ),
     ]
+
+
+def _counts(nodes: dict[str, int]) -> str:
+    return ", ".join(f"{n} {op}" for op, n in nodes.items())
 
 
 def _training(metrics: dict) -> list[str]:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -114,8 +115,19 @@ def teacher_labels(teacher: str, config_path: str, overrides: tuple[str, ...]) -
 
 
 @click.command()
-@click.option("--checkpoint", type=click.Path(dir_okay=False, exists=True), required=True)
+@click.option(
+    "--checkpoint",
+    type=click.Path(exists=True),
+    required=True,
+    help="Training checkpoint.pt, or a released artifact folder to re-export with this version's graph (same weights).",
+)
 @click.option("--out", type=click.Path(file_okay=False), required=True, help="Artifact folder to write.")
+@click.option(
+    "--run-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder for export_report.json and the fp32 graph (default: the checkpoint's; required for an artifact).",
+)
 @click.option("--name", default="slant-base", show_default=True)
 @click.option("--version", "version", required=True, help="Version string written into the artifact.")
 @click.option("--data-dir", default=None, help="Corpus for the gates and calibration (default: the checkpoint's).")
@@ -134,6 +146,7 @@ def teacher_labels(teacher: str, config_path: str, overrides: tuple[str, ...]) -
 def export(
     checkpoint: str,
     out: str,
+    run_dir: str | None,
     name: str,
     version: str,
     data_dir: str | None,
@@ -144,9 +157,21 @@ def export(
     from training.export import ExportGateError
     from training.export import export as run_export
 
+    if run_dir is None and Path(checkpoint).is_dir():
+        raise click.UsageError(
+            f"--checkpoint {checkpoint} is an artifact folder: add --run-dir <folder> for its export report "
+            "and fp32 graph, then `slant evaluate --run-dir <folder>` carries its training record into the new card"
+        )
     try:
         run_export(
-            checkpoint, out, name, version, data_dir, parity_tolerance=parity_tolerance, fp32_ffn_down=fp32_ffn_down
+            checkpoint,
+            out,
+            name,
+            version,
+            data_dir,
+            parity_tolerance=parity_tolerance,
+            fp32_ffn_down=fp32_ffn_down,
+            run_dir=run_dir,
         )
     except ExportGateError as e:
         raise click.ClickException(f"export gate failed: {e}") from None

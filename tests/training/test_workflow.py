@@ -201,3 +201,37 @@ def test_the_gpu_graph_is_evaluated_beside_the_served_one(tiny_run, tiny_corpus,
         (task, source) for task, tm in json.loads(served)["tasks"].items() for source in tm["sources"]
     }
     assert all(r["current"] is not None and r["candidate"] is not None for r in rows)
+
+
+def test_a_release_is_re_exported_in_place_with_its_training_record(tiny_run, tiny_corpus, tmp_path):
+    """`slant export --checkpoint <artifact>`: this version's graph for a release's weights, its card
+    keeping the training that made them."""
+    from click.testing import CliRunner
+
+    from slant.cli import main
+    from training.evaluate import evaluate
+
+    folder = tmp_path / "artifact"
+    shutil.copytree(tiny_run["artifact"], folder)
+    (folder / "weights.safetensors").unlink()  # as in git: the weights come out of model.onnx
+    released = json.loads((folder / "metrics.json").read_text())
+    refused = CliRunner().invoke(main, ["export", "--checkpoint", str(folder), "--out", str(folder), "--version", "x"])
+    assert refused.exit_code == 2 and "--run-dir" in refused.output
+    assert (folder / "model.onnx").exists()  # nothing touched
+
+    run = tmp_path / "reexport"
+    args = ["export", "--checkpoint", folder, "--out", folder, "--run-dir", run, "--name", "slant-tiny"]
+    done = CliRunner().invoke(main, [str(a) for a in [*args, "--version", "0.0.2-test"]])
+    assert done.exit_code == 0, done.output
+    assert art.load(folder, require_metrics=False).version == "0.0.2-test"
+    report = json.loads((run / "export_report.json").read_text())
+    assert report["weights_from"] == {"name": "slant-tiny", "version": "0.0.1-test"}
+    assert report["fp32_vs_torch_max_abs_logit_diff"] <= 1e-4 and (run / "model.fp32.onnx").exists()
+
+    metrics = evaluate(folder, str(tiny_corpus), baseline=False, run_dir=run)
+    for key in ("train_log", "training_stages"):
+        assert metrics[key] == released[key]
+    assert metrics["export_report"] == report
+    card = (folder / "MODEL_CARD.md").read_text()
+    assert "# slant-tiny 0.0.2-test" in card and "slant-tiny 0.0.1-test's, re-exported" in card
+    assert "## Training" in card and "Fused before quantizing" in card

@@ -15,10 +15,11 @@ What it does, in order (one command, stops by itself, stops the server on any ex
 4. A lone article on the fresh server (5 times, apart), the latency reference.
 5. Closed-loop load at each ``--clients`` level, single articles (POST /classify) then bulk batches
    of ``--batch-articles`` (POST /classify_batch): throughput (also as a share of the in-process
-   rate on the very articles served: each article weighs its in-process time), p50/p95/p99 latency,
-   errors, and the
-   server's batch sizes from /metrics (``bentoml_service_adaptive_batch_size``: requests merged per
-   dispatch of the model worker's batchable ``score`` endpoint). After the highest level of each
+   rate on the very articles served: each article weighs its fitted in-process time, at the
+   machine's speed during the level, which a speed check of a few articles in process measures
+   right before and after each level), p50/p95/p99 latency, errors, and the server's batch sizes
+   from /metrics (``bentoml_service_adaptive_batch_size``: requests merged per dispatch of the
+   model worker's batchable ``score`` endpoint). After the highest level of each
    mode, the same lone article again: its latency right after a burst.
 6. Open-loop Poisson arrivals at half the peak /classify throughput, twice: the cycled articles,
    then the median article alone at the same load in model passes (p99 ÷ p50 without the spread of
@@ -61,6 +62,7 @@ TARGETS = {
     "errors": (0, False),
 }
 HOST = "127.0.0.1"
+SPEED_ARTICLES = 24  # articles in the speed check between runs (about 8 s of slant-base on 2 cores)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -91,7 +93,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--budget-s",
         type=float,
         default=None,
-        help="time budget of the whole run; levels shrink to fit, never under one round (default 560; --quick 240)",
+        help="time budget of the whole run; levels shrink to fit, never under one round (default 660; --quick 240)",
     )
     ap.add_argument(
         "--threads",
@@ -108,7 +110,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     args.max_level_s = args.max_level_s or (5.0 if q else 60.0)
     args.half_peak_s = args.half_peak_s or (2.0 if q else 45.0)
     args.threads = args.threads or common.usable_cores()
-    args.budget_s = args.budget_s or (240.0 if q else 560.0)
+    args.budget_s = args.budget_s or (240.0 if q else 660.0)
     return args
 
 
@@ -137,19 +139,31 @@ def load_workload(args) -> tuple[list[dict], str]:
 # ------------------------------------------------------------------------------------------------
 
 
-def article_passes(article: dict, encoder=None) -> tuple[int, list[int]]:
-    """(paragraphs, the model input tokens of each pass in the order the server sends them) of an
-    article, as the server will cut it (tokens with the artifact's ``encoder``, else 0s)."""
+def _passes(article: dict) -> tuple[int, list]:
+    """(paragraphs, passes) of an article, as the server will cut it, in the order it sends them."""
     from slant.answer import passes_for
     from slant.intake import Limits
     from slant.requests import ArticleIn, Options, prepare
 
     prepared, targets = prepare(ArticleIn(**article), Options(), Limits.from_env())
-    passes = passes_for(prepared, targets)
-    if encoder is None:
-        return len(prepared.paragraphs), [0] * len(passes)
+    return len(prepared.paragraphs), passes_for(prepared, targets)
+
+
+def article_windows(article: dict, encoder) -> tuple[int, list[list[int]]]:
+    """(paragraphs, each pass's window lengths in tokens) of an article."""
+    paragraphs, passes = _passes(article)
     windows = encoder.encode_batch([p.text for p in passes], [p.target for p in passes])
-    return len(prepared.paragraphs), [sum(len(w) for w in pass_windows) for pass_windows in windows]
+    return paragraphs, [[len(w) for w in pass_windows] for pass_windows in windows]
+
+
+def article_passes(article: dict, encoder=None) -> tuple[int, list[int]]:
+    """(paragraphs, the model input tokens of each pass in the order the server sends them; with the
+    artifact's ``encoder``, else 0s)."""
+    if encoder is None:
+        paragraphs, passes = _passes(article)
+        return paragraphs, [0] * len(passes)
+    paragraphs, windows = article_windows(article, encoder)
+    return paragraphs, [sum(w) for w in windows]
 
 
 def article_shapes(articles: list[dict], encoder=None) -> list[tuple[int, int, int]]:
@@ -161,46 +175,86 @@ def article_shapes(articles: list[dict], encoder=None) -> list[tuple[int, int, i
     return shapes
 
 
-def in_process(
-    model_dir: Path, articles: list[dict], threads: int, order=("bulk", "per_article", "bulk"), runs: dict | None = None
-) -> dict:
-    """The `slant score` path in this process: per article, and in bulk (~256 passes per call).
+def cost_features(windows: list[list[int]]) -> list[float]:
+    """What an article's in-process time grows with: a fixed part (parse, answer), its passes, its
+    windows (one onnxruntime call each), its tokens (the matmuls) and its tokens squared per window
+    (attention)."""
+    flat = [n for pass_windows in windows for n in pass_windows]
+    return [1.0, len(windows), len(flat), sum(flat), sum(n * n for n in flat) / 1e3]
 
-    ``order`` says which runs to make; ``runs`` carries the run times of an earlier call (the
-    reference is measured before the server starts and again after it stopped)."""
-    from slant.answer import build_answer, passes_for, passes_for_many
-    from slant.artifact import load
-    from slant.intake import Limits
-    from slant.predictor import Predictor
-    from slant.requests import ArticleIn, Options, prepare
 
-    artifact = load(model_dir)
-    predictor = Predictor(artifact, threads=threads)
-    limits, options = Limits.from_env(), Options()
-    items = [ArticleIn(**a) for a in articles]
-    shapes = article_shapes(articles, predictor.encoder)
+def fit_costs(features: list[list[float]], seconds: list[float]) -> list[float]:
+    """Each article's fitted in-process time (non-negative least squares over every article): one
+    article timed during a slow minute of this shared machine moves its own cost only by its share
+    of the fit."""
+    import numpy as np
+    from scipy.optimize import nnls
 
-    def per_article():
+    coef, _ = nnls(np.array(features), np.array(seconds))
+    return [float(c) for c in np.array(features) @ coef]
+
+
+class InProcess:
+    """The `slant score` path in this process (parse, passes, score, answer), one article per call
+    and in bulk (~256 passes per call), on the same articles and threads as the server; and the
+    speed check, a few of those articles timed again between the server's runs."""
+
+    def __init__(self, model_dir: Path, articles: list[dict], threads: int) -> None:
+        from slant.answer import passes_for
+        from slant.artifact import load
+        from slant.intake import Limits
+        from slant.predictor import Predictor
+        from slant.requests import ArticleIn, Options, prepare
+
+        self.artifact = load(model_dir)
+        self.predictor = Predictor(self.artifact, threads=threads)
+        self.limits, self.options = Limits.from_env(), Options()
+        self.items = [ArticleIn(**a) for a in articles]
+        encoder = self.predictor.encoder
+        windows = [article_windows(a, encoder) for a in articles]
+        # (paragraphs, passes, tokens) of each article
+        self.shapes = [(p, len(w), sum(map(sum, w))) for p, w in windows]
+        self.features = [cost_features(w) for _, w in windows]
+        self.speed_set = speed_articles(self.shapes)
+        self.threads = threads
+        # Timings of each kind of run, in seconds; per_article_items holds every article's own time.
+        self.runs: dict[str, list] = {"per_article": [], "bulk": [], "per_article_items": []}
+        for item in self.items[: max(1, min(8, len(self.items)))]:  # warm-up
+            article, targets = prepare(item, self.options, self.limits)
+            self.predictor.score(passes_for(article, targets))
+
+    def per_article(self, indices=None) -> list[float]:
+        """Each article alone, in order: its seconds (all articles, or ``indices``)."""
+        from slant.answer import build_answer, passes_for
+        from slant.requests import prepare
+
         times = []
-        for item in items:
+        for i in range(len(self.items)) if indices is None else indices:
             t0 = time.perf_counter()
-            article, targets = prepare(item, options, limits)
-            build_answer(artifact, article, targets, predictor.score(passes_for(article, targets)))
+            article, targets = prepare(self.items[i], self.options, self.limits)
+            build_answer(self.artifact, article, targets, self.predictor.score(passes_for(article, targets)))
             times.append(time.perf_counter() - t0)
-        runs["per_article_items"].append(times)
+        return times
 
-    def bulk():
+    def speed(self) -> float:
+        """Seconds of the speed check: how fast the machine is right now."""
+        return sum(self.per_article(self.speed_set))
+
+    def bulk(self) -> None:
+        from slant.answer import build_answer, passes_for_many
+        from slant.requests import prepare
+
         pending, n_passes = [], 0
 
         def flush():
             passes, spans = passes_for_many(pending)
-            scores = predictor.score(passes)
+            scores = self.predictor.score(passes)
             for (article, targets), (a, b) in zip(pending, spans):
-                build_answer(artifact, article, targets, scores[a:b])
+                build_answer(self.artifact, article, targets, scores[a:b])
             pending.clear()
 
-        for item in items:
-            article, targets = prepare(item, options, limits)
+        for item in self.items:
+            article, targets = prepare(item, self.options, self.limits)
             pending.append((article, targets))
             n_passes += len(article.paragraphs) * (1 + len(targets))  # what passes_for makes
             if n_passes >= 256:
@@ -209,46 +263,51 @@ def in_process(
         if pending:
             flush()
 
-    warm = items[: max(1, min(8, len(items)))]
-    for item in warm:
-        article, targets = prepare(item, options, limits)
-        predictor.score(passes_for(article, targets))
-    out = {
-        "articles": len(items),
-        "paragraphs": sum(p for p, _, _ in shapes),
-        "passes": sum(n for _, n, _ in shapes),
-        "tokens": sum(t for _, _, t in shapes),
-        "threads": threads,
-        "providers": predictor.providers,
-    }
-    # This shared machine's speed drifts by 10-20 % from minute to minute, and other work can come
-    # and go: runs before the server starts and after it stopped, the reference is their median.
-    runs = runs or {"per_article": [], "bulk": [], "per_article_items": []}
-    for name in order:
-        t0 = time.perf_counter()
-        (bulk if name == "bulk" else per_article)()
-        runs[name].append(time.perf_counter() - t0)
-    for name in ("per_article", "bulk"):
-        times = runs[name]
-        dt = statistics.median(times)
-        out[name] = {
-            "seconds": dt,
-            "runs_s": [round(t, 2) for t in times],
-            "articles_per_s": len(items) / dt,
-            "paragraphs_per_s": out["paragraphs"] / dt,
-            "passes_per_s": out["passes"] / dt,
+    def measure(self, order=("bulk", "per_article", "bulk")) -> dict:
+        """Makes the runs in ``order`` and returns the reference over all runs so far (the runs before
+        the server starts and after it stopped: this shared machine's speed drifts by 10-20 % from
+        minute to minute, and other work can come and go)."""
+        for name in order:
+            t0 = time.perf_counter()
+            if name == "bulk":
+                self.bulk()
+            else:
+                self.runs["per_article_items"].append(self.per_article())
+            self.runs[name].append(time.perf_counter() - t0)
+        n = len(self.items)
+        out = {
+            "articles": n,
+            "paragraphs": sum(p for p, _, _ in self.shapes),
+            "passes": sum(k for _, k, _ in self.shapes),
+            "tokens": sum(t for _, _, t in self.shapes),
+            "threads": self.threads,
+            "providers": self.predictor.providers,
         }
-    out["runs"] = runs
-    out["best_articles_per_s"] = max(out["per_article"]["articles_per_s"], out["bulk"]["articles_per_s"])
-    out["best_paragraphs_per_s"] = max(out["per_article"]["paragraphs_per_s"], out["bulk"]["paragraphs_per_s"])
-    # What each article costs in process: its share of the per-article runs (median per article),
-    # scaled to the reference rate. A served level divides these costs by its wall time, so its
-    # ratio to in process is taken on the very articles it served, whatever their sizes.
-    med = [statistics.median(ts) for ts in zip(*runs["per_article_items"])]
-    scale = len(items) / out["best_articles_per_s"] / sum(med)
-    out["article_cost_s"] = [t * scale for t in med]
-    out["shapes"] = shapes
-    return out
+        for name in ("per_article", "bulk"):
+            dt = statistics.median(self.runs[name])
+            out[name] = {
+                "seconds": dt,
+                "runs_s": [round(t, 2) for t in self.runs[name]],
+                "articles_per_s": n / dt,
+                "paragraphs_per_s": out["paragraphs"] / dt,
+                "passes_per_s": out["passes"] / dt,
+            }
+        out["best_articles_per_s"] = max(out["per_article"]["articles_per_s"], out["bulk"]["articles_per_s"])
+        out["best_paragraphs_per_s"] = max(out["per_article"]["paragraphs_per_s"], out["bulk"]["paragraphs_per_s"])
+        # What each article costs in process, at the reference rate: its fitted time (median over the
+        # per-article runs), scaled so that all articles take as long as at the best rate. A served
+        # level divides these costs by its wall time, so its ratio to in process is taken on the very
+        # articles it served, whatever their sizes.
+        fitted = fit_costs(self.features, [statistics.median(ts) for ts in zip(*self.runs["per_article_items"])])
+        scale = n / out["best_articles_per_s"] / sum(fitted)
+        out["article_cost_s"] = [t * scale for t in fitted]
+        out["shapes"] = self.shapes
+        # The speed check's seconds during these runs: the machine's speed the costs were taken at.
+        out["speed_articles"] = len(self.speed_set)
+        out["speed_s"] = statistics.median(
+            sum(run[i] for i in self.speed_set) for run in self.runs["per_article_items"]
+        )
+        return out
 
 
 # ------------------------------------------------------------------------------------------------
@@ -411,10 +470,23 @@ def make_requests(articles: list[dict], shapes, batch: int) -> tuple[list[Reques
     return single, bulk
 
 
-def served_vs_inprocess(level: dict, article_cost_s: list[float]) -> float:
+def speed_articles(shapes: list[tuple[int, int, int]], n: int = SPEED_ARTICLES) -> list[int]:
+    """Articles of every size (evenly spaced in the order of their passes), timed in process between
+    the levels: the machine's speed at that moment."""
+    by_size = sorted(range(len(shapes)), key=lambda i: (shapes[i][1], shapes[i][2]))
+    step = len(by_size) / min(n, len(by_size))
+    return [by_size[int(k * step)] for k in range(min(n, len(by_size)))]
+
+
+def served_vs_inprocess(level: dict, inproc: dict) -> float:
     """In-process seconds of the articles a level served per second of its whole time (as its
-    articles/s). 1.0 is the in-process rate on the same articles."""
-    return sum(article_cost_s[i] for req in level["_served"] for i in req.workload) / level["total_s"]
+    articles/s). 1.0 is the in-process rate on the same articles on the machine as fast as it was
+    during the level: each article's reference cost is scaled by the speed checks timed right
+    before and after the level over the same checks during the reference runs, so a slow spell of
+    this shared machine lowers the level and its in-process yardstick alike."""
+    cost = sum(inproc["article_cost_s"][i] for req in level["_served"] for i in req.workload)
+    slowdown = statistics.mean(level["speed_s"]) / inproc["speed_s"]
+    return cost * slowdown / level["total_s"]
 
 
 def long_article(articles: list[dict], paragraphs: int, targets: int = 3) -> dict:
@@ -613,7 +685,8 @@ def main(argv=None) -> int:
     articles, where = load_workload(args)
     print(f"{len(articles)} articles ({where})")
     monitor = common.BusyMonitor().__enter__()
-    inproc = in_process(model_dir, articles, args.threads)
+    reference = InProcess(model_dir, articles, args.threads)
+    inproc = reference.measure()
     print(
         f"in process: per article {inproc['per_article']['articles_per_s']:.2f} articles/s, "
         f"bulk {inproc['bulk']['articles_per_s']:.2f} articles/s"
@@ -641,7 +714,8 @@ def main(argv=None) -> int:
         ready_s = server.wait_ready(args.startup_timeout)
         print(f"server ready after {ready_s:.1f}s on {server.url}")
         metrics_client = httpx.Client(timeout=30)
-        time.sleep(1.0)
+        speed_s = reference.speed()  # the machine's speed now (server idle)
+        results["fresh_speed_s"] = speed_s
         fresh = asyncio.run(lone(server.url + "/classify", probe, 5, 0.5))
         results["lone"]["fresh"] = fresh
         print(f"lone article on the fresh server: {[round(x * 1000) for x in fresh]} ms")
@@ -678,6 +752,7 @@ def main(argv=None) -> int:
             # ... within the time budget: what is left (less the two half-peak runs and the probes),
             # shared by the levels still to run; a round of draining follows each level.
             left = args.budget_s - (time.perf_counter() - t_total) - 2 * args.half_peak_s - 40
+            left -= (len(plan) - k + 2) * speed_s  # the speed checks still to come
             share = max(3.0, left / (len(plan) - k) - round_s)
             cap = min(args.max_level_s, share)
             warmup = min(max(1.0 if not args.quick else 0.3, round_s), cap / 3)
@@ -702,7 +777,14 @@ def main(argv=None) -> int:
             level["duration_s"] = duration
             if level["batching"].get("dispatches"):
                 level["model_busy"] = level["batching"]["score_seconds"] / level["total_s"]
-            level["served_vs_inprocess"] = served_vs_inprocess(level, inproc["article_cost_s"])
+            if c == max(args.clients):
+                # Right after the burst (the highest level just finished): the same lone article.
+                time.sleep(0.2)
+                after = asyncio.run(lone(server.url + "/classify", probe, 5, 0.5))
+                results["lone"][f"after_{mode}_burst"] = after
+            level["speed_s"] = [speed_s, reference.speed()]
+            speed_s = level["speed_s"][1]
+            level["served_vs_inprocess"] = served_vs_inprocess(level, inproc)
             results["levels"][mode].append(level)
             print(
                 f"{mode} c={c}: {level['articles_per_s']:.2f} articles/s "
@@ -712,18 +794,15 @@ def main(argv=None) -> int:
                 f"passes/call {level['batching'].get('passes_per_dispatch', float('nan')):.0f}, "
                 f"model worker busy {level.get('model_busy', float('nan')):.0%}"
             )
-            if c != max(args.clients):
-                continue
-            # Right after the burst (the highest level just finished): the same lone article.
-            time.sleep(0.2)
-            after = asyncio.run(lone(server.url + "/classify", probe, 5, 0.5))
-            results["lone"][f"after_{mode}_burst"] = after
-            print(f"lone article right after the {mode} burst: {[round(x * 1000) for x in after]} ms")
+            if c == max(args.clients):
+                print(f"lone article right after the {mode} burst: {[round(x * 1000) for x in after]} ms")
         # The peak in work, not in the articles/s of whichever stretch of articles a level drew (those
         # move with their sizes): the best /classify level's share of the in-process rate, as
-        # articles/s of the whole cycle, which the open loop sends.
-        peak = max(lv["served_vs_inprocess"] for lv in results["levels"]["classify"]) * inproc["best_articles_per_s"]
+        # articles/s of the whole cycle, which the open loop sends, at the machine's speed now.
+        best_share = max(lv["served_vs_inprocess"] for lv in results["levels"]["classify"])
+        peak = best_share * inproc["best_articles_per_s"] * inproc["speed_s"] / speed_s
         half = asyncio.run(open_loop(server.url + "/classify", single, peak / 2, args.half_peak_s, args.seed))
+        half["speed_s"] = [speed_s, reference.speed()]
         results["half_peak"] = half
         print(
             f"half peak ({peak / 2:.2f} articles/s, Poisson): p50 {half['latency_s']['p50'] * 1000:.0f} ms, "
@@ -733,6 +812,7 @@ def main(argv=None) -> int:
         # own spread of sizes, i.e. what queueing alone adds.
         rate = peak / 2 * (inproc["passes"] / inproc["articles"]) / probe.passes
         same = asyncio.run(open_loop(server.url + "/classify", [probe], rate, args.half_peak_s, args.seed + 1))
+        same["speed_s"] = [half["speed_s"][1], reference.speed()]
         results["half_peak_one_size"] = same
         print(
             f"half peak, median article only ({rate:.2f} articles/s, Poisson): p50 {same['latency_s']['p50'] * 1000:.0f} ms, "
@@ -756,15 +836,15 @@ def main(argv=None) -> int:
 
     # The in-process reference once more, now that the server is gone: the median of all its runs.
     monitor = common.BusyMonitor().__enter__()
-    inproc = in_process(model_dir, articles, args.threads, order=("bulk", "per_article"), runs=inproc["runs"])
+    inproc = reference.measure(order=("bulk", "per_article"))
     monitor.__exit__(None, None, None)
     busy_during = sorted(set(results.pop("_busy", [])) | set(monitor.report()))
     for mode in results["levels"].values():
         for lv in mode:
-            lv["served_vs_inprocess"] = served_vs_inprocess(lv, inproc["article_cost_s"])
+            lv["served_vs_inprocess"] = served_vs_inprocess(lv, inproc)
             lv.pop("_served")
     print(
-        f"in process (median of {len(inproc['runs']['bulk'])} bulk runs): {inproc['bulk']['articles_per_s']:.2f} articles/s"
+        f"in process (median of {len(reference.runs['bulk'])} bulk runs): {inproc['bulk']['articles_per_s']:.2f} articles/s"
     )
 
     report = summarize(args, results, inproc, where, busy, load_at_start, time.perf_counter() - t_total)
@@ -833,7 +913,10 @@ def summarize(args, results, inproc, where, busy, load_at_start, total_s) -> dic
     half, same = results["half_peak"], results["half_peak_one_size"]
     stretch = ideal = ideal_same = None
     if no_load and half["_samples"]:
-        a, b = no_load
+        # No-load times were taken during the one-client level, minutes before: scaled by the speed
+        # checks around each run, so a slower spell of the machine is not counted as queueing.
+        drift = statistics.mean(half["speed_s"]) / statistics.mean(one_client["speed_s"])
+        a, b = (x * drift for x in no_load)
         # Queueing stretch: each latency over the no-load latency of an article as large.
         q = common.percentiles([t / (a + b * n) for t, n, _, _ in half["_samples"]])
         stretch = {"no_load_s": [round(a, 4), round(b, 5)], **q, "p99_over_p50": q["p99"] / q["p50"]}
@@ -841,13 +924,16 @@ def summarize(args, results, inproc, where, busy, load_at_start, total_s) -> dic
         # the fit's where the one-client level did not reach it.
         alone: dict[int, float] = {}
         for t, _, req in one_client["_samples"]:
-            alone[id(req)] = min(t, alone.get(id(req), t))
+            alone[id(req)] = min(t * drift, alone.get(id(req), t * drift))
         ideal = fifo_replay([(t0, alone.get(id(req), a + b * n)) for _, n, t0, req in half["_samples"]])
+        ideal["drift"] = drift
         ideal["articles_timed_alone"] = sum(1 for *_, req in half["_samples"] if id(req) in alone) / len(
             half["_samples"]
         )
     if same["_samples"]:
-        ideal_same = fifo_replay([(t0, fresh) for _, _, t0, _ in same["_samples"]])
+        drift_same = statistics.mean(same["speed_s"]) / results["fresh_speed_s"]
+        ideal_same = fifo_replay([(t0, fresh * drift_same) for _, _, t0, _ in same["_samples"]])
+        ideal_same["drift"] = drift_same
     for mode in results["levels"].values():
         for lv in mode:
             lv.pop("_samples", None)
@@ -907,10 +993,7 @@ def summarize(args, results, inproc, where, busy, load_at_start, total_s) -> dic
             "batch_articles": args.batch_articles,
             "paragraphs_per_article": common.length_summary([p for p, _, _ in inproc["shapes"]]),
         },
-        "in_process": {
-            **{k: v for k, v in inproc.items() if k not in ("shapes", "article_cost_s", "runs")},
-            "runs": {k: v for k, v in inproc["runs"].items() if k != "per_article_items"},
-        },
+        "in_process": {k: v for k, v in inproc.items() if k not in ("shapes", "article_cost_s")},
         "fresh_lone_s": fresh,
         "worst_lone_after_burst_s": worst_after,
         "first_after_burst_over_first_fresh": first_ratio,
@@ -1034,13 +1117,16 @@ def render(r: dict) -> str:
         f"**{f(ip['bulk']['articles_per_s'])} articles/s** ({f(ip['bulk']['paragraphs_per_s'], 1)} paragraphs/s; "
         f"median of runs at {bulk_runs} articles/s, before the server started and after it stopped). ÷ in process "
         "compares a level with the better of the two on the articles it served: the in-process seconds of those "
-        "articles (each article's share of the per-article runs, scaled to that rate) per second of the level. "
-        f"The same in-process work, timed minutes apart in this run, varied by {spread(ip):.0%} (slowest over "
-        "fastest run, less 1): this shared machine's own drift, the scale below which two levels' figures do not "
-        "tell the server apart.",
+        "articles per second of the level. An article's in-process seconds are its time in the per-article runs as "
+        "fitted over all the articles (a fixed part, passes, windows, tokens, tokens² per window; non-negative least "
+        "squares), scaled to that rate, then to the machine's speed during the level: the speed check, "
+        f"{ip['speed_articles']} of the articles timed in process right before and right after each level (server "
+        'idle), over the same check in the reference runs (column "speed check ÷ reference": over 1 is a slower '
+        f"machine). The same in-process work, timed minutes apart in this run, varied by {spread(ip):.0%} (slowest "
+        "over fastest run, less 1): the drift that the speed check takes out of the levels' comparison.",
         "",
-        "| endpoint | clients | articles/s | paragraphs/s | tokens/s | ÷ in process | p50 ms | p95 ms | p99 ms | errors | model calls | HTTP requests / call | passes / call | BentoML jobs / dispatch | model worker busy | CPU s: model · API · client |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| endpoint | clients | articles/s | paragraphs/s | tokens/s | ÷ in process | speed check ÷ reference | p50 ms | p95 ms | p99 ms | errors | model calls | HTTP requests / call | passes / call | BentoML jobs / dispatch | model worker busy | CPU s: model · API · client |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for mode, levels in r["levels"].items():
         for lv in levels:
@@ -1055,7 +1141,7 @@ def render(r: dict) -> str:
             lines.append(
                 f"| /{mode} | {lv['clients']} | {f(lv['articles_per_s'])} | {f(lv['paragraphs_per_s'], 1)} | "
                 f"{f(lv.get('tokens_per_s', float('nan')), 0)} | "
-                f"{f(lv['served_vs_inprocess'])} | {ms(p['p50'])} | {ms(p['p95'])} | {ms(p['p99'])} | {lv['errors']} | "
+                f"{f(lv['served_vs_inprocess'])} | {statistics.mean(lv['speed_s']) / ip['speed_s']:.3f} | {ms(p['p50'])} | {ms(p['p95'])} | {ms(p['p99'])} | {lv['errors']} | "
                 f"{calls} | {cpu.get('model worker', 0):.0f} · {cpu.get('api worker', 0):.0f} · "
                 f"{cpu.get('load generator (this process)', 0):.0f} |"
             )
@@ -1078,7 +1164,7 @@ def render(r: dict) -> str:
         "![served throughput against concurrency](serve_throughput.png)",
         "",
         f"Half the peak /classify load (peak {f(2 * hp['rate_per_s'])} articles/s: the best /classify level's "
-        "÷ in process × the in-process rate over all the articles), Poisson arrivals for "
+        "÷ in process × the in-process rate over all the articles, at the machine's speed then), Poisson arrivals for "
         f"{hp['duration_s']:.0f} s each: the cycled articles, then the same load in model passes sent as the median "
         "article alone, which leaves out the articles' own spread of sizes. Beside each, an ideal server replayed on "
         "the same arrival times: one request at a time, first come first served, each in its no-load time (the "
@@ -1089,7 +1175,14 @@ def render(r: dict) -> str:
             if r.get("half_peak_ideal")
             else ""
         )
-        + "; the fresh lone median for the median article); no batching, no overhead.",
+        + "; the fresh lone median for the median article), scaled by the speed checks around the run over those "
+        "around the run it was timed in"
+        + (
+            f" ({r['half_peak_ideal']['drift']:.3f} and {r['half_peak_one_size_ideal']['drift']:.3f})"
+            if r.get("half_peak_ideal") and r.get("half_peak_one_size_ideal")
+            else ""
+        )
+        + "; no batching, no overhead.",
         "",
         "| half-peak run | articles/s | requests | p50 ms | p95 ms | p99 ms | p99 ÷ p50 | errors | ideal server: p50 ms · p99 ms · p99 ÷ p50 · busy |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---|",

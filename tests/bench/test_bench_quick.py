@@ -161,11 +161,31 @@ def test_served_vs_in_process_weighs_each_article_by_its_in_process_cost():
     # Articles costing 1 s and 3 s in process. Both served in 4 s: the in-process rate. The cheap
     # one twice in 4 s: half of it, though as many articles were served.
     cheap, dear = Request(b"", 1, 1, 1, workload=(0,)), Request(b"", 1, 1, 1, workload=(1,))
-    cost = [1.0, 3.0]
-    assert served_vs_inprocess({"_served": [cheap, dear], "total_s": 4.0}, cost) == pytest.approx(1.0)
-    assert served_vs_inprocess({"_served": [cheap, cheap], "total_s": 4.0}, cost) == pytest.approx(0.5)
+    inproc = {"article_cost_s": [1.0, 3.0], "speed_s": 8.0}
+    steady = [8.0, 8.0]  # the speed check as fast around the level as in the reference runs
+    assert served_vs_inprocess({"_served": [cheap, dear], "total_s": 4.0, "speed_s": steady}, inproc) == 1.0
+    assert served_vs_inprocess({"_served": [cheap, cheap], "total_s": 4.0, "speed_s": steady}, inproc) == 0.5
     both = Request(b"", 2, 2, 2, workload=(0, 1))  # a /classify_batch request of both
-    assert served_vs_inprocess({"_served": [both, both], "total_s": 5.0}, cost) == pytest.approx(1.6)
+    assert served_vs_inprocess({"_served": [both, both], "total_s": 5.0, "speed_s": steady}, inproc) == 1.6
+    # The machine 10 % slower around the level (speed check 8.8 s): in process would have taken 4.4 s
+    # for the same two articles, and a server that took 4.4 s kept up with it.
+    slow = {"_served": [cheap, dear], "total_s": 4.4, "speed_s": [8.6, 9.0]}
+    assert served_vs_inprocess(slow, inproc) == pytest.approx(1.0)
+
+
+def test_article_costs_are_fitted_over_all_articles():
+    sys.path.insert(0, str(REPO))
+    from bench.serve import cost_features, fit_costs
+
+    # 0.1 s per article + 0.01 s per window + 1e-4 s per token; one article timed 50 % slow.
+    windows = [[[n] * k] for n in (20, 60, 120) for k in (1, 2, 4, 8)]
+    features = [cost_features(w) for w in windows]
+    true = [0.1 + 0.01 * f[2] + 1e-4 * f[3] for f in features]
+    timed = [t * (1.5 if i == 5 else 1.0) for i, t in enumerate(true)]
+    fitted = fit_costs(features, timed)
+    assert all(c >= 0 for c in fitted)
+    assert fitted[5] / true[5] < 1.15  # the slow timing moves its own cost by its share of the fit only
+    assert sum(abs(a - b) for a, b in zip(fitted, true)) / sum(true) < 0.05
 
 
 def test_soak_quick(tiny_artifact, tmp_path):

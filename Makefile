@@ -59,7 +59,7 @@ screenshot: $(VENV)/.serve-installed
 # beside the committed release re-evaluated on the same test sets. Rebuilds models/slant-base from
 # ../shared/data (or SLANT_DATA_DIR); on 2 cores with bf16 (AMX) about 70 minutes of training,
 # 15 of teacher labels and 25 of distillation, plus `make large` (about two hours) the first time.
-RELEASE_VERSION ?= 0.3.0
+RELEASE_VERSION ?= 0.4.0
 PREVIOUS := runs/previous/models/slant-base
 .PHONY: release
 release: $(VENV)/.test-installed

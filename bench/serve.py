@@ -15,9 +15,8 @@ What it does, in order (one command, stops by itself, stops the server on any ex
 4. A lone article on the fresh server (5 times, apart), the latency reference.
 5. Closed-loop load at each ``--clients`` level, single articles (POST /classify) then bulk batches
    of ``--batch-articles`` (POST /classify_batch): throughput (also as a share of the in-process
-   rate on the very articles served: each article weighs its fitted in-process time, at the
-   machine's speed during the level, which a speed check of a few articles in process measures
-   right before and after each level), p50/p95/p99 latency, errors, and the server's batch sizes
+   rate on the very articles served: each article weighs its in-process time, fitted over all
+   the articles), p50/p95/p99 latency, errors, and the server's batch sizes
    from /metrics (``bentoml_service_adaptive_batch_size``: requests merged per dispatch of the
    model worker's batchable ``score`` endpoint). After the highest level of each
    mode, the same lone article again: its latency right after a burst.
@@ -62,7 +61,6 @@ TARGETS = {
     "errors": (0, False),
 }
 HOST = "127.0.0.1"
-SPEED_ARTICLES = 24  # articles in the speed check between runs (about 8 s of slant-base on 2 cores)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -93,7 +91,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--budget-s",
         type=float,
         default=None,
-        help="time budget of the whole run; levels shrink to fit, never under one round (default 660; --quick 240)",
+        help="time budget of the whole run; levels shrink to fit, never under one round (default 560; --quick 240)",
     )
     ap.add_argument(
         "--threads",
@@ -110,7 +108,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     args.max_level_s = args.max_level_s or (5.0 if q else 60.0)
     args.half_peak_s = args.half_peak_s or (2.0 if q else 45.0)
     args.threads = args.threads or common.usable_cores()
-    args.budget_s = args.budget_s or (240.0 if q else 660.0)
+    args.budget_s = args.budget_s or (240.0 if q else 560.0)
     return args
 
 
@@ -196,8 +194,7 @@ def fit_costs(features: list[list[float]], seconds: list[float]) -> list[float]:
 
 class InProcess:
     """The `slant score` path in this process (parse, passes, score, answer), one article per call
-    and in bulk (~256 passes per call), on the same articles and threads as the server; and the
-    speed check, a few of those articles timed again between the server's runs."""
+    and in bulk (~256 passes per call), on the same articles and threads as the server."""
 
     def __init__(self, model_dir: Path, articles: list[dict], threads: int) -> None:
         from slant.answer import passes_for
@@ -215,7 +212,6 @@ class InProcess:
         # (paragraphs, passes, tokens) of each article
         self.shapes = [(p, len(w), sum(map(sum, w))) for p, w in windows]
         self.features = [cost_features(w) for _, w in windows]
-        self.speed_set = speed_articles(self.shapes)
         self.threads = threads
         # Timings of each kind of run, in seconds; per_article_items holds every article's own time.
         self.runs: dict[str, list] = {"per_article": [], "bulk": [], "per_article_items": []}
@@ -235,10 +231,6 @@ class InProcess:
             build_answer(self.artifact, article, targets, self.predictor.score(passes_for(article, targets)))
             times.append(time.perf_counter() - t0)
         return times
-
-    def speed(self) -> float:
-        """Seconds of the speed check: how fast the machine is right now."""
-        return sum(self.per_article(self.speed_set))
 
     def bulk(self) -> None:
         from slant.answer import build_answer, passes_for_many
@@ -302,11 +294,6 @@ class InProcess:
         scale = n / out["best_articles_per_s"] / sum(fitted)
         out["article_cost_s"] = [t * scale for t in fitted]
         out["shapes"] = self.shapes
-        # The speed check's seconds during these runs: the machine's speed the costs were taken at.
-        out["speed_articles"] = len(self.speed_set)
-        out["speed_s"] = statistics.median(
-            sum(run[i] for i in self.speed_set) for run in self.runs["per_article_items"]
-        )
         return out
 
 
@@ -470,23 +457,10 @@ def make_requests(articles: list[dict], shapes, batch: int) -> tuple[list[Reques
     return single, bulk
 
 
-def speed_articles(shapes: list[tuple[int, int, int]], n: int = SPEED_ARTICLES) -> list[int]:
-    """Articles of every size (evenly spaced in the order of their passes), timed in process between
-    the levels: the machine's speed at that moment."""
-    by_size = sorted(range(len(shapes)), key=lambda i: (shapes[i][1], shapes[i][2]))
-    step = len(by_size) / min(n, len(by_size))
-    return [by_size[int(k * step)] for k in range(min(n, len(by_size)))]
-
-
-def served_vs_inprocess(level: dict, inproc: dict) -> float:
+def served_vs_inprocess(level: dict, article_cost_s: list[float]) -> float:
     """In-process seconds of the articles a level served per second of its whole time (as its
-    articles/s). 1.0 is the in-process rate on the same articles on the machine as fast as it was
-    during the level: each article's reference cost is scaled by the speed checks timed right
-    before and after the level over the same checks during the reference runs, so a slow spell of
-    this shared machine lowers the level and its in-process yardstick alike."""
-    cost = sum(inproc["article_cost_s"][i] for req in level["_served"] for i in req.workload)
-    slowdown = statistics.mean(level["speed_s"]) / inproc["speed_s"]
-    return cost * slowdown / level["total_s"]
+    articles/s). 1.0 is the in-process rate on the same articles."""
+    return sum(article_cost_s[i] for req in level["_served"] for i in req.workload) / level["total_s"]
 
 
 def long_article(articles: list[dict], paragraphs: int, targets: int = 3) -> dict:
@@ -714,8 +688,6 @@ def main(argv=None) -> int:
         ready_s = server.wait_ready(args.startup_timeout)
         print(f"server ready after {ready_s:.1f}s on {server.url}")
         metrics_client = httpx.Client(timeout=30)
-        speed_s = reference.speed()  # the machine's speed now (server idle)
-        results["fresh_speed_s"] = speed_s
         fresh = asyncio.run(lone(server.url + "/classify", probe, 5, 0.5))
         results["lone"]["fresh"] = fresh
         print(f"lone article on the fresh server: {[round(x * 1000) for x in fresh]} ms")
@@ -752,7 +724,6 @@ def main(argv=None) -> int:
             # ... within the time budget: what is left (less the two half-peak runs and the probes),
             # shared by the levels still to run; a round of draining follows each level.
             left = args.budget_s - (time.perf_counter() - t_total) - 2 * args.half_peak_s - 40
-            left -= (len(plan) - k + 2) * speed_s  # the speed checks still to come
             share = max(3.0, left / (len(plan) - k) - round_s)
             cap = min(args.max_level_s, share)
             warmup = min(max(1.0 if not args.quick else 0.3, round_s), cap / 3)
@@ -782,9 +753,7 @@ def main(argv=None) -> int:
                 time.sleep(0.2)
                 after = asyncio.run(lone(server.url + "/classify", probe, 5, 0.5))
                 results["lone"][f"after_{mode}_burst"] = after
-            level["speed_s"] = [speed_s, reference.speed()]
-            speed_s = level["speed_s"][1]
-            level["served_vs_inprocess"] = served_vs_inprocess(level, inproc)
+            level["served_vs_inprocess"] = served_vs_inprocess(level, inproc["article_cost_s"])
             results["levels"][mode].append(level)
             print(
                 f"{mode} c={c}: {level['articles_per_s']:.2f} articles/s "
@@ -798,11 +767,9 @@ def main(argv=None) -> int:
                 print(f"lone article right after the {mode} burst: {[round(x * 1000) for x in after]} ms")
         # The peak in work, not in the articles/s of whichever stretch of articles a level drew (those
         # move with their sizes): the best /classify level's share of the in-process rate, as
-        # articles/s of the whole cycle, which the open loop sends, at the machine's speed now.
-        best_share = max(lv["served_vs_inprocess"] for lv in results["levels"]["classify"])
-        peak = best_share * inproc["best_articles_per_s"] * inproc["speed_s"] / speed_s
+        # articles/s of the whole cycle, which the open loop sends.
+        peak = max(lv["served_vs_inprocess"] for lv in results["levels"]["classify"]) * inproc["best_articles_per_s"]
         half = asyncio.run(open_loop(server.url + "/classify", single, peak / 2, args.half_peak_s, args.seed))
-        half["speed_s"] = [speed_s, reference.speed()]
         results["half_peak"] = half
         print(
             f"half peak ({peak / 2:.2f} articles/s, Poisson): p50 {half['latency_s']['p50'] * 1000:.0f} ms, "
@@ -812,7 +779,6 @@ def main(argv=None) -> int:
         # own spread of sizes, i.e. what queueing alone adds.
         rate = peak / 2 * (inproc["passes"] / inproc["articles"]) / probe.passes
         same = asyncio.run(open_loop(server.url + "/classify", [probe], rate, args.half_peak_s, args.seed + 1))
-        same["speed_s"] = [half["speed_s"][1], reference.speed()]
         results["half_peak_one_size"] = same
         print(
             f"half peak, median article only ({rate:.2f} articles/s, Poisson): p50 {same['latency_s']['p50'] * 1000:.0f} ms, "
@@ -841,7 +807,7 @@ def main(argv=None) -> int:
     busy_during = sorted(set(results.pop("_busy", [])) | set(monitor.report()))
     for mode in results["levels"].values():
         for lv in mode:
-            lv["served_vs_inprocess"] = served_vs_inprocess(lv, inproc)
+            lv["served_vs_inprocess"] = served_vs_inprocess(lv, inproc["article_cost_s"])
             lv.pop("_served")
     print(
         f"in process (median of {len(reference.runs['bulk'])} bulk runs): {inproc['bulk']['articles_per_s']:.2f} articles/s"
@@ -913,10 +879,7 @@ def summarize(args, results, inproc, where, busy, load_at_start, total_s) -> dic
     half, same = results["half_peak"], results["half_peak_one_size"]
     stretch = ideal = ideal_same = None
     if no_load and half["_samples"]:
-        # No-load times were taken during the one-client level, minutes before: scaled by the speed
-        # checks around each run, so a slower spell of the machine is not counted as queueing.
-        drift = statistics.mean(half["speed_s"]) / statistics.mean(one_client["speed_s"])
-        a, b = (x * drift for x in no_load)
+        a, b = no_load
         # Queueing stretch: each latency over the no-load latency of an article as large.
         q = common.percentiles([t / (a + b * n) for t, n, _, _ in half["_samples"]])
         stretch = {"no_load_s": [round(a, 4), round(b, 5)], **q, "p99_over_p50": q["p99"] / q["p50"]}
@@ -924,16 +887,13 @@ def summarize(args, results, inproc, where, busy, load_at_start, total_s) -> dic
         # the fit's where the one-client level did not reach it.
         alone: dict[int, float] = {}
         for t, _, req in one_client["_samples"]:
-            alone[id(req)] = min(t * drift, alone.get(id(req), t * drift))
+            alone[id(req)] = min(t, alone.get(id(req), t))
         ideal = fifo_replay([(t0, alone.get(id(req), a + b * n)) for _, n, t0, req in half["_samples"]])
-        ideal["drift"] = drift
         ideal["articles_timed_alone"] = sum(1 for *_, req in half["_samples"] if id(req) in alone) / len(
             half["_samples"]
         )
     if same["_samples"]:
-        drift_same = statistics.mean(same["speed_s"]) / results["fresh_speed_s"]
-        ideal_same = fifo_replay([(t0, fresh * drift_same) for _, _, t0, _ in same["_samples"]])
-        ideal_same["drift"] = drift_same
+        ideal_same = fifo_replay([(t0, fresh) for _, _, t0, _ in same["_samples"]])
     for mode in results["levels"].values():
         for lv in mode:
             lv.pop("_samples", None)
@@ -1119,14 +1079,13 @@ def render(r: dict) -> str:
         "compares a level with the better of the two on the articles it served: the in-process seconds of those "
         "articles per second of the level. An article's in-process seconds are its time in the per-article runs as "
         "fitted over all the articles (a fixed part, passes, windows, tokens, tokens² per window; non-negative least "
-        "squares), scaled to that rate, then to the machine's speed during the level: the speed check, "
-        f"{ip['speed_articles']} of the articles timed in process right before and right after each level (server "
-        'idle), over the same check in the reference runs (column "speed check ÷ reference": over 1 is a slower '
-        f"machine). The same in-process work, timed minutes apart in this run, varied by {spread(ip):.0%} (slowest "
-        "over fastest run, less 1): the drift that the speed check takes out of the levels' comparison.",
+        "squares: one article timed during a slow minute moves its own cost only by its share of the fit), scaled "
+        f"to that rate. The same in-process work, timed minutes apart in this run, varied by {spread(ip):.0%} "
+        "(slowest over fastest run, less 1): this shared machine's own drift, the scale below which two levels' "
+        "figures do not tell the server apart.",
         "",
-        "| endpoint | clients | articles/s | paragraphs/s | tokens/s | ÷ in process | speed check ÷ reference | p50 ms | p95 ms | p99 ms | errors | model calls | HTTP requests / call | passes / call | BentoML jobs / dispatch | model worker busy | CPU s: model · API · client |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| endpoint | clients | articles/s | paragraphs/s | tokens/s | ÷ in process | p50 ms | p95 ms | p99 ms | errors | model calls | HTTP requests / call | passes / call | BentoML jobs / dispatch | model worker busy | CPU s: model · API · client |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for mode, levels in r["levels"].items():
         for lv in levels:
@@ -1141,7 +1100,7 @@ def render(r: dict) -> str:
             lines.append(
                 f"| /{mode} | {lv['clients']} | {f(lv['articles_per_s'])} | {f(lv['paragraphs_per_s'], 1)} | "
                 f"{f(lv.get('tokens_per_s', float('nan')), 0)} | "
-                f"{f(lv['served_vs_inprocess'])} | {statistics.mean(lv['speed_s']) / ip['speed_s']:.3f} | {ms(p['p50'])} | {ms(p['p95'])} | {ms(p['p99'])} | {lv['errors']} | "
+                f"{f(lv['served_vs_inprocess'])} | {ms(p['p50'])} | {ms(p['p95'])} | {ms(p['p99'])} | {lv['errors']} | "
                 f"{calls} | {cpu.get('model worker', 0):.0f} · {cpu.get('api worker', 0):.0f} · "
                 f"{cpu.get('load generator (this process)', 0):.0f} |"
             )
@@ -1164,7 +1123,7 @@ def render(r: dict) -> str:
         "![served throughput against concurrency](serve_throughput.png)",
         "",
         f"Half the peak /classify load (peak {f(2 * hp['rate_per_s'])} articles/s: the best /classify level's "
-        "÷ in process × the in-process rate over all the articles, at the machine's speed then), Poisson arrivals for "
+        "÷ in process × the in-process rate over all the articles), Poisson arrivals for "
         f"{hp['duration_s']:.0f} s each: the cycled articles, then the same load in model passes sent as the median "
         "article alone, which leaves out the articles' own spread of sizes. Beside each, an ideal server replayed on "
         "the same arrival times: one request at a time, first come first served, each in its no-load time (the "
@@ -1175,14 +1134,7 @@ def render(r: dict) -> str:
             if r.get("half_peak_ideal")
             else ""
         )
-        + "; the fresh lone median for the median article), scaled by the speed checks around the run over those "
-        "around the run it was timed in"
-        + (
-            f" ({r['half_peak_ideal']['drift']:.3f} and {r['half_peak_one_size_ideal']['drift']:.3f})"
-            if r.get("half_peak_ideal") and r.get("half_peak_one_size_ideal")
-            else ""
-        )
-        + "; no batching, no overhead.",
+        + "; the fresh lone median for the median article); no batching, no overhead.",
         "",
         "| half-peak run | articles/s | requests | p50 ms | p95 ms | p99 ms | p99 ÷ p50 | errors | ideal server: p50 ms · p99 ms · p99 ÷ p50 · busy |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---|",

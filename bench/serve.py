@@ -219,15 +219,15 @@ class InProcess:
             article, targets = prepare(item, self.options, self.limits)
             self.predictor.score(passes_for(article, targets))
 
-    def per_article(self, indices=None) -> list[float]:
-        """Each article alone, in order: its seconds (all articles, or ``indices``)."""
+    def per_article(self) -> list[float]:
+        """Each article alone, in order: its seconds."""
         from slant.answer import build_answer, passes_for
         from slant.requests import prepare
 
         times = []
-        for i in range(len(self.items)) if indices is None else indices:
+        for item in self.items:
             t0 = time.perf_counter()
-            article, targets = prepare(self.items[i], self.options, self.limits)
+            article, targets = prepare(item, self.options, self.limits)
             build_answer(self.artifact, article, targets, self.predictor.score(passes_for(article, targets)))
             times.append(time.perf_counter() - t0)
         return times
@@ -671,10 +671,9 @@ def main(argv=None) -> int:
     sizes = sorted(range(len(articles)), key=lambda i: inproc["shapes"][i][1])
     probe = single[sizes[len(sizes) // 2]]  # the median article by passes
     long_doc = long_article(articles, 48 if args.quick else 480)
-    from slant.artifact import load
     from slant.settings import settings
 
-    long_paragraphs, long_tokens = article_passes(long_doc, load(model_dir).encoder())
+    long_paragraphs, long_tokens = article_passes(long_doc, reference.predictor.encoder)
     long_req = Request(
         json.dumps({"article": long_doc}).encode(), 1, long_paragraphs, len(long_tokens), sum(long_tokens)
     )
@@ -688,6 +687,7 @@ def main(argv=None) -> int:
         ready_s = server.wait_ready(args.startup_timeout)
         print(f"server ready after {ready_s:.1f}s on {server.url}")
         metrics_client = httpx.Client(timeout=30)
+        time.sleep(1.0)
         fresh = asyncio.run(lone(server.url + "/classify", probe, 5, 0.5))
         results["lone"]["fresh"] = fresh
         print(f"lone article on the fresh server: {[round(x * 1000) for x in fresh]} ms")
@@ -748,11 +748,6 @@ def main(argv=None) -> int:
             level["duration_s"] = duration
             if level["batching"].get("dispatches"):
                 level["model_busy"] = level["batching"]["score_seconds"] / level["total_s"]
-            if c == max(args.clients):
-                # Right after the burst (the highest level just finished): the same lone article.
-                time.sleep(0.2)
-                after = asyncio.run(lone(server.url + "/classify", probe, 5, 0.5))
-                results["lone"][f"after_{mode}_burst"] = after
             level["served_vs_inprocess"] = served_vs_inprocess(level, inproc["article_cost_s"])
             results["levels"][mode].append(level)
             print(
@@ -763,8 +758,13 @@ def main(argv=None) -> int:
                 f"passes/call {level['batching'].get('passes_per_dispatch', float('nan')):.0f}, "
                 f"model worker busy {level.get('model_busy', float('nan')):.0%}"
             )
-            if c == max(args.clients):
-                print(f"lone article right after the {mode} burst: {[round(x * 1000) for x in after]} ms")
+            if c != max(args.clients):
+                continue
+            # Right after the burst (the highest level just finished): the same lone article.
+            time.sleep(0.2)
+            after = asyncio.run(lone(server.url + "/classify", probe, 5, 0.5))
+            results["lone"][f"after_{mode}_burst"] = after
+            print(f"lone article right after the {mode} burst: {[round(x * 1000) for x in after]} ms")
         # The peak in work, not in the articles/s of whichever stretch of articles a level drew (those
         # move with their sizes): the best /classify level's share of the in-process rate, as
         # articles/s of the whole cycle, which the open loop sends.

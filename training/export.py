@@ -274,13 +274,24 @@ TRAINING_RECORD = ("train_log", "training_stages", "teacher_labels")
 
 def _released_training(artifact_dir: Path) -> dict:
     """The release's name, version and training record, read before the export may overwrite it."""
-    metrics_path = artifact_dir / art.METRICS
-    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
-    model = metrics.get("model") or {
-        "name": artifact_dir.name,
-        "version": (artifact_dir / art.VERSION).read_text().strip(),
+    release = art.load(artifact_dir, require_metrics=False)
+    return {
+        "model": {"name": release.name, "version": release.version},
+        **{key: release.metrics[key] for key in TRAINING_RECORD if key in release.metrics},
     }
-    return {"model": model, **{key: metrics[key] for key in TRAINING_RECORD if key in metrics}}
+
+
+def run_folder(checkpoint: str | Path, run_dir: str | Path | None) -> Path:
+    """Where an export writes its report and fp32 graph: ``run_dir``, else the checkpoint's folder.
+    An artifact folder as the checkpoint needs ``run_dir``: the export may overwrite that folder."""
+    if run_dir is not None:
+        return Path(run_dir)
+    if Path(checkpoint).is_dir():
+        raise ValueError(
+            f"--checkpoint {checkpoint} is an artifact folder: add --run-dir <folder> for its export report "
+            "and fp32 graph, then `slant evaluate --run-dir <folder>` carries its training record into the new card"
+        )
+    return Path(checkpoint).parent
 
 
 def export(
@@ -301,11 +312,8 @@ def export(
     fp32 graph and export_report.json: by default the checkpoint's folder; required for an artifact,
     whose folder the export may overwrite.
     """
-    source = Path(checkpoint)
-    if run_dir is None and source.is_dir():
-        raise ValueError(f"{source} is an artifact folder: name a run folder for the export report and fp32 graph")
-    run = Path(run_dir) if run_dir is not None else source.parent
-    released = _released_training(source) if source.is_dir() else None
+    run = run_folder(checkpoint, run_dir)
+    released = _released_training(Path(checkpoint)) if Path(checkpoint).is_dir() else None
     model, state = load_model(checkpoint)
     config = TrainConfig.from_dict({**state["config"], **({"data_dir": data_dir} if data_dir else {})})
     encoder = make_encoder(config)

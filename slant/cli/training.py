@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import click
@@ -154,14 +153,13 @@ def export(
     fp32_ffn_down: bool,
 ) -> None:
     """Export to ONNX fp32 and int8, check the parity gates, calibrate on dev, write the artifact."""
-    from training.export import ExportGateError
+    from training.export import ExportGateError, run_folder
     from training.export import export as run_export
 
-    if run_dir is None and Path(checkpoint).is_dir():
-        raise click.UsageError(
-            f"--checkpoint {checkpoint} is an artifact folder: add --run-dir <folder> for its export report "
-            "and fp32 graph, then `slant evaluate --run-dir <folder>` carries its training record into the new card"
-        )
+    try:
+        run_folder(checkpoint, run_dir)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
     try:
         run_export(
             checkpoint,

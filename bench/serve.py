@@ -99,6 +99,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=None,
         help="onnxruntime threads, server and in process (default: all usable cores)",
     )
+    ap.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        help="full runs back to back, each with its own server and in-process reference; RESULTS.md gets the "
+        "last run's tables and every run's targets (default 1)",
+    )
     ap.add_argument("--startup-timeout", type=float, default=600, help="seconds to wait for /readyz (default 600)")
     args = ap.parse_args(argv)
     q = args.quick
@@ -109,6 +116,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     args.half_peak_s = args.half_peak_s or (2.0 if q else 45.0)
     args.threads = args.threads or common.usable_cores()
     args.budget_s = args.budget_s or (240.0 if q else 560.0)
+    if args.runs < 1:
+        ap.error(f"--runs is {args.runs}; give 1 or more")
     return args
 
 
@@ -646,8 +655,43 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    model_dir = Path(args.model).resolve()
     signal.signal(signal.SIGTERM, _sigterm)
+    reports = []
+    for k in range(args.runs):
+        if args.runs > 1:
+            print(f"--- run {k + 1} of {args.runs}")
+        report = run_once(args)
+        if report is None:
+            return 130
+        for name, t in report["targets"].items():
+            print(f"{name}: {t['value']} (target {t['op']} {t['target']}): {t['verdict']}")
+        reports.append(report)
+    # The last run's tables in full; every run's targets beside them (#13 asks for three in a row).
+    report = reports[-1]
+    if len(reports) > 1:
+        report["consecutive_runs"] = [run_summary(r) for r in reports]
+    (out_dir / "serve.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+    plot(report, out_dir / "serve_throughput.png")
+    path = common.update_results(out_dir, "serve", render(report))
+    print(f"wrote {path}")
+    return 0
+
+
+def run_summary(r: dict) -> dict:
+    """One run's line in the table of consecutive runs."""
+    return {
+        "when": r["when"],
+        "total_s": r["total_s"],
+        "busy_during": r["busy_during"],
+        "in_process_drift": spread(r["in_process"]),
+        "classify_vs_inprocess": {lv["clients"]: lv["served_vs_inprocess"] for lv in r["levels"]["classify"]},
+        "targets": r["targets"],
+    }
+
+
+def run_once(args) -> dict | None:
+    """One full run with its own server and in-process reference; None when interrupted."""
+    model_dir = Path(args.model).resolve()
     busy = common.training_running()
     if busy and not args.quick:
         print(f"warning: {busy}; the numbers will not be clean", file=sys.stderr)
@@ -795,7 +839,7 @@ def main(argv=None) -> int:
         )
     except KeyboardInterrupt:
         print("interrupted; stopping the server", file=sys.stderr)
-        return 130
+        return None
     finally:
         server.stop()
         monitor.__exit__(None, None, None)
@@ -817,13 +861,7 @@ def main(argv=None) -> int:
     report["busy_at_start"] = busy_at_start
     report["busy_during"] = busy_during
     report["load_average_at_end"] = common.load_average()
-    (out_dir / "serve.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
-    plot(report, out_dir / "serve_throughput.png")
-    path = common.update_results(out_dir, "serve", render(report))
-    for name, t in report["targets"].items():
-        print(f"{name}: {t['value']} (target {t['op']} {t['target']}): {t['verdict']}")
-    print(f"wrote {path}")
-    return 0
+    return report
 
 
 def no_load_fit(samples) -> tuple[float, float] | None:
@@ -1194,10 +1232,34 @@ def render(r: dict) -> str:
         "short_behind_long_over_bound": "short article behind a long one ÷ (its lone time + two full model calls), worst",
         "errors": "errors (all levels)",
     }
+    op = lambda t: f"{t['op'].replace('>=', '≥').replace('<=', '≤')} {t['target']}"  # noqa: E731
     for k, t in r["targets"].items():
-        lines.append(
-            f"| {names[k]} | {t['value']} | {t['op'].replace('>=', '≥').replace('<=', '≤')} {t['target']} | {t['verdict']} |"
-        )
+        lines.append(f"| {names[k]} | {t['value']} | {op(t)} | {t['verdict']} |")
+    runs = r.get("consecutive_runs")
+    if runs:
+        lines += [
+            "",
+            f"### {len(runs)} consecutive runs",
+            "",
+            f"The tables above are the last of {len(runs)} full runs made back to back by the one command, each with "
+            "its own server and in-process reference. Each run:",
+            "",
+            *(
+                f"- run {i}: {run['when']}, {run['total_s'] / 60:.1f} minutes; /classify ÷ in process "
+                + ", ".join(f"{v:.2f} at {c}" for c, v in run["classify_vs_inprocess"].items())
+                + f" clients; in-process drift {run['in_process_drift']:.0%}"
+                + (f"; **busy during it:** {'; '.join(run['busy_during'])}" if run["busy_during"] else "")
+                for i, run in enumerate(runs, 1)
+            ),
+            "",
+            "| target | target | " + " | ".join(f"run {i}" for i in range(1, len(runs) + 1)) + " | met in every run |",
+            "|---|---:|" + "---:|" * len(runs) + "---|",
+        ]
+        for k, t in r["targets"].items():
+            each = [run["targets"][k] for run in runs]
+            cells = " | ".join(f"{e['value']}" if e["verdict"] == "met" else f"**{e['value']}**" for e in each)
+            every = "yes" if all(e["verdict"] == "met" for e in each) else "**no**"
+            lines.append(f"| {names[k]} | {op(t)} | {cells} | {every} |")
     lines += [
         "",
         "### Method",

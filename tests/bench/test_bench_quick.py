@@ -85,7 +85,7 @@ def test_profile_ops_quick(tiny_artifact, tmp_path):
 
 
 def test_serve_quick(tiny_artifact, tmp_path):
-    _run("serve.py", tiny_artifact, tmp_path, timeout=900)
+    _run("serve.py", tiny_artifact, tmp_path, 900, "--runs", "2")
     report = json.loads((tmp_path / "serve.json").read_text())
     for mode in ("classify", "classify_batch"):
         assert [lv["clients"] for lv in report["levels"][mode]] == [1, 4]
@@ -96,8 +96,13 @@ def test_serve_quick(tiny_artifact, tmp_path):
     behind_long = report["short_behind_long"]
     assert len(behind_long["short_s"]) == 3 and behind_long["bound_s"] > 0 and behind_long["long_passes"] > 100
     assert (tmp_path / "serve_throughput.png").stat().st_size > 1000
+    # Two runs back to back: each one's targets in the report and in a table of their own.
+    runs = report["consecutive_runs"]
+    assert len(runs) == 2 and all(set(run["targets"]) == set(report["targets"]) for run in runs)
+    assert runs[-1]["targets"] == report["targets"] and runs[0]["when"] <= runs[1]["when"]
     text = (tmp_path / "RESULTS.md").read_text()
     assert "<!-- BEGIN serve -->" in text and "serve_throughput.png" in text
+    assert "### 2 consecutive runs" in text and "| run 1 | run 2 | met in every run |" in text
 
 
 def test_batching_quick(tiny_artifact, tmp_path):

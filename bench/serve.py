@@ -16,11 +16,11 @@ What it does, in order (one command, stops by itself, stops the server on any ex
    sent while a long one is scored; then every article once, unmeasured, so that the server, like
    the in-process reference, has read each article's names before the levels (spaCy's entities
    are cached per paragraph: a first read costs about a third more than the model's passes).
-5. Closed-loop load at each ``--clients`` level, single articles (POST /classify) then bulk batches
-   of ``--batch-articles`` at each ``--batch-clients`` level (POST /classify_batch): throughput (also as a share of the in-process
-   rate on the very articles served: each article weighs its in-process time, fitted over all
-   the articles), p50/p95/p99 latency, errors, and the server's batch sizes
-   from /metrics (``bentoml_service_adaptive_batch_size``: requests merged per dispatch of the
+5. Closed-loop load at each ``--clients`` level, single articles (POST /classify), then at each
+   ``--batch-clients`` level bulk batches of ``--batch-articles`` (POST /classify_batch): throughput
+   (also as a share of the in-process rate on the very articles served: each article weighs its
+   in-process time, fitted over all the articles), p50/p95/p99 latency, errors, and the server's
+   batch sizes from /metrics (``bentoml_service_adaptive_batch_size``: requests merged per dispatch of the
    model worker's batchable ``score`` endpoint). After the highest level of each
    mode, the same lone article again: its latency right after a burst.
 6. Open-loop Poisson arrivals at half the peak /classify throughput, twice: the cycled articles,
@@ -235,12 +235,12 @@ class InProcess:
         self.threads = threads
         # Timings of each kind of run, in seconds; per_article_items holds every article's own time.
         self.runs: dict[str, list] = {"per_article": [], "bulk": [], "per_article_items": []}
-        for item in self.items[: max(1, min(8, len(self.items)))]:  # warm-up
-            article, targets = prepare(item, self.options, self.limits)
+        prepared = [prepare(item, self.options, self.limits) for item in self.items]
+        for article, targets in prepared[:8]:  # warm-up
             self.predictor.score(passes_for(article, targets))
         # The names in every paragraph, read once: every timed run then finds them in slant.targets'
-        # cache, as the server does once it has seen each article (see run_once).
-        name_spans([p.text for item in self.items for p in prepare(item, self.options, self.limits)[0].paragraphs])
+        # cache, as the server does once it has seen each article (module doc, step 4).
+        name_spans([p.text for article, _ in prepared for p in article.paragraphs])
 
     def per_article(self) -> list[float]:
         """Each article alone, in order: its seconds."""
@@ -783,11 +783,8 @@ def run_once(args) -> dict | None:
             f"short article behind a long one ({long_req.passes} passes, {sbl['long_s']:.1f} s): "
             f"{[round(x * 1000) for x in sbl['short_s']]} ms"
         )
-        # Every article once, unmeasured. The server keeps the names spaCy found in each paragraph
-        # (slant.targets; a first read costs about a third more than the model's passes), and so
-        # does the in-process reference after its warm-up: without this the levels that draw
-        # articles not yet read would pay it and the later ones not, and ÷ in process would move
-        # with a level's place in the run.
+        # Every article once, unmeasured (module doc, step 4): otherwise the levels that draw articles
+        # not yet read pay their names' first read and the later ones do not.
         t0 = time.perf_counter()
         primed = asyncio.run(send_each_once(server.url + "/classify", single, 4))
         results["primed"] = {

@@ -93,6 +93,8 @@ def test_serve_quick(tiny_artifact, tmp_path):
     assert report["targets"]["errors"]["value"] == 0
     # Every article went to the server once before the levels (its names read, as in process).
     assert report["primed"]["requests"] == report["workload"]["articles"] and report["primed"]["errors"] == 0
+    # What a first read of the names cost, timed from an empty cache in each run's reference.
+    assert report["in_process"]["names_first_read_s"] > 0
     assert report["half_peak"]["requests"] > 0 and report["half_peak_one_size"]["requests"] > 0
     assert report["half_peak_one_size_ideal"]["p99"] >= report["half_peak_one_size_ideal"]["p50"] > 0
     behind_long = report["short_behind_long"]

@@ -1132,7 +1132,12 @@ def render(r: dict) -> str:
         "",
         f"Measured {r['when']} with `{r['command']}`"
         + (" (**quick mode: a smoke test, not a measurement**)" if r["quick"] else "")
-        + f", {r['total_s'] / 60:.1f} minutes in all.",
+        + (
+            f", the last of {len(r['consecutive_runs'])} runs ({r['total_s'] / 60:.1f} minutes; all "
+            f"{sum(run['total_s'] for run in r['consecutive_runs']) / 60:.0f} minutes)."
+            if r.get("consecutive_runs")
+            else f", {r['total_s'] / 60:.1f} minutes in all."
+        ),
         f"Server: `{r.get('server_cmd', 'bentoml serve')}` with `SLANT_MODEL={common.relative(r['model'])}`, "
         f"`SLANT_THREADS={r['threads']}`; ready (/readyz) {r.get('ready_s', float('nan')):.0f} s after start. "
         f"The load generator runs on the same machine (its CPU time is listed below). Load average at start "

@@ -84,6 +84,22 @@ def test_profile_ops_quick(tiny_artifact, tmp_path):
     assert "<!-- BEGIN profile_ops -->" in (tmp_path / "RESULTS.md").read_text()
 
 
+def test_quantization_quick(tiny_artifact, tmp_path):
+    _run("quantization.py", tiny_artifact, tmp_path, 600, "--alphas", "0.5")
+    report = json.loads((tmp_path / "quantization.json").read_text())
+    graphs = report["graphs"]
+    assert list(graphs) == ["fp32", "dynamic int8 (served)", "static int8", "static int8, smoothed α=0.5"]
+    assert report["workload"]["measured_pairs"] > 0 and report["workload"]["calibration_windows"] > 0
+    # Smoothing is exact algebra before quantizing: the fp32 function stays as it was.
+    assert report["smoothed_fp32_max_abs_logit_change"]["0.5"] < 1e-3
+    heads = {"stance", "frames", "techniques", "bias", "bias_tokens"}
+    for row in graphs.values():
+        assert set(row["agreement_with_fp32"]) == heads and row["windows_per_s"] > 0
+        assert all(0 <= a["agreement"] <= 1 for a in row["agreement_with_fp32"].values())
+    assert all(a["agreement"] == 1 and a["differ"] == 0 for a in graphs["fp32"]["agreement_with_fp32"].values())
+    assert "<!-- BEGIN quantization -->" in (tmp_path / "RESULTS.md").read_text()
+
+
 def test_serve_quick(tiny_artifact, tmp_path):
     _run("serve.py", tiny_artifact, tmp_path, 900, "--runs", "2")
     report = json.loads((tmp_path / "serve.json").read_text())

@@ -470,6 +470,35 @@ def update_results(out_dir: Path, section: str, body: str) -> Path:
     return path
 
 
+def report_head(args, artifact, busy_at_start: list[str]) -> dict:
+    """The fields an in-process benchmark's report opens with: when, how, on what model and machine."""
+    return {
+        "when": now_utc(),
+        "command": command_line(),
+        "quick": args.quick,
+        "model": {"path": str(Path(args.model).resolve()), "name": artifact.name, "version": artifact.version},
+        "machine": machine(),
+        "busy_at_start": busy_at_start,
+    }
+
+
+def measured_line(r: dict) -> str:
+    """A report section's opening words: when and with which command, and whether it was a smoke test."""
+    return f"Measured {r['when']} with `{r['command']}`" + (
+        " (**quick mode: a smoke test, not a measurement**)" if r["quick"] else ""
+    )
+
+
+def write_report(out_dir: Path, name: str, report: dict, section: str) -> None:
+    """``name``.json and the ``name`` section of RESULTS.md in ``out_dir``; prints the section."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
+    path = update_results(out_dir, name, section)
+    print(section)
+    print(f"wrote {path}")
+
+
 def benchmark_parser(doc: str, *, model_help: str, synthetic_help: str, outputs: str):
     """The options both benchmark scripts take; each adds its own after these."""
     import argparse

@@ -126,9 +126,7 @@ def render(r: dict, rounds: int) -> str:
         [
             "## NER once per article (`bench/ner.py`)",
             "",
-            f"Measured {r['when']} with `{r['command']}`"
-            + (" (**quick mode: a smoke test, not a measurement**)" if r["quick"] else "")
-            + f"; {r['machine']['cpu']}.",
+            common.measured_line(r) + f"; {r['machine']['cpu']}.",
             "",
             f"{w['articles']} articles ({w['where']}), {w['paragraphs_per_article']:.1f} paragraphs and "
             f"{w['targets_per_article']:.1f} automatic targets each; `prepare` + `build_answer` per article, "

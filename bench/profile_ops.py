@@ -134,12 +134,7 @@ def main(argv=None) -> int:
         times = timed(graphs, windows, encoder, outputs, 1 if args.quick else 3)
         profiles = {name: profile(path, windows, encoder, outputs, tmp) for name, path in graphs.items()}
     report = {
-        "when": common.now_utc(),
-        "command": common.command_line(),
-        "quick": args.quick,
-        "model": {"path": str(Path(args.model).resolve()), "name": artifact.name, "version": artifact.version},
-        "machine": common.machine(),
-        "busy_at_start": busy_at_start,
+        **common.report_head(args, artifact, busy_at_start),
         "workload": {
             "where": where,
             "paragraphs": len(texts),
@@ -151,12 +146,7 @@ def main(argv=None) -> int:
         "exported_over_served": statistics.median(times["exported"]) / statistics.median(times["served"]),
         "graphs": profiles,
     }
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "profile_ops.json").write_text(json.dumps(report, indent=2) + "\n")
-    path = common.update_results(out, "profile_ops", render(report))
-    print(render(report))
-    print(f"wrote {path}")
+    common.write_report(Path(args.out), "profile_ops", report, render(report))
     return 0
 
 
@@ -168,9 +158,7 @@ def render(r: dict) -> str:
     lines = [
         "## Where the model's time goes (`bench/profile_ops.py`)",
         "",
-        f"Measured {r['when']} with `{r['command']}`"
-        + (" (**quick mode: a smoke test, not a measurement**)" if r["quick"] else "")
-        + f". Model `{r['model']['name']}` {r['model']['version']}; {r['machine']['cpu']}.",
+        common.measured_line(r) + f". Model `{r['model']['name']}` {r['model']['version']}; {r['machine']['cpu']}.",
         "",
         f"{w['paragraphs']:,} paragraphs ({w['where']}), {w['windows']:,} windows, {w['tokens']:,} tokens, one "
         "window per call on a one-thread session as the Predictor runs them, through two graphs of the same "

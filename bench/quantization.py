@@ -324,12 +324,7 @@ def main(argv=None) -> int:
         row["windows_per_s"] = len(measured) / statistics.median(times[name])
         row["speed_vs_dynamic"] = statistics.median(times["dynamic int8 (served)"]) / statistics.median(times[name])
     report = {
-        "when": common.now_utc(),
-        "command": common.command_line(),
-        "quick": args.quick,
-        "model": {"path": str(Path(args.model).resolve()), "name": artifact.name, "version": artifact.version},
-        "machine": common.machine(),
-        "busy_at_start": busy_at_start,
+        **common.report_head(args, artifact, busy_at_start),
         "workload": {
             "where": where,
             "measured_windows": len(measured),
@@ -341,12 +336,7 @@ def main(argv=None) -> int:
         "smoothed_fp32_max_abs_logit_change": smoothing_changes,
         "graphs": rows,
     }
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "quantization.json").write_text(json.dumps(report, indent=2) + "\n")
-    path = common.update_results(out, "quantization", render(report))
-    print(render(report))
-    print(f"wrote {path}")
+    common.write_report(Path(args.out), "quantization", report, render(report))
     return 0
 
 
@@ -356,9 +346,7 @@ def render(r: dict) -> str:
     lines = [
         "## Static against dynamic int8 (`bench/quantization.py`)",
         "",
-        f"Measured {r['when']} with `{r['command']}`"
-        + (" (**quick mode: a smoke test, not a measurement**)" if r["quick"] else "")
-        + f". Model `{r['model']['name']}` {r['model']['version']}; {r['machine']['cpu']}.",
+        common.measured_line(r) + f". Model `{r['model']['name']}` {r['model']['version']}; {r['machine']['cpu']}.",
         "",
         f"{w['measured_windows']:,} windows ({w['where']}; {w['measured_pairs']:,} of them (target, paragraph) "
         f"pairs; {w['tokens']:,} tokens), every graph made from the artifact's weights; static activation ranges "

@@ -1130,8 +1130,7 @@ def render(r: dict) -> str:
     lines = [
         "## Served throughput and latency (`bench/serve.py`)",
         "",
-        f"Measured {r['when']} with `{r['command']}`"
-        + (" (**quick mode: a smoke test, not a measurement**)" if r["quick"] else "")
+        common.measured_line(r)
         + (
             f", the last of {len(r['consecutive_runs'])} runs ({r['total_s'] / 60:.1f} minutes; all "
             f"{sum(run['total_s'] for run in r['consecutive_runs']) / 60:.0f} minutes)."

@@ -522,9 +522,7 @@ def render(r: dict) -> str:
     lines = [
         "## In-process throughput (`bench/throughput.py`)",
         "",
-        f"Measured {r['when']} with `{r['command']}`"
-        + (" (**quick mode: a smoke test, not a measurement**)" if r["quick"] else "")
-        + ".",
+        common.measured_line(r) + ".",
         f"Model `{r['model']['name']}` {r['model']['version']} from `{common.relative(r['model']['path'])}` "
         f"(max length {r['model']['max_length']} tokens, stride {r['model']['stride']}); "
         f"{r['threads']} threads for every path; load average at start {r['load_average_at_start']}.",

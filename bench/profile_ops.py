@@ -6,7 +6,7 @@ time per op type, so that the next speed step is chosen from data.
 
 The artifact's int8 ``model.onnx`` runs as the Predictor runs it on CPU: a one-thread session with
 the Predictor's session options, one window per call, longest first; beside it, the same weights
-as this version's `slant export` writes them (fused attention, LayerNorm and GELU, then int8), timed
+as this version's `slant export` writes them (training/fuse.py's graph, then int8), timed
 interleaved without the profiler and profiled. Profiling adds a little time to
 every op alike; the shares, not the absolute times, are the result. "Outside kernels" is the wall
 time of the ``session.run`` calls that no op kernel accounts for (input binding, allocation, the
@@ -64,12 +64,12 @@ def one_thread_options():
 
 def profile(path: Path, windows, encoder, outputs: list[str], tmp: Path) -> dict:
     """One window per call on a one-thread session, profiled: shares of run time per op type."""
-    import onnxruntime as ort
+    from slant.predictor import new_session
 
     options = one_thread_options()
     options.enable_profiling = True
     options.profile_file_prefix = str(tmp / path.stem)
-    session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+    session = new_session(str(path), options, ["CPUExecutionProvider"])
     for w in windows[:8]:  # warm-up, in the trace too: a small share
         session.run(outputs, encoder.pad([w]))
     for w in windows:
@@ -89,13 +89,10 @@ def profile(path: Path, windows, encoder, outputs: list[str], tmp: Path) -> dict
 
 def timed(paths: dict[str, Path], windows, encoder, outputs: list[str], rounds: int) -> dict[str, list[float]]:
     """Wall seconds of every window through each graph without the profiler, graphs interleaved."""
-    import onnxruntime as ort
+    from slant.predictor import new_session
 
     options = one_thread_options()
-    sessions = {
-        name: ort.InferenceSession(str(p), sess_options=options, providers=["CPUExecutionProvider"])
-        for name, p in paths.items()
-    }
+    sessions = {name: new_session(str(p), options, ["CPUExecutionProvider"]) for name, p in paths.items()}
     feeds = [encoder.pad([w]) for w in windows]
     times: dict[str, list[float]] = {name: [] for name in paths}
     for _ in range(rounds):

@@ -257,9 +257,9 @@ def each_alone(session, windows, encoder, outputs: list[str]) -> list[list]:
 
 
 def session_of(path: Path):
-    import onnxruntime as ort
+    from slant.predictor import new_session
 
-    return ort.InferenceSession(str(path), one_thread_options(), providers=["CPUExecutionProvider"])
+    return new_session(str(path), one_thread_options(), ["CPUExecutionProvider"])
 
 
 def main(argv=None) -> int:

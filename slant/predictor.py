@@ -99,6 +99,18 @@ def session_options() -> ort.SessionOptions:
     return options
 
 
+# onnxruntime fuses a residual Add and the LayerNormalization after it into SkipLayerNormalization
+# when it loads a graph. On CPU that kernel took a fifth of this model's time, about five times the
+# two ops it replaces (onnxruntime 1.32; bench/profile_ops.py); CUDA keeps the fusion.
+CPU_DISABLED_OPTIMIZERS = ("SkipLayerNormFusion",)
+
+
+def new_session(model: str | bytes, options: ort.SessionOptions, providers: list[str]) -> ort.InferenceSession:
+    """An onnxruntime session as the Predictor runs one: on CPU without the fusions above."""
+    disabled = list(CPU_DISABLED_OPTIMIZERS) if providers[0] == "CPUExecutionProvider" else []
+    return ort.InferenceSession(model, sess_options=options, providers=providers, disabled_optimizers=disabled)
+
+
 class Predictor:
     def __init__(
         self,
@@ -127,7 +139,7 @@ class Predictor:
             from slant.gpu_graph import fp16_graph  # needs onnx, which only a GPU (or an evaluation) needs
 
             model = fp16_graph(artifact.model_path)
-        self.session = ort.InferenceSession(model, sess_options=options, providers=self.providers)
+        self.session = new_session(model, options, self.providers)
         # On CPU every window is an onnxruntime call of its own, and the calls run side by side on a
         # second session with one onnxruntime thread per worker (`threads` workers):
         # - the int8 graph quantizes its activations with one scale per call, so a window batched
@@ -147,7 +159,7 @@ class Predictor:
         if self.workers > 1:
             single = session_options()
             single.intra_op_num_threads = single.inter_op_num_threads = 1
-            self._session1 = ort.InferenceSession(model, sess_options=single, providers=self.providers)
+            self._session1 = new_session(model, single, self.providers)
             self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="slant-ort")
         self._check_graph()
 

@@ -1,12 +1,17 @@
 """Fused fp32 graph for export: attention, LayerNorm and GELU as single onnxruntime kernels.
 
-onnxruntime's transformer optimizer fuses the residual LayerNorms (SkipLayerNormalization) and the
-feed-forward GELU with its bias (BiasGelu) of the exported graph, but not its attention: the
+The dynamo exporter already writes each LayerNorm as one LayerNormalization node. onnxruntime's
+transformer optimizer fuses the feed-forward GELU with its bias (BiasGelu), but not the attention: the
 dynamo exporter writes scaled-dot-product attention as Mul, MatMul, Add(mask), Softmax,
 IsNaN/Where, MatMul with its own reshapes, which the optimizer's BERT pattern does not match.
 ``fuse_attention`` replaces each such block with one com.microsoft MultiHeadAttention node fed the
 projected query, key and value and the padding mask; the projections stay MatMuls, so dynamic
 quantization still makes them int8.
+
+The residual Add before each LayerNorm stays an Add: onnxruntime 1.32's SkipLayerNormalization CPU
+kernel (the optimizer's fusion of the two) took a fifth of this model's time, about five times what
+Add and LayerNormalization take (bench/profile_ops.py, 2026-12-04); the Predictor keeps onnxruntime
+from fusing them again when it loads the graph on CPU (`slant.predictor.new_session`).
 """
 
 from __future__ import annotations
@@ -29,11 +34,19 @@ def fuse(src: Path, dst: Path, encoder_config) -> dict[str, int]:
     fuse in every layer (FusionError otherwise: an unfused layer would run, but slower than the
     model card says); other encoders (MPNet adds a relative position bias) keep theirs."""
     import onnx
+    from onnxruntime.transformers.fusion_options import FusionOptions
     from onnxruntime.transformers.optimizer import optimize_model
 
     heads, layers = encoder_config.num_attention_heads, encoder_config.num_hidden_layers
+    options = FusionOptions("bert")
+    options.enable_skip_layer_norm = options.enable_bias_skip_layer_norm = False  # module doc
     optimized = optimize_model(
-        str(src), model_type="bert", num_heads=heads, hidden_size=encoder_config.hidden_size, opt_level=0
+        str(src),
+        model_type="bert",
+        num_heads=heads,
+        hidden_size=encoder_config.hidden_size,
+        opt_level=0,
+        optimization_options=options,
     )
     model = optimized.model
     if encoder_config.model_type == "bert":
@@ -45,7 +58,7 @@ def fuse(src: Path, dst: Path, encoder_config) -> dict[str, int]:
             )
     onnx.save(model, str(dst))
     counts = Counter(n.op_type for n in model.graph.node)
-    return {op: counts[op] for op in ("MultiHeadAttention", "SkipLayerNormalization", "BiasGelu") if counts[op]}
+    return {op: counts[op] for op in ("MultiHeadAttention", "BiasGelu") if counts[op]}
 
 
 def fuse_attention(model, num_heads: int) -> int:

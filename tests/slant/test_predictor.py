@@ -96,3 +96,16 @@ def test_graph_is_int8_on_cpu_unless_asked_and_refuses_unknown_names(tiny_artifa
     assert Predictor(loaded, device="cpu").graph == "int8"
     with pytest.raises(ValueError, match="graph must be one of"):
         Predictor(loaded, device="cpu", graph="bf16")
+
+
+def test_cpu_sessions_keep_the_residual_add_and_layer_norm_apart(tiny_artifact, tmp_path):
+    # onnxruntime would fuse them into SkipLayerNormalization on load, its slower CPU kernel.
+    import onnx
+
+    from slant.predictor import new_session, session_options
+
+    options = session_options()
+    options.optimized_model_filepath = str(tmp_path / "loaded.onnx")
+    new_session(str(art.load(tiny_artifact).model_path), options, ["CPUExecutionProvider"])
+    loaded = {n.op_type for n in onnx.load(str(tmp_path / "loaded.onnx")).graph.node}
+    assert "LayerNormalization" in loaded and "SkipLayerNormalization" not in loaded

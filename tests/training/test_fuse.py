@@ -22,13 +22,12 @@ def test_the_export_fuses_every_layer(tiny_run):
 
     layers = TINY_ENCODER["num_hidden_layers"]
     report = tiny_run["export_report"]
-    assert report["fused_nodes"] == {
-        "MultiHeadAttention": layers,
-        "SkipLayerNormalization": 2 * layers,  # after attention and after the feed-forward block
-        "BiasGelu": layers,
-    }
+    assert report["fused_nodes"] == {"MultiHeadAttention": layers, "BiasGelu": layers}
     served = _ops(tiny_run["artifact"] / "model.onnx")
     assert served["MultiHeadAttention"] == layers and served["BiasGelu"] == layers
+    # The residual Adds and LayerNorms stay apart (after attention and after the feed-forward
+    # block, and the embeddings' own): onnxruntime's CPU SkipLayerNormalization is the slower kernel.
+    assert served["SkipLayerNormalization"] == 0 and served["LayerNormalization"] == 2 * layers + 1
     # The unfused attention's ops are gone, and the projections were still quantized.
     assert served["Softmax"] == 0 and served["IsNaN"] == 0 and served["Erf"] == 0
     assert served["DynamicQuantizeLinear"] > 0

@@ -95,7 +95,7 @@ def test_other_encoders_keep_their_attention(unfused, tmp_path):
     from training.fuse import fuse
 
     # MPNet adds a relative position bias to its attention scores: the BERT attention pattern is
-    # not applied to it; the LayerNorm and GELU fusions are.
+    # not applied to it; the GELU fusion is.
     model, path = unfused
     counts = fuse(path, tmp_path / "fused.onnx", _config(model, model_type="mpnet"))
     assert "MultiHeadAttention" not in counts and counts["BiasGelu"] == model.encoder.config.num_hidden_layers

@@ -62,14 +62,19 @@ def one_thread_options():
     return options
 
 
-def profile(path: Path, windows, encoder, outputs: list[str], tmp: Path) -> dict:
-    """One window per call on a one-thread session, profiled: shares of run time per op type."""
+def one_thread_session(path: Path, options=None):
+    """A CPU session as the Predictor's workers run one (its options and fusions), on one thread."""
     from slant.predictor import new_session
 
+    return new_session(str(path), options or one_thread_options(), ["CPUExecutionProvider"])
+
+
+def profile(path: Path, windows, encoder, outputs: list[str], tmp: Path) -> dict:
+    """One window per call on a one-thread session, profiled: shares of run time per op type."""
     options = one_thread_options()
     options.enable_profiling = True
     options.profile_file_prefix = str(tmp / path.stem)
-    session = new_session(str(path), options, ["CPUExecutionProvider"])
+    session = one_thread_session(path, options)
     for w in windows[:8]:  # warm-up, in the trace too: a small share
         session.run(outputs, encoder.pad([w]))
     for w in windows:
@@ -89,10 +94,7 @@ def profile(path: Path, windows, encoder, outputs: list[str], tmp: Path) -> dict
 
 def timed(paths: dict[str, Path], windows, encoder, outputs: list[str], rounds: int) -> dict[str, list[float]]:
     """Wall seconds of every window through each graph without the profiler, graphs interleaved."""
-    from slant.predictor import new_session
-
-    options = one_thread_options()
-    sessions = {name: new_session(str(p), options, ["CPUExecutionProvider"]) for name, p in paths.items()}
+    sessions = {name: one_thread_session(p) for name, p in paths.items()}
     feeds = [encoder.pad([w]) for w in windows]
     times: dict[str, list[float]] = {name: [] for name in paths}
     for _ in range(rounds):

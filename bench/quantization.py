@@ -33,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import common  # noqa: E402
-from bench.profile_ops import one_thread_options, timed  # noqa: E402
+from bench.profile_ops import one_thread_options, one_thread_session, timed  # noqa: E402
 from slant.activations import sigmoid  # noqa: E402
 
 
@@ -256,12 +256,6 @@ def each_alone(session, windows, encoder, outputs: list[str]) -> list[list]:
 # ------------------------------------------------------------------------------------------------
 
 
-def session_of(path: Path):
-    from slant.predictor import new_session
-
-    return new_session(str(path), one_thread_options(), ["CPUExecutionProvider"])
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     from slant import artifact as art
@@ -293,11 +287,11 @@ def main(argv=None) -> int:
         quantize_static(graphs["fp32"], graphs["static int8"], calibration, encoder)
         absmax = channel_absmax(graphs["fp32"], calibration, encoder)
         batch = measured[:: max(1, len(measured) // 64)][:64]
-        fp32_batch = each_alone(session_of(graphs["fp32"]), batch, encoder, outputs)
+        fp32_batch = each_alone(one_thread_session(graphs["fp32"]), batch, encoder, outputs)
         smoothing_changes = {}  # smoothing must leave the fp32 function as it was
         for alpha in args.alphas:
             smooth(graphs["fp32"], tmp / f"smoothed{alpha}.onnx", absmax, alpha)
-            smoothed = each_alone(session_of(tmp / f"smoothed{alpha}.onnx"), batch, encoder, outputs)
+            smoothed = each_alone(one_thread_session(tmp / f"smoothed{alpha}.onnx"), batch, encoder, outputs)
             smoothing_changes[str(alpha)] = largest_difference(outputs, batch, fp32_batch, smoothed)
             graphs[f"static int8, smoothed α={alpha}"] = tmp / f"static_smoothed{alpha}.onnx"
             quantize_static(
@@ -305,7 +299,7 @@ def main(argv=None) -> int:
             )
         found, rows = {}, {}
         for name, path in graphs.items():
-            session = session_of(path)
+            session = one_thread_session(path)
             found[name] = decisions(
                 artifact, outputs, each_alone(session, measured, encoder, outputs), measured, measured_pair
             )

@@ -100,8 +100,8 @@ def session_options() -> ort.SessionOptions:
 
 
 # onnxruntime fuses a residual Add and the LayerNormalization after it into SkipLayerNormalization
-# when it loads a graph. On CPU that kernel took a fifth of this model's time, about five times the
-# two ops it replaces (onnxruntime 1.32; bench/profile_ops.py); CUDA keeps the fusion.
+# when it loads a graph. On CPU that kernel took a fifth of this model's time, about four and a half
+# times the two ops it replaces (onnxruntime 1.32; bench/profile_ops.py); CUDA keeps the fusion.
 CPU_DISABLED_OPTIMIZERS = ("SkipLayerNormFusion",)
 
 

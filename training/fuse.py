@@ -9,8 +9,8 @@ projected query, key and value and the padding mask; the projections stay MatMul
 quantization still makes them int8.
 
 The residual Add before each LayerNorm stays an Add: onnxruntime 1.32's SkipLayerNormalization CPU
-kernel (the optimizer's fusion of the two) took a fifth of this model's time, about five times what
-Add and LayerNormalization take (bench/profile_ops.py, 2026-12-04); the Predictor keeps onnxruntime
+kernel (the optimizer's fusion of the two) took a fifth of this model's time, about four and a half times
+what Add and LayerNormalization take (bench/profile_ops.py, 2026-12-04); the Predictor keeps onnxruntime
 from fusing them again when it loads the graph on CPU (`slant.predictor.new_session`).
 """
 

@@ -109,3 +109,55 @@ def test_cpu_sessions_keep_the_residual_add_and_layer_norm_apart(tiny_artifact, 
     new_session(str(art.load(tiny_artifact).model_path), options, ["CPUExecutionProvider"])
     loaded = {n.op_type for n in onnx.load(str(tmp_path / "loaded.onnx")).graph.node}
     assert "LayerNormalization" in loaded and "SkipLayerNormalization" not in loaded
+
+
+def test_merge_takes_each_pass_s_mean_stance_and_highest_probabilities_over_its_windows(tiny_artifact):
+    from slant.activations import sigmoid, softmax
+    from slant.encode import NO_OFFSET, Window
+
+    predictor = Predictor(art.load(tiny_artifact), device="cpu")
+
+    def window(offsets):
+        spans = (NO_OFFSET, *offsets, NO_OFFSET)
+        return Window(input_ids=(0,) * len(spans), token_type_ids=(0,) * len(spans), offsets=spans)
+
+    # A paragraph in two overlapping windows, a stance pair in two, one window with two tokens on
+    # one span (a character the tokenizer splits), and a plain one-window paragraph.
+    encoded = [
+        [window([(0, 2), (3, 5), (6, 8)]), window([(3, 5), (6, 8), (9, 11)])],
+        [window([(0, 1)]), window([(0, 1)])],
+        [window([(0, 1), (0, 1), (2, 4)])],
+        [window([(0, 3), (4, 6)])],
+    ]
+    passes = [Pass("p"), Pass("q", "someone"), Pass("r"), Pass("s")]
+    rng = np.random.default_rng(0)
+    windows = [w for ws in encoded for w in ws]
+    logits = {
+        head: [
+            rng.normal(size=(len(w), 1) if head == "bias_tokens" else predictor.artifact.head_width(head)).astype(
+                np.float32
+            )
+            for w in windows
+        ]
+        for head in predictor.output_names
+    }
+    temps = {head: 1.5 for head in predictor.output_names}
+    scores = predictor.merge(passes, encoded, logits, temps)
+
+    def probs(head, rows, activation=sigmoid):
+        return activation(np.stack([logits[head][i] for i in rows]) / 1.5)
+
+    np.testing.assert_array_equal(scores[1].stance, probs("stance", [2, 3], softmax).mean(axis=0))
+    assert scores[1].frames is None and scores[1].tokens == []
+    for k, rows in ((0, [0, 1]), (2, [4]), (3, [5])):
+        np.testing.assert_array_equal(scores[k].frames, probs("frames", rows).max(axis=0))
+        assert scores[k].bias == probs("bias", rows).max()
+    token = {i: sigmoid(logits["bias_tokens"][i].reshape(-1) / 1.5).tolist() for i in range(len(windows))}
+    assert scores[0].tokens == [
+        (0, 2, token[0][1]),
+        (3, 5, max(token[0][2], token[1][1])),
+        (6, 8, max(token[0][3], token[1][2])),
+        (9, 11, token[1][3]),
+    ]
+    assert scores[2].tokens == [(0, 1, max(token[4][1], token[4][2])), (2, 4, token[4][3])]
+    assert scores[3].tokens == [(0, 3, token[5][1]), (4, 6, token[5][2])]

@@ -172,7 +172,7 @@ class Encoder:
                     token_type_ids=(*prefix_types, *[t.body_type] * (len(body) + len(t.suffix))),
                     offsets=(
                         *[NO_OFFSET] * len(prefix),
-                        *(tuple(o) for o in body_offsets),
+                        *body_offsets,
                         *[NO_OFFSET] * len(t.suffix),
                     ),
                 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import cast
@@ -49,6 +49,7 @@ class PassScores:
 
 
 GRAPHS = ("int8", "fp16")
+CUDA_PART_PASSES = 512  # passes per part of a large score call on CUDA (see Predictor.__init__)
 
 
 def choose_providers(device: str = "auto") -> list[str]:
@@ -56,17 +57,18 @@ def choose_providers(device: str = "auto") -> list[str]:
     available = ort.get_available_providers()
     if device == "cpu":
         return ["CPUExecutionProvider"]
-    if device == "cuda":
+    if device == "cuda" and "CUDAExecutionProvider" not in available:
+        raise RuntimeError(
+            f"device 'cuda' asked for, but onnxruntime offers only {available}; "
+            "install onnxruntime-gpu or use device 'cpu'"
+        )
+    if device in ("cuda", "auto"):
         if "CUDAExecutionProvider" not in available:
-            raise RuntimeError(
-                f"device 'cuda' asked for, but onnxruntime offers only {available}; "
-                "install onnxruntime-gpu or use device 'cpu'"
-            )
+            return ["CPUExecutionProvider"]
+        # onnxruntime-gpu[cuda,cudnn] brings CUDA and cuDNN as pip's nvidia-* packages, which are
+        # not on the loader's path: load them (where installed) before a session needs them.
+        ort.preload_dlls()
         return ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    if device == "auto":
-        if "CUDAExecutionProvider" in available:
-            return ["CUDAExecutionProvider", "CPUExecutionProvider"]
-        return ["CPUExecutionProvider"]
     raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
 
 
@@ -141,6 +143,12 @@ class Predictor:
 
             model = fp16_graph(artifact.model_path)
         self.session = new_session(model, options, self.providers)
+        if not cpu and "CUDAExecutionProvider" not in self.session.get_providers():
+            # onnxruntime falls back to the CPU by itself when a CUDA library fails to load.
+            raise RuntimeError(
+                "onnxruntime offers CUDA but could not start it (its log above names the library that "
+                "failed to load); install onnxruntime-gpu[cuda,cudnn], or set SLANT_DEVICE=cpu"
+            )
         # On CPU every window is an onnxruntime call of its own, and the calls run side by side on a
         # second session with one onnxruntime thread per worker (`threads` workers):
         # - the int8 graph quantizes its activations with one scale per call, so a window batched
@@ -156,6 +164,11 @@ class Predictor:
         self.cpu = cpu
         self.workers = (threads or _cpu_count()) if cpu else 1
         self.batch_tokens = batch_tokens or 4096
+        # On CUDA a large ``score`` call runs in parts of this many passes, the next part tokenized
+        # (in Rust, off the GIL) while this one is on the GPU and merged. On CPU the model calls
+        # already take every core: one part.
+        self.part_passes = CUDA_PART_PASSES if not cpu else None
+        self._ahead: ThreadPoolExecutor | None = None  # tokenizes the next part
         self._pool = self._session1 = None
         if self.workers > 1:
             single = session_options()
@@ -221,14 +234,28 @@ class Predictor:
 
     def score(self, passes: list[Pass]) -> list[PassScores]:
         """Calibrated probabilities for each pass; windows of one pass are merged (see module doc)."""
-        if not passes:
-            return []
-        encoded, logits = self.logits(passes)
-        return self.merge(passes, encoded, logits, self.artifact.calibration.temperatures)
+        size = self.part_passes or max(1, len(passes))
+        parts = [passes[i : i + size] for i in range(0, len(passes), size)]
+        if len(parts) > 1 and self._ahead is None:
+            self._ahead = ThreadPoolExecutor(1, thread_name_prefix="slant-encode")
+        temps = self.artifact.calibration.temperatures
+        results: list[PassScores] = []
+        encoding: Future | None = None
+        for k, part in enumerate(parts):
+            encoded = encoding.result() if encoding is not None else self.encode(part)
+            if k + 1 < len(parts) and self._ahead is not None:
+                encoding = self._ahead.submit(self.encode, parts[k + 1])
+            logits = self.run_windows([w for windows in encoded for w in windows])
+            results += self.merge(part, encoded, logits, temps)
+        return results
+
+    def encode(self, passes: list[Pass]) -> list[list[Window]]:
+        """Each pass's windows."""
+        return self.encoder.encode_batch([p.text for p in passes], [p.target for p in passes])
 
     def logits(self, passes: list[Pass]) -> tuple[list[list[Window]], dict[str, list[np.ndarray]]]:
         """Each pass's windows, and every window's raw logits (the expensive part of ``score``)."""
-        encoded = self.encoder.encode_batch([p.text for p in passes], [p.target for p in passes])
+        encoded = self.encode(passes)
         return encoded, self.run_windows([w for windows in encoded for w in windows])
 
     def merge(

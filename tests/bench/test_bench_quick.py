@@ -215,3 +215,14 @@ def test_soak_quick(tiny_artifact, tmp_path):
     roles = {m["role"] for m in report["memory"].values()}
     assert {"arbiter", "API worker", "model worker", "parse worker"} <= roles
     assert "<!-- BEGIN soak -->" in (tmp_path / "RESULTS.md").read_text()
+
+
+def test_gpu_quick_on_the_cpu(tiny_artifact, tmp_path):
+    # Where there is no GPU the script still runs end to end on the CPU provider; there both sides of
+    # its agreement check are the same int8 graph, one window per call, so they must agree exactly.
+    _run("gpu.py", tiny_artifact, tmp_path, 300, "--device", "cpu", "--batch-tokens", "512", "--chunks", "16,64")
+    report = json.loads((tmp_path / "gpu.json").read_text())
+    assert [(r["batch_tokens"], r["chunk"]) for r in report["rows"]] == [(512, 16), (512, 64)]
+    assert all(r["paragraphs_per_s"] > 0 and r["step_seconds"]["run_windows"] > 0 for r in report["rows"])
+    assert report["against_cpu_int8"]["max_abs_dp"] == 0 and report["against_cpu_int8"]["decisions_agree"] == 1
+    assert "| batch_tokens | chunk |" in (tmp_path / "gpu.md").read_text()

@@ -1,0 +1,209 @@
+"""Slant's model path on a GPU, in one short run: what a lent GPU machine runs for #13.
+
+    python bench/gpu.py --data-dir <shared data folder> --out <folder>     # needs onnxruntime-gpu
+
+1. Checks that the CUDA provider really runs the session (``Predictor`` refuses a silent CPU
+   fallback) and how long the first call on a fresh session takes.
+2. Times ``Predictor.score`` on the same real paragraphs as bench/throughput.py, end to end with
+   tokenization, for each padded-token cap per GPU call (``batch_tokens``) and paragraphs per
+   ``score`` call (``chunk``). On CUDA a call of more than 512 passes overlaps tokenizing its next
+   part with the model calls and merge of this one. Baseline in the same run: its three steps one
+   after another, each timed: tokenizing and cutting windows (``encode``), the model calls
+   (``run_windows``) and merging windows into calibrated scores (``merge``). Best of ``--repeats``
+   runs of each per setting.
+3. Compares the GPU's fp16 scores with the CPU's int8 ones on those paragraphs: max |Δp| and the
+   share of frame, technique and bias decisions that agree.
+
+Writes gpu.json and gpu.md (a RESULTS.md section) to ``--out``. bench/throughput.py adds the GPU
+rows beside the CPU ones and the torch baseline in the same process.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import common  # noqa: E402
+
+TARGET_PARAGRAPHS_PER_S = 10_000  # in process, end to end with tokenization, on a lent H200 (#13)
+
+
+def parse_args(argv=None):
+    ap = common.benchmark_parser(
+        __doc__, model_help="artifact folder", synthetic_help="made-up paragraphs", outputs="gpu.json and gpu.md"
+    )
+    ap.add_argument("--n", type=int, default=None, help="paragraphs (default 9600; --quick 64)")
+    ap.add_argument("--batch-tokens", default="4096,16384", help="padded tokens per GPU call, a list")
+    ap.add_argument("--chunks", default="256,4096", help="paragraphs per Predictor.score call, a list")
+    ap.add_argument("--repeats", type=int, default=3, help="timed runs per setting, best kept (default 3)")
+    ap.add_argument("--device", default="cuda", help="cuda (default), or cpu for a smoke test without a GPU")
+    args = ap.parse_args(argv)
+    args.n = args.n or (64 if args.quick else 9600)
+    return args
+
+
+def score_chunks(predictor, passes, chunk: int) -> list:
+    """``Predictor.score`` over ``passes``, ``chunk`` at a time: what a bulk caller does."""
+    results = []
+    for i in range(0, len(passes), chunk):
+        results.extend(predictor.score(passes[i : i + chunk]))
+    return results
+
+
+def timed_score(predictor, passes, chunk: int) -> tuple[dict[str, float], list]:
+    """The steps of ``Predictor.score`` one after another (no overlap), over ``passes`` in chunks:
+    seconds per step summed over the chunks."""
+    steps = {"encode": 0.0, "run_windows": 0.0, "merge": 0.0}
+    results = []
+    temps = predictor.artifact.calibration.temperatures
+    for i in range(0, len(passes), chunk):
+        part = passes[i : i + chunk]
+        t0 = time.perf_counter()
+        encoded = predictor.encoder.encode_batch([p.text for p in part], [p.target for p in part])
+        t1 = time.perf_counter()
+        logits = predictor.run_windows([w for windows in encoded for w in windows])
+        t2 = time.perf_counter()
+        results.extend(predictor.merge(part, encoded, logits, temps))
+        t3 = time.perf_counter()
+        steps["encode"] += t1 - t0
+        steps["run_windows"] += t2 - t1
+        steps["merge"] += t3 - t2
+    return steps, results
+
+
+def _total(steps: dict[str, float]) -> float:
+    return sum(steps.values())
+
+
+def agreement(artifact, gpu: list, cpu: list) -> dict:
+    """Max |Δp| over frame, technique and bias probabilities, and the share of decisions that agree."""
+    import numpy as np
+
+    cal = artifact.calibration
+    worst, agree, total = 0.0, 0, 0
+    for name in ("frames", "techniques", "bias"):
+        if name == "bias":
+            a, b = np.array([[r.bias] for r in gpu]), np.array([[r.bias] for r in cpu])
+            thr = np.array([cal.thresholds["bias"][artifact.tasks["bias"].labels[1]]])
+        else:
+            a, b = np.array([getattr(r, name) for r in gpu]), np.array([getattr(r, name) for r in cpu])
+            thr = np.array([cal.thresholds[name][label] for label in artifact.tasks[name].labels])
+        worst = max(worst, float(np.abs(a - b).max()))
+        agree += int(((a >= thr) == (b >= thr)).sum())
+        total += a.size
+    return {"max_abs_dp": worst, "decisions_agree": agree / total, "decisions": total}
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    import onnxruntime as ort
+
+    from slant import artifact as art
+    from slant.predictor import Pass, Predictor
+
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    artifact = art.load(Path(args.model).resolve())
+    by_source, where = common.load_articles(args.data_dir, synthetic=args.synthetic)
+    passes = [Pass(t) for _, t in common.sample_paragraphs(by_source, args.n, args.seed)]
+    print(f"{len(passes)} paragraphs ({where}); onnxruntime {ort.__version__}: {ort.get_available_providers()}")
+
+    t0 = time.perf_counter()
+    predictor = Predictor(artifact, device=args.device)
+    load_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    predictor.score(passes[:1])
+    first_call_s = time.perf_counter() - t0
+    print(
+        f"session {predictor.session.get_providers()}, graph {predictor.graph}: "
+        f"load {load_s:.1f} s, first call {first_call_s:.2f} s"
+    )
+
+    rows = []
+    gpu_results = None
+    for batch_tokens in [int(x) for x in args.batch_tokens.split(",")]:
+        predictor.batch_tokens = batch_tokens
+        for chunk in [int(x) for x in args.chunks.split(",")]:
+            score_chunks(predictor, passes[: min(len(passes), 2 * chunk)], chunk)  # warm this shape range
+            runs = []
+            for _ in range(args.repeats):
+                t0 = time.perf_counter()
+                results = score_chunks(predictor, passes, chunk)
+                runs.append(time.perf_counter() - t0)
+            steps = min((timed_score(predictor, passes, chunk)[0] for _ in range(args.repeats)), key=_total)
+            seconds = min(runs)
+            rows.append(
+                {
+                    "batch_tokens": batch_tokens,
+                    "chunk": chunk,
+                    "paragraphs_per_s": len(passes) / seconds,
+                    "runs_paragraphs_per_s": [round(len(passes) / t) for t in runs],
+                    "step_seconds": {k: round(v, 4) for k, v in steps.items()},
+                    "steps_in_sequence_paragraphs_per_s": len(passes) / _total(steps),
+                    "overlap_gain": _total(steps) / seconds,
+                }
+            )
+            gpu_results = gpu_results or results
+            print(
+                f"batch_tokens {batch_tokens:>6} chunk {chunk:>5}: {len(passes) / seconds:8.0f} paragraphs/s "
+                f"(x{_total(steps) / seconds:.2f} of the steps one after another: encode {steps['encode']:.3f} s, run_windows {steps['run_windows']:.3f} s, "
+                f"merge {steps['merge']:.3f} s)",
+                flush=True,
+            )
+
+    cpu = Predictor(artifact, device="cpu")
+    cpu_results = cpu.score(passes[:2400])
+    agree = agreement(artifact, gpu_results[:2400], cpu_results)
+    compared = f"{predictor.graph} on {args.device} against int8 on the CPU"
+    print(f"{compared}, {len(cpu_results)} paragraphs: {agree}")
+
+    best = max(rows, key=lambda r: r["paragraphs_per_s"])
+    report = {
+        "when": common.now_utc(),
+        "command": common.command_line(),
+        "machine": common.machine(),
+        "gpu": common.gpu_line(),
+        "onnxruntime": ort.__version__,
+        "model": {"name": artifact.name, "version": artifact.version},
+        "paragraphs": len(passes),
+        "where": where,
+        "session": {"providers": predictor.session.get_providers(), "graph": predictor.graph},
+        "load_s": load_s,
+        "first_call_s": first_call_s,
+        "rows": rows,
+        "against_cpu_int8": agree,
+        "target_paragraphs_per_s": TARGET_PARAGRAPHS_PER_S,
+        "best": best,
+    }
+    (out_dir / "gpu.json").write_text(json.dumps(report, indent=2) + "\n")
+    lines = [
+        f"Measured {report['when']} with `{report['command']}`; {report['gpu']}; onnxruntime {ort.__version__}; "
+        f"{len(passes)} paragraphs ({where}). Session load {load_s:.1f} s, first call {first_call_s:.2f} s.",
+        "",
+        "| batch_tokens | chunk | paragraphs/s | steps in sequence | encode s | run_windows s | merge s |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        s = r["step_seconds"]
+        lines.append(
+            f"| {r['batch_tokens']} | {r['chunk']} | {r['paragraphs_per_s']:.0f} | "
+            f"{r['steps_in_sequence_paragraphs_per_s']:.0f} | {s['encode']:.3f} | "
+            f"{s['run_windows']:.3f} | {s['merge']:.3f} |"
+        )
+    lines += [
+        "",
+        f"Best: {best['paragraphs_per_s']:.0f} paragraphs/s (batch_tokens {best['batch_tokens']}, chunk "
+        f"{best['chunk']}); target ≥ {TARGET_PARAGRAPHS_PER_S:,}: "
+        f"{'met' if best['paragraphs_per_s'] >= TARGET_PARAGRAPHS_PER_S else 'missed'}. {compared}: max |Δp| {agree['max_abs_dp']:.3f}, {agree['decisions_agree']:.2%} of {agree['decisions']} decisions agree.",
+    ]
+    (out_dir / "gpu.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -63,7 +63,7 @@ from slant.requests import SAMPLE_ARTICLE, SAMPLE_TEXT, ArticleIn, Options, fini
 log = logging.getLogger("slant.serving")
 
 # Adaptive batching of model passes. A typical news paragraph is 60-150 tokens; the Predictor runs
-# each window as its own onnxruntime call on CPU (batches of <= 4096 padded tokens on CUDA) whatever
+# each window as its own onnxruntime call on CPU (batches of <= 16384 padded tokens on CUDA) whatever
 # we send it: batching here shares the Python work and keeps the cores busy, never moves a score.
 #
 # MAX_BATCH_PASSES = 256: the most passes in one model call. PassBatcher merges the passes of

@@ -225,4 +225,5 @@ def test_gpu_quick_on_the_cpu(tiny_artifact, tmp_path):
     assert [(r["batch_tokens"], r["chunk"]) for r in report["rows"]] == [(512, 16), (512, 64)]
     assert all(r["paragraphs_per_s"] > 0 and r["step_seconds"]["run_windows"] > 0 for r in report["rows"])
     assert report["against_cpu_int8"]["max_abs_dp"] == 0 and report["against_cpu_int8"]["decisions_agree"] == 1
+    assert report["tokenizer_floor"]["encode_batch_s"] > 0
     assert "| batch_tokens | chunk |" in (tmp_path / "gpu.md").read_text()

@@ -46,11 +46,15 @@ def test_the_bento_carries_the_default_model_without_training_weights():
     assert config["service"] == "serving.service:Slant"
 
 
-def test_the_gpu_bento_differs_only_in_onnxruntime_and_its_cuda_image():
+def test_the_gpu_bento_differs_only_in_onnxruntime():
+    # onnxruntime-gpu 1.31 is built for CUDA 13: on the CUDA 12.8 base image this Bento had, its CUDA
+    # provider could not load. Its [cuda,cudnn] extras bring the libraries that match the wheel.
     cpu, gpu = bentofile(), yaml.safe_load((REPO / "deploy" / "bentofile-gpu.yaml").read_text())
-    swapped = ["onnxruntime-gpu>=1.20" if p == "onnxruntime>=1.20" else p for p in cpu["python"]["packages"]]
-    assert gpu["python"]["packages"] == swapped
-    assert gpu.pop("docker") == {"cuda_version": "12.8"} and gpu.pop("name") == cpu.pop("name") + "-gpu"
+    swapped = [
+        "onnxruntime-gpu[cuda,cudnn]>=1.21" if p == "onnxruntime>=1.21" else p for p in cpu["python"]["packages"]
+    ]
+    assert gpu["python"]["packages"] == swapped and "docker" not in gpu
+    assert gpu.pop("name") == cpu.pop("name") + "-gpu"
     gpu["python"]["packages"] = cpu["python"]["packages"]
     assert gpu == cpu
 

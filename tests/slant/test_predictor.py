@@ -162,13 +162,3 @@ def test_merge_takes_each_pass_s_mean_stance_and_highest_probabilities_over_its_
     assert scores[2].tokens == [(0, 1, max(token[4][1], token[4][2])), (2, 4, token[4][3])]
     assert scores[3].tokens == [(0, 3, token[5][1]), (4, 6, token[5][2])]
 
-
-def test_a_score_call_in_parts_gives_the_scores_of_one_call(tiny_artifact):
-    # CUDA scores large calls in parts, tokenizing the next part while this one runs; the parts
-    # must come back whole and in order (on CPU, where scores don't depend on batching, exactly).
-    predictor = Predictor(art.load(tiny_artifact), device="cpu")
-    passes = [Pass(s, "the mayor" if i % 3 == 0 else None) for i, s in enumerate(SENTENCES * 5)]
-    whole = predictor.score(passes)
-    predictor.part_passes = 3
-    assert predictor.score(passes) == whole and predictor._ahead is not None
-    assert predictor.score([]) == []

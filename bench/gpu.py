@@ -13,7 +13,7 @@
 3. Compares the GPU's fp16 scores with the CPU's int8 ones on those paragraphs: max |Δp| and the
    share of frame, technique and bias decisions that agree.
 
-Writes gpu.json and gpu.md (a RESULTS.md section) to ``--out``. bench/throughput.py adds the GPU
+Writes gpu.json and its section of RESULTS.md to ``--out``. bench/throughput.py adds the GPU
 rows beside the CPU ones and the torch baseline in the same process.
 """
 
@@ -33,7 +33,7 @@ TARGET_PARAGRAPHS_PER_S = 10_000  # in process, end to end with tokenization, on
 
 def parse_args(argv=None):
     ap = common.benchmark_parser(
-        __doc__, model_help="artifact folder", synthetic_help="made-up paragraphs", outputs="gpu.json and gpu.md"
+        __doc__, model_help="artifact folder", synthetic_help="made-up paragraphs", outputs="RESULTS.md and gpu.json"
     )
     ap.add_argument("--n", type=int, default=None, help="paragraphs (default 9600; --quick 64)")
     ap.add_argument("--batch-tokens", default="4096,16384", help="padded tokens per GPU call, a list")
@@ -199,6 +199,8 @@ def main(argv=None) -> int:
     }
     (out_dir / "gpu.json").write_text(json.dumps(report, indent=2) + "\n")
     lines = [
+        "## GPU in process (`bench/gpu.py`)",
+        "",
         f"Measured {report['when']} with `{report['command']}`; {report['gpu']}; onnxruntime {ort.__version__}; "
         f"{len(passes)} paragraphs ({where}). Session load {load_s:.1f} s, first call {first_call_s:.2f} s.",
         "",
@@ -219,8 +221,8 @@ def main(argv=None) -> int:
         f"tokenizer {floor['rust_encode_batch_s']:.3f} s, reading its ids and offsets into Python "
         f"{floor['read_ids_and_offsets_s']:.3f} s, `Encoder.encode_batch` {floor['encode_batch_s']:.3f} s. {compared}: max |Δp| {agree['max_abs_dp']:.3f}, {agree['decisions_agree']:.2%} of {agree['decisions']} decisions agree.",
     ]
-    (out_dir / "gpu.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    path = common.update_results(out_dir, "gpu", "\n".join(lines))
+    print("\n".join(lines[2:]) + f"\nwrote {path}")
     return 0
 
 

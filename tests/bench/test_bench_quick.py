@@ -226,4 +226,5 @@ def test_gpu_quick_on_the_cpu(tiny_artifact, tmp_path):
     assert all(r["paragraphs_per_s"] > 0 and r["step_seconds"]["run_windows"] > 0 for r in report["rows"])
     assert report["against_cpu_int8"]["max_abs_dp"] == 0 and report["against_cpu_int8"]["decisions_agree"] == 1
     assert report["tokenizer_floor"]["encode_batch_s"] > 0
-    assert "| batch_tokens | chunk |" in (tmp_path / "gpu.md").read_text()
+    text = (tmp_path / "RESULTS.md").read_text()
+    assert "<!-- BEGIN gpu -->" in text and "| batch_tokens | chunk |" in text

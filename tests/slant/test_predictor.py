@@ -161,4 +161,3 @@ def test_merge_takes_each_pass_s_mean_stance_and_highest_probabilities_over_its_
     ]
     assert scores[2].tokens == [(0, 1, max(token[4][1], token[4][2])), (2, 4, token[4][3])]
     assert scores[3].tokens == [(0, 3, token[5][1]), (4, 6, token[5][2])]
-

@@ -8,6 +8,7 @@ into windows, runs them in length-sorted batches and merges each pass's windows 
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -47,6 +48,8 @@ class PassScores:
     bias: float | None = None
     tokens: list[tuple[int, int, float]] = field(default_factory=list)
 
+
+log = logging.getLogger(__name__)
 
 GRAPHS = ("int8", "fp16")
 # Padded tokens per CUDA call: on an H200 (bench/gpu.py, 9,600 paragraphs, two runs) the model calls
@@ -134,23 +137,22 @@ class Predictor:
         if threads:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
-        self.providers = choose_providers(device or current.device)
-        cpu = self.providers[0] == "CPUExecutionProvider"
-        self.graph = graph or ("int8" if cpu else "fp16")
-        if self.graph not in GRAPHS:
-            raise ValueError(f"graph must be one of {GRAPHS}, got {graph!r}")
-        model: str | bytes = str(artifact.model_path)
-        if self.graph == "fp16":
-            from slant.gpu_graph import fp16_graph  # needs onnx, which only a GPU (or an evaluation) needs
-
-            model = fp16_graph(artifact.model_path)
-        self.session = new_session(model, options, self.providers)
-        if not cpu and "CUDAExecutionProvider" not in self.session.get_providers():
-            # onnxruntime falls back to the CPU by itself when a CUDA library fails to load.
-            raise RuntimeError(
-                "onnxruntime offers CUDA but could not start it (its log above names the library that "
-                "failed to load); install onnxruntime-gpu[cuda,cudnn], or set SLANT_DEVICE=cpu"
+        requested = device or current.device
+        self.providers = choose_providers(requested)
+        model, self.session = self._open(graph, options)
+        if self.providers[0] != "CPUExecutionProvider" and "CUDAExecutionProvider" not in self.session.get_providers():
+            # onnxruntime falls back to the CPU by itself when a CUDA library fails to load, or when
+            # onnxruntime-gpu runs where there is no GPU.
+            message = (
+                "onnxruntime offers CUDA but could not start it (its log above says why); install "
+                "onnxruntime-gpu[cuda,cudnn] on a machine with an NVIDIA GPU, or set SLANT_DEVICE=cpu"
             )
+            if requested == "cuda":
+                raise RuntimeError(message)
+            log.warning("%s; running on the CPU", message)
+            self.providers = ["CPUExecutionProvider"]
+            model, self.session = self._open(graph, options)
+        cpu = self.providers[0] == "CPUExecutionProvider"
         # On CPU every window is an onnxruntime call of its own, and the calls run side by side on a
         # second session with one onnxruntime thread per worker (`threads` workers):
         # - the int8 graph quantizes its activations with one scale per call, so a window batched
@@ -173,6 +175,19 @@ class Predictor:
             self._session1 = new_session(model, single, self.providers)
             self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="slant-ort")
         self._check_graph()
+
+    def _open(self, graph: str | None, options: ort.SessionOptions) -> tuple[str | bytes, ort.InferenceSession]:
+        """The graph for ``self.providers`` (int8 on CPU, fp16 on CUDA, unless ``graph`` names one)
+        and a session on it."""
+        self.graph = graph or ("int8" if self.providers[0] == "CPUExecutionProvider" else "fp16")
+        if self.graph not in GRAPHS:
+            raise ValueError(f"graph must be one of {GRAPHS}, got {graph!r}")
+        model: str | bytes = str(self.artifact.model_path)
+        if self.graph == "fp16":
+            from slant.gpu_graph import fp16_graph  # needs onnx, which only a GPU (or an evaluation) needs
+
+            model = fp16_graph(self.artifact.model_path)
+        return model, new_session(model, options, self.providers)
 
     def _check_graph(self) -> None:
         inputs = [i.name for i in self.session.get_inputs()]
@@ -252,8 +267,9 @@ class Predictor:
 
         Each head's probabilities are computed for every window in one numpy call; a pass's windows
         are consecutive rows, merged by ``reduceat``; elementwise, so a pass's scores are the same
-        whatever else is merged with it. On a GPU this host-side step is a large part of the time:
-        2,400 paragraphs and 600 pairs merge in 88 ms, against 135 ms with numpy calls per pass.
+        whatever else is merged with it. On a GPU this host-side step is a large part of ``score``
+        (a third on the H200, bench/h200/RESULTS.md); on 2 AMD EPYC cores 2,400 paragraphs and 600
+        pairs merge in 88 ms, against 135 ms with numpy calls per pass.
         """
         counts = np.array([len(windows) for windows in encoded])
         starts = np.concatenate(([0], np.cumsum(counts)[:-1]))

@@ -161,3 +161,20 @@ def test_merge_takes_each_pass_s_mean_stance_and_highest_probabilities_over_its_
     ]
     assert scores[2].tokens == [(0, 1, max(token[4][1], token[4][2])), (2, 4, token[4][3])]
     assert scores[3].tokens == [(0, 3, token[5][1]), (4, 6, token[5][2])]
+
+
+def test_a_cuda_session_that_fell_back_to_the_cpu_is_refused_or_replaced(tiny_artifact, monkeypatch, caplog):
+    # onnxruntime quietly runs a session asked for CUDA on the CPU when CUDA cannot start: a missing
+    # CUDA library, no GPU, or (here) an onnxruntime without the CUDA provider.
+    import slant.predictor as predictor_module
+
+    monkeypatch.setattr(
+        predictor_module, "choose_providers", lambda device: ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    )
+    loaded = art.load(tiny_artifact)
+    with pytest.raises(RuntimeError, match="could not start it.*SLANT_DEVICE=cpu"):
+        Predictor(loaded, device="cuda")
+    auto = Predictor(loaded, device="auto")
+    assert auto.cpu and auto.providers == ["CPUExecutionProvider"] and auto.graph == "int8"
+    assert auto.session.get_providers() == ["CPUExecutionProvider"]
+    assert "running on the CPU" in caplog.text

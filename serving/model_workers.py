@@ -92,7 +92,7 @@ def plan_model_workers(
     if not has_cuda():
         raise SettingsError(
             f"SLANT_MODEL_WORKERS=per-gpu found {len(found)} GPU(s), but onnxruntime here has no CUDA "
-            "provider; install onnxruntime-gpu in place of onnxruntime, or set SLANT_MODEL_WORKERS "
+            "provider; install onnxruntime-gpu[cuda,cudnn] in place of onnxruntime, or set SLANT_MODEL_WORKERS "
             "to a number of CPU workers"
         )
     return ModelWorkers(len(found), per_gpu=True, gpus=tuple(found))

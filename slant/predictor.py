@@ -65,7 +65,7 @@ def choose_providers(device: str = "auto") -> list[str]:
     if device == "cuda" and "CUDAExecutionProvider" not in available:
         raise RuntimeError(
             f"device 'cuda' asked for, but onnxruntime offers only {available}; "
-            "install onnxruntime-gpu or use device 'cpu'"
+            "install onnxruntime-gpu[cuda,cudnn] or use device 'cpu'"
         )
     if device in ("cuda", "auto"):
         if "CUDAExecutionProvider" not in available:

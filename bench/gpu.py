@@ -79,12 +79,7 @@ def tokenizer_floor(encoder, texts: list[str], repeats: int) -> dict[str, float]
     cutting windows): the part of ``encode`` that no Slant code can make faster."""
 
     def best(fn) -> float:
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
-        return min(times)
+        return min(common._time(fn) for _ in range(repeats))
 
     encodings = encoder.tokenizer.encode_batch(texts, add_special_tokens=False)
     return {
@@ -94,29 +89,12 @@ def tokenizer_floor(encoder, texts: list[str], repeats: int) -> dict[str, float]
     }
 
 
-def agreement(artifact, gpu: list, cpu: list) -> dict:
-    """Max |Δp| over frame, technique and bias probabilities, and the share of decisions that agree."""
-    import numpy as np
-
-    cal = artifact.calibration
-    worst, agree, total = 0.0, 0, 0
-    for name in ("frames", "techniques", "bias"):
-        if name == "bias":
-            a, b = np.array([[r.bias] for r in gpu]), np.array([[r.bias] for r in cpu])
-            thr = np.array([cal.thresholds["bias"][artifact.tasks["bias"].labels[1]]])
-        else:
-            a, b = np.array([getattr(r, name) for r in gpu]), np.array([getattr(r, name) for r in cpu])
-            thr = np.array([cal.thresholds[name][label] for label in artifact.tasks[name].labels])
-        worst = max(worst, float(np.abs(a - b).max()))
-        agree += int(((a >= thr) == (b >= thr)).sum())
-        total += a.size
-    return {"max_abs_dp": worst, "decisions_agree": agree / total, "decisions": total}
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
+    import numpy as np
     import onnxruntime as ort
 
+    from bench.throughput import agreement, slant_decisions
     from slant import artifact as art
     from slant.predictor import Pass, Predictor
 
@@ -149,6 +127,7 @@ def main(argv=None) -> int:
                 t0 = time.perf_counter()
                 results = score_chunks(predictor, passes, chunk)
                 runs.append(time.perf_counter() - t0)
+            gpu_results = gpu_results or results
             steps = timed_steps(predictor, passes, chunk)
             seconds = min(runs)
             rows.append(
@@ -160,7 +139,6 @@ def main(argv=None) -> int:
                     "step_seconds": {k: round(v, 4) for k, v in steps.items()},
                 }
             )
-            gpu_results = gpu_results or results
             print(
                 f"batch_tokens {batch_tokens:>6} chunk {chunk:>5}: {len(passes) / seconds:8.0f} paragraphs/s "
                 f"(steps: encode {steps['encode']:.3f} s, run_windows {steps['run_windows']:.3f} s, "
@@ -173,7 +151,16 @@ def main(argv=None) -> int:
 
     cpu = Predictor(artifact, device="cpu")
     cpu_results = cpu.score(passes[:2400])
-    agree = agreement(artifact, gpu_results[:2400], cpu_results)
+    both = agreement(  # the CPU's int8 decisions as the reference
+        slant_decisions(artifact, cpu_results),
+        slant_decisions(artifact, gpu_results[: len(cpu_results)]),
+        np.ones(len(cpu_results), dtype=bool),
+    )
+    agree = {
+        "max_abs_dp": both["max_abs_dp"],
+        "decisions_agree": both["all"],
+        "decisions": both["labels"],
+    }
     compared = f"{predictor.graph} on {args.device} against int8 on the CPU"
     print(f"{compared}, {len(cpu_results)} paragraphs: {agree}")
 

@@ -8,6 +8,7 @@ into windows, runs them in length-sorted batches and merges each pass's windows 
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Iterator, Sequence
@@ -52,9 +53,15 @@ class PassScores:
 log = logging.getLogger(__name__)
 
 GRAPHS = ("int8", "fp16")
-# Padded tokens per CUDA call: on an H200 (bench/gpu.py, 9,600 paragraphs, two runs) the model calls
-# took 19-30 % less time at 16,384 than at 4,096; most service calls (<= 256 passes) fit in one.
+# Padded tokens per CUDA call: on an H200 the model calls took 12-45 % less time at 16,384 than at
+# 4,096 (bench/h200/RESULTS.md, bench/gpu.py, two runs); most service calls (<= 256 passes) fit in one.
 CUDA_BATCH_TOKENS = 16384
+
+
+@functools.cache
+def _load_cuda_libraries() -> None:
+    """Once per process: every Predictor on CUDA asks, each model reload makes a new one."""
+    ort.preload_dlls()
 
 
 def choose_providers(device: str = "auto") -> list[str]:
@@ -72,7 +79,7 @@ def choose_providers(device: str = "auto") -> list[str]:
             return ["CPUExecutionProvider"]
         # onnxruntime-gpu[cuda,cudnn] brings CUDA and cuDNN as pip's nvidia-* packages, which are
         # not on the loader's path: load them (where installed) before a session needs them.
-        ort.preload_dlls()
+        _load_cuda_libraries()
         return ["CUDAExecutionProvider", "CPUExecutionProvider"]
     raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
 
@@ -268,8 +275,7 @@ class Predictor:
         Each head's probabilities are computed for every window in one numpy call; a pass's windows
         are consecutive rows, merged by ``reduceat``; elementwise, so a pass's scores are the same
         whatever else is merged with it. On a GPU this host-side step is a large part of ``score``
-        (a third on the H200, bench/h200/RESULTS.md); on 2 AMD EPYC cores 2,400 paragraphs and 600
-        pairs merge in 88 ms, against 135 ms with numpy calls per pass.
+        (about a third on the H200, bench/h200/RESULTS.md).
         """
         counts = np.array([len(windows) for windows in encoded])
         starts = np.concatenate(([0], np.cumsum(counts)[:-1]))

@@ -29,8 +29,8 @@ class _Waiting:
 
 
 def call_shares(left: list[int], capacity: int) -> list[int]:
-    """How many passes each waiting request (in arrival order, ``left`` passes to go) puts into the
-    next call of ``capacity`` passes: first come, first served, but while others wait none takes
+    """How many passes each waiting request (in arrival order, ``left`` passes to go) puts into a
+    merged call of ``capacity`` passes: first come, first served, but while others wait none takes
     more than a quarter of the call; the room left then goes to the oldest. So a short article
     (up to a quarter of a call) behind up to three long ones is scored in the next call, not
     after their last passes, and nothing is starved: the order is still arrival (shortest-first
@@ -56,10 +56,14 @@ class PassBatcher:
     """Merges the model passes of concurrent requests into calls of the model worker, with ONE call
     in flight per API worker; a lone request is sent at once, never held back.
 
-    Each call of at most ``max_passes`` passes is filled first come, first served, no request
-    taking more than a quarter of it while others wait (``call_shares``): a short article is
-    scored in the next call even while a long one still has thousands of passes to go, rather
-    than after all of them. A pass's scores do not depend on what it is
+    While fewer than ``merge_from`` requests wait, a call carries one request's passes, the oldest
+    first, a quarter of a call at a time while others wait (round robin): each request is answered
+    as soon as its own passes are scored instead of when everything merged with it is. At half the
+    peak load that cut the p99 latency by a third (bench/call_policy.py; bench/RESULTS.md).
+    From ``merge_from`` waiting requests on, calls of at most ``max_passes`` passes are filled
+    first come, first served, no request taking more than a quarter of a call (``call_shares``),
+    so batches grow with the load. Either way a short article is scored within a call or two even
+    while a long one has thousands of passes to go. A pass's scores do not depend on what it is
     batched with (slant/predictor.py), so cutting a request across calls changes no answer.
 
     Why not BentoML's adaptive batching alone (bench/batching.py measures both; bench/RESULTS.md):
@@ -74,10 +78,11 @@ class PassBatcher:
 
     RETRIES = 2
 
-    def __init__(self, call: Callable[[list], Awaitable[list]], max_passes: int) -> None:
+    def __init__(self, call: Callable[[list], Awaitable[list]], max_passes: int, merge_from: int) -> None:
         self._call = call  # async (list[PassIn]) -> list[PassOut]
         self._max = max_passes
-        self._waiting: list[_Waiting] = []  # in arrival order
+        self.merge_from = merge_from  # waiting requests from which calls merge them (SLANT_PASS_MERGE_FROM)
+        self._waiting: list[_Waiting] = []  # in turn order: arrival, rotated by round robin
         self._draining: asyncio.Task | None = None
 
     async def score(self, passes: list) -> list:
@@ -96,8 +101,7 @@ class PassBatcher:
             self._waiting = [w for w in self._waiting if not w.future.done()]
             if not self._waiting:
                 return
-            jobs = list(zip(self._waiting, call_shares([w.left for w in self._waiting], self._max)))
-            jobs = [(w, n) for w, n in jobs if n > 0]
+            jobs = self._next_call()
             batch = [p for w, n in jobs for p in w.passes[w.sent : w.sent + n]]
             for w, n in jobs:
                 w.sent += n
@@ -114,6 +118,18 @@ class PassBatcher:
                 at += n
                 if w.left == 0 and not w.future.done():
                     w.future.set_result(w.outs)
+
+    def _next_call(self) -> list[tuple[_Waiting, int]]:
+        """(request, passes) that go into the next call, taken from the head of ``_waiting``."""
+        if len(self._waiting) < self.merge_from:
+            first = self._waiting[0]
+            quota = self._max if len(self._waiting) == 1 else max(1, self._max // 4)
+            n = min(first.left, quota)
+            if first.left > n:  # its next quarter waits for the others' turns
+                self._waiting.append(self._waiting.pop(0))
+            return [(first, n)]
+        shares = call_shares([w.left for w in self._waiting], self._max)
+        return [(w, n) for w, n in zip(self._waiting, shares) if n > 0]
 
     async def _call_with_retry(self, batch: list) -> list:
         for attempt in range(self.RETRIES + 1):

@@ -66,9 +66,9 @@ log = logging.getLogger("slant.serving")
 # each window as its own onnxruntime call on CPU (batches of <= 16384 padded tokens on CUDA) whatever
 # we send it: batching here shares the Python work and keeps the cores busy, never moves a score.
 #
-# MAX_BATCH_PASSES = 256: the most passes in one model call. PassBatcher merges the passes of
-#   concurrent requests into calls of at most this size, one call in flight, first come first
-#   served but none over a quarter of a call while others wait; BentoML's batcher gets the same
+# MAX_BATCH_PASSES = 256: the most passes in one model call. PassBatcher sends one request per
+#   call while fewer than 4 wait and merges the passes of more into calls of at most this size, one
+#   call in flight, none over a quarter of a call while others wait; BentoML's batcher gets the same
 #   limit. Big enough that several concurrent articles (a 20-paragraph article with 5 targets is
 #   120 passes) share a call, small enough that a call stays short (about 2 s on 2 CPU cores for
 #   MiniLM-L6 int8), which bounds how long a new request can wait behind the call that is running.
@@ -197,7 +197,7 @@ class Slant:
         self.artifact = load(store.current_model_dir())
         self._work = WorkThread()  # parsing text, NER, building answers: one at a time, preparations first
         self._batcher = (
-            PassBatcher(lambda batch: self.model.to_async.score(batch), MAX_BATCH_PASSES)
+            PassBatcher(lambda batch: self.model.to_async.score(batch), MAX_BATCH_PASSES, SETTINGS.pass_merge_from)
             if SETTINGS.pass_batcher
             else None
         )

@@ -88,6 +88,11 @@ class Settings(BaseSettings):
         description="`0`: each request's passes go straight to BentoML's adaptive batching, without the API "
         "worker's PassBatcher in front (bench/batching.py compares the two)",
     )
+    pass_merge_from: int = _positive(
+        4,
+        "waiting requests from which the PassBatcher merges their passes into shared model calls; fewer go "
+        "one request per call (1: always merge; bench/call_policy.py compares)",
+    )
     max_latency_ms: int = _positive(60_000, "how long a pass may wait in the batch queue before a 503")
     request_timeout_s: int = _positive(120, "request timeout")
     api_workers: int = _positive(1, "HTTP worker processes")

@@ -134,6 +134,17 @@ def test_batching_quick(tiny_artifact, tmp_path):
     assert "<!-- BEGIN batching -->" in (tmp_path / "RESULTS.md").read_text()
 
 
+def test_call_policy_quick(tiny_artifact, tmp_path):
+    _run("call_policy.py", tiny_artifact, tmp_path, 600, "--clients", "4")
+    report = json.loads((tmp_path / "call_policy.json").read_text())
+    ways = report["ways"]
+    assert list(ways) == ["merge from 4 (default)", "merge always", "one at a time (FIFO)"]
+    for way in ways.values():  # each way answers every arrival of the round
+        assert way["requests"] > 0 and way["errors"] == 0 and way["p99"] >= way["p50"] > 0
+    assert ways["one at a time (FIFO)"]["p99_over_fifo"] == 1.0
+    assert "<!-- BEGIN call_policy -->" in (tmp_path / "RESULTS.md").read_text()
+
+
 def test_ner_quick(tiny_artifact, tmp_path):
     _run("ner.py", tiny_artifact, tmp_path, 600)  # exits 1 when the two modes' answers differ
     report = json.loads((tmp_path / "ner.json").read_text())

@@ -9,6 +9,8 @@ import pytest
 
 from serving.pass_batcher import PassBatcher, call_shares
 
+MERGE_FROM = 4  # SLANT_PASS_MERGE_FROM's default
+
 
 class Model:
     """A fake model worker: records every call; each answer is the pass itself."""
@@ -34,7 +36,7 @@ class Model:
 
 def test_a_lone_request_is_one_call():
     model = Model()
-    assert asyncio.run(PassBatcher(model, 8).score([1, 2, 3])) == [1, 2, 3]
+    assert asyncio.run(PassBatcher(model, 8, MERGE_FROM).score([1, 2, 3])) == [1, 2, 3]
     assert model.calls == [[1, 2, 3]]
 
 
@@ -42,7 +44,7 @@ def test_concurrent_requests_share_calls_one_in_flight():
     model = Model()
 
     async def main():
-        batcher = PassBatcher(model, 8)
+        batcher = PassBatcher(model, 8, MERGE_FROM)
         return await asyncio.gather(*(batcher.score([f"{r}.{i}" for i in range(3)]) for r in range(6)))
 
     answers = asyncio.run(main())
@@ -53,20 +55,20 @@ def test_concurrent_requests_share_calls_one_in_flight():
 
 def test_a_large_request_is_cut_into_calls_of_the_limit():
     model = Model()
-    assert asyncio.run(PassBatcher(model, 4).score(list(range(10)))) == list(range(10))
+    assert asyncio.run(PassBatcher(model, 4, MERGE_FROM).score(list(range(10)))) == list(range(10))
     assert [len(c) for c in model.calls] == [4, 4, 2]
 
 
 def test_a_lost_connection_is_sent_again():
     model = Model(fail=[aiohttp.ServerDisconnectedError()])
-    assert asyncio.run(PassBatcher(model, 8).score([1])) == [1]
+    assert asyncio.run(PassBatcher(model, 8, MERGE_FROM).score([1])) == [1]
     assert len(model.calls) == 2
 
 
 def test_other_errors_reach_the_request():
     model = Model(fail=[RuntimeError("worker failed")])
     with pytest.raises(RuntimeError, match="worker failed"):
-        asyncio.run(PassBatcher(model, 8).score([1]))
+        asyncio.run(PassBatcher(model, 8, MERGE_FROM).score([1]))
     assert len(model.calls) == 1
 
 
@@ -99,7 +101,7 @@ def test_a_short_request_is_not_held_behind_a_long_one():
     model = Model()
 
     async def main():
-        batcher = PassBatcher(model, 12)
+        batcher = PassBatcher(model, 12, MERGE_FROM)
         long = asyncio.ensure_future(batcher.score([f"L{i}" for i in range(40)]))
         await asyncio.sleep(0.005)  # the long one's first call is in flight
         short = await batcher.score(["S0", "S1", "S2"])
@@ -109,15 +111,47 @@ def test_a_short_request_is_not_held_behind_a_long_one():
     assert short == ["S0", "S1", "S2"] and long == [f"L{i}" for i in range(40)]
     assert not long_done_first
     assert model.calls[0] == [f"L{i}" for i in range(12)]
-    assert model.calls[1] == [f"L{i}" for i in range(12, 21)] + ["S0", "S1", "S2"]  # a quarter each, the rest to L
+    assert model.calls[1] == [f"L{i}" for i in range(12, 15)]  # a quarter of a call while S waits
+    assert model.calls[2] == ["S0", "S1", "S2"]
+    assert model.calls[3] == [f"L{i}" for i in range(15, 27)]  # alone again: whole calls
     assert model.most_in_flight == 1
+
+
+def arrivals_during_a_call(model: Model, waiting: int, passes: int = 2) -> list[list]:
+    """Request 0 alone, then ``waiting`` more of ``passes`` (a quarter of a call) sent while its
+    call is in flight: each one's answer."""
+
+    async def main():
+        batcher = PassBatcher(model, 8, MERGE_FROM)
+        first = asyncio.ensure_future(batcher.score([f"0.{i}" for i in range(passes)]))
+        await asyncio.sleep(0.005)
+        rest = [batcher.score([f"{r}.{i}" for i in range(passes)]) for r in range(1, waiting + 1)]
+        return await asyncio.gather(first, *rest)
+
+    return asyncio.run(main())
+
+
+def test_while_few_requests_wait_each_call_is_one_request():
+    """Below ``merge_from`` waiting requests, each is answered when its own passes are scored, not
+    when the others merged with it are."""
+    model = Model()
+    answers = arrivals_during_a_call(model, MERGE_FROM - 1)
+    assert answers == [[f"{r}.{i}" for i in range(2)] for r in range(MERGE_FROM)]
+    assert model.calls == answers  # one request per call, in arrival order
+
+
+def test_from_merge_from_waiting_requests_calls_merge():
+    model = Model()
+    answers = arrivals_during_a_call(model, MERGE_FROM)
+    assert answers == [[f"{r}.{i}" for i in range(2)] for r in range(MERGE_FROM + 1)]
+    assert model.calls == [answers[0], [p for a in answers[1:] for p in a]]
 
 
 def test_a_cancelled_request_sends_no_more_passes():
     model = Model()
 
     async def main():
-        batcher = PassBatcher(model, 4)
+        batcher = PassBatcher(model, 4, MERGE_FROM)
         gone = asyncio.ensure_future(batcher.score([f"G{i}" for i in range(40)]))
         await asyncio.sleep(0.005)
         gone.cancel()

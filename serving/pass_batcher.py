@@ -53,13 +53,15 @@ def call_shares(left: list[int], capacity: int) -> list[int]:
 
 
 class PassBatcher:
-    """Merges the model passes of concurrent requests into calls of the model worker, with ONE call
-    in flight per API worker; a lone request is sent at once, never held back.
+    """Sends the model passes of concurrent requests to the model worker, with ONE call in flight
+    per API worker, merged into shared calls as the load grows; a lone request is sent at once,
+    never held back.
 
     While fewer than ``merge_from`` requests wait, a call carries one request's passes, the oldest
     first, a quarter of a call at a time while others wait (round robin): each request is answered
     as soon as its own passes are scored instead of when everything merged with it is. At half the
-    peak load that cut the p99 latency by a third (bench/call_policy.py; bench/RESULTS.md).
+    peak load that gave the lower p99 in 5 of 6 paired rounds, 818 against 966 ms over all of them
+    (bench/call_policy.py, bench/RESULTS.md).
     From ``merge_from`` waiting requests on, calls of at most ``max_passes`` passes are filled
     first come, first served, no request taking more than a quarter of a call (``call_shares``),
     so batches grow with the load. Either way a short article is scored within a call or two even

@@ -66,12 +66,13 @@ log = logging.getLogger("slant.serving")
 # each window as its own onnxruntime call on CPU (batches of <= 16384 padded tokens on CUDA) whatever
 # we send it: batching here shares the Python work and keeps the cores busy, never moves a score.
 #
-# MAX_BATCH_PASSES = 256: the most passes in one model call. PassBatcher sends one request per
-#   call while fewer than SLANT_PASS_MERGE_FROM (4) wait and merges the passes of more into calls of at most this size, one
-#   call in flight, none over a quarter of a call while others wait; BentoML's batcher gets the same
-#   limit. Big enough that several concurrent articles (a 20-paragraph article with 5 targets is
-#   120 passes) share a call, small enough that a call stays short (about 2 s on 2 CPU cores for
-#   MiniLM-L6 int8), which bounds how long a new request can wait behind the call that is running.
+# MAX_BATCH_PASSES = 256: the most passes in one model call. PassBatcher sends one request per call
+#   while fewer than SLANT_PASS_MERGE_FROM (4) wait and merges the passes of more into calls of at
+#   most this size, one call in flight, none over a quarter of a call while others wait; BentoML's
+#   batcher gets the same limit. Big enough that several concurrent articles (a 20-paragraph
+#   article with 5 targets is 120 passes) share a call, small enough that a call stays short (about
+#   2 s on 2 CPU cores for MiniLM-L6 int8), which bounds how long a new request can wait behind the
+#   call that is running.
 # MAX_LATENCY_MS = 60000: in BentoML this is not a target but the point where a queued job is
 #   *rejected* with 503. It must exceed the time the largest allowed article (500 paragraphs x 10
 #   targets, ~5,500 passes) takes on CPU, or valid input would fail; past it, we shed load rather

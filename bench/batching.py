@@ -36,22 +36,12 @@ MODES = {"PassBatcher": "1", "BentoML alone": "0"}  # SLANT_PASS_BATCHER
 
 
 def parse_args(argv=None):
-    ap = common.benchmark_parser(
-        __doc__,
-        model_help="artifact folder to serve",
-        synthetic_help="made-up articles instead of the data folder",
-        outputs="RESULTS.md and batching.json",
-    )
-    ap.add_argument("--articles", type=int, default=None, help="distinct articles to cycle through (default 120)")
+    ap = common.served_parser(__doc__, outputs="RESULTS.md and batching.json", articles=120)
     ap.add_argument("--clients", type=int, default=16, help="clients of the /classify level (default 16)")
     ap.add_argument("--duration", type=float, default=None, help="seconds per load level (default 20; --quick 2)")
     ap.add_argument("--rounds", type=int, default=2, help="servers per mode, in on/off/off/on order (default 2)")
-    ap.add_argument("--threads", type=int, default=None, help="onnxruntime threads (default: all usable cores)")
-    ap.add_argument("--startup-timeout", type=float, default=600)
-    args = ap.parse_args(argv)
-    args.articles = args.articles or (12 if args.quick else 120)
+    args = common.parse_served(ap, argv)
     args.duration = args.duration or (2.0 if args.quick else 20.0)
-    args.threads = args.threads or common.usable_cores()
     return args
 
 

@@ -50,24 +50,14 @@ MERGE_FROM = {DEFAULT: "", MERGE_ALWAYS: "1"}  # SLANT_PASS_MERGE_FROM; empty: t
 
 
 def parse_args(argv=None):
-    ap = common.benchmark_parser(
-        __doc__,
-        model_help="artifact folder to serve",
-        synthetic_help="made-up articles instead of the data folder",
-        outputs="RESULTS.md and call_policy.json",
-    )
-    ap.add_argument("--articles", type=int, default=None, help="distinct articles to cycle through (default 160)")
+    ap = common.served_parser(__doc__, outputs="RESULTS.md and call_policy.json", articles=160)
     ap.add_argument("--clients", type=int, default=16, help="clients of the closed loop that finds the peak")
     ap.add_argument("--load", type=float, default=0.5, help="arrival rate as a share of the peak (default 0.5)")
     ap.add_argument("--rounds", type=int, default=None, help="rounds of the three ways (default 6; --quick 1)")
     ap.add_argument("--segment-s", type=float, default=None, help="seconds of arrivals per way and round (default 40)")
-    ap.add_argument("--threads", type=int, default=None, help="onnxruntime threads (default: all usable cores)")
-    ap.add_argument("--startup-timeout", type=float, default=600)
-    args = ap.parse_args(argv)
-    args.articles = args.articles or (12 if args.quick else 160)
+    args = common.parse_served(ap, argv)
     args.rounds = args.rounds or (1 if args.quick else 6)
     args.segment_s = args.segment_s or (2.0 if args.quick else 40.0)
-    args.threads = args.threads or common.usable_cores()
     return args
 
 

@@ -523,6 +523,40 @@ def benchmark_parser(doc: str, *, model_help: str, synthetic_help: str, outputs:
     return ap
 
 
+def served_parser(doc: str, *, outputs: str, articles: int):
+    """``benchmark_parser`` plus the options every script that starts `bentoml serve` takes; parse
+    with ``parse_served``."""
+    ap = benchmark_parser(
+        doc,
+        model_help="artifact folder to serve",
+        synthetic_help="made-up articles instead of the data folder",
+        outputs=outputs,
+    )
+    ap.add_argument(
+        "--articles",
+        type=int,
+        default=None,
+        help=f"distinct articles to cycle through (default {articles}; --quick 12)",
+    )
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="onnxruntime threads, server and in process (default: all usable cores)",
+    )
+    ap.add_argument("--startup-timeout", type=float, default=600, help="seconds to wait for /readyz (default 600)")
+    ap.set_defaults(default_articles=articles)
+    return ap
+
+
+def parse_served(ap, argv=None):
+    """``served_parser``'s arguments, with the defaults that depend on --quick and the machine filled in."""
+    args = ap.parse_args(argv)
+    args.articles = args.articles or (12 if args.quick else args.default_articles)
+    args.threads = args.threads or usable_cores()
+    return args
+
+
 def fmt(x: float, digits: int = 2) -> str:
     if x != x:  # nan
         return "n/a"

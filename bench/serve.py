@@ -67,15 +67,7 @@ HOST = "127.0.0.1"
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    ap = common.benchmark_parser(
-        __doc__,
-        model_help="artifact folder to serve",
-        synthetic_help="made-up articles instead of the data folder",
-        outputs="RESULTS.md, serve.json and the plot",
-    )
-    ap.add_argument(
-        "--articles", type=int, default=None, help="distinct articles to cycle through (default 160; --quick 12)"
-    )
+    ap = common.served_parser(__doc__, outputs="RESULTS.md, serve.json and the plot", articles=160)
     ap.add_argument("--clients", default=None, help="/classify concurrency levels (default 1,4,16,64; --quick 1,4)")
     ap.add_argument(
         "--batch-clients",
@@ -104,28 +96,19 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="seconds of each open-loop run at half peak (default 45; --quick 2)",
     )
     ap.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="onnxruntime threads, server and in process (default: all usable cores)",
-    )
-    ap.add_argument(
         "--runs",
         type=int,
         default=1,
         help="full runs back to back, each with its own server and in-process reference; RESULTS.md gets the "
         "last run's tables and every run's targets (default 1)",
     )
-    ap.add_argument("--startup-timeout", type=float, default=600, help="seconds to wait for /readyz (default 600)")
-    args = ap.parse_args(argv)
+    args = common.parse_served(ap, argv)
     q = args.quick
-    args.articles = args.articles or (12 if q else 160)
     args.clients = [int(c) for c in (args.clients or ("1,4" if q else "1,4,16,64")).split(",")]
     args.batch_clients = [int(c) for c in (args.batch_clients or ("1,4" if q else "1,4,16")).split(",")]
     args.duration = args.duration or (2.0 if q else 30.0)
     args.max_level_s = args.max_level_s or (5.0 if q else 60.0)
     args.half_peak_s = args.half_peak_s or (2.0 if q else 45.0)
-    args.threads = args.threads or common.usable_cores()
     if args.runs < 1:
         ap.error(f"--runs is {args.runs}; give 1 or more")
     return args

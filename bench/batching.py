@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import statistics
 import sys
 import tempfile
@@ -30,7 +29,7 @@ import time
 from pathlib import Path
 
 import common
-from serve import Server, _sigterm, article_shapes, closed_loop, load_workload, lone, make_requests
+from serve import Server, closed_loop, lone, make_requests, start_served_benchmark
 
 MODES = {"PassBatcher": "1", "BentoML alone": "0"}  # SLANT_PASS_BATCHER
 
@@ -110,14 +109,7 @@ def render(args, runs: list[dict], summary: dict, where: str, peak: dict) -> str
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _sigterm)
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model_dir = Path(args.model).resolve()
-    if not args.quick:
-        common.wait_quiet(args.wait_quiet_s)
-    articles, where = load_workload(args)
-    shapes = article_shapes(articles)
+    out_dir, model_dir, articles, where, shapes = start_served_benchmark(args)
     single, bulk = make_requests(articles, shapes, 4)
     probe = single[sorted(range(len(articles)), key=lambda i: shapes[i][1])[len(articles) // 2]]
     peak = common.sgemm_peak(args.threads, args.quick)

@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -36,12 +35,10 @@ from serve import (
     Request,
     Server,
     _post,
-    _sigterm,
-    article_shapes,
     closed_loop,
-    load_workload,
     make_requests,
     send_each_once,
+    start_served_benchmark,
 )
 
 DEFAULT, MERGE_ALWAYS, FIFO = "merge from 4 (default)", "merge always", "one at a time (FIFO)"
@@ -97,14 +94,8 @@ async def replay(url: str, arrivals: list[tuple[float, Request]], one_at_a_time:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _sigterm)
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model_dir = Path(args.model).resolve()
-    if not args.quick:
-        common.wait_quiet(args.wait_quiet_s)
-    articles, where = load_workload(args)
-    single, _ = make_requests(articles, article_shapes(articles), 4)
+    out_dir, model_dir, articles, where, shapes = start_served_benchmark(args)
+    single, _ = make_requests(articles, shapes, 4)
     servers = {}
     try:
         for way, merge_from in MERGE_FROM.items():

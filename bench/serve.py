@@ -671,6 +671,18 @@ def _sigterm(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+def start_served_benchmark(args) -> tuple[Path, Path, list[dict], str, list[tuple[int, int, int]]]:
+    """What a benchmark of paired servers does first: SIGTERM stops its servers, its output folder,
+    the model, a quiet machine (unless --quick): (out_dir, model_dir, articles, where, their shapes)."""
+    signal.signal(signal.SIGTERM, _sigterm)
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if not args.quick:
+        common.wait_quiet(args.wait_quiet_s)
+    articles, where = load_workload(args)
+    return out_dir, Path(args.model).resolve(), articles, where, article_shapes(articles)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     out_dir = Path(args.out)

@@ -41,7 +41,10 @@ from serve import (
     start_served_benchmark,
 )
 
-DEFAULT, MERGE_ALWAYS, FIFO = "merge from 4 (default)", "merge always", "one at a time (FIFO)"
+from slant.settings import Settings  # after serve, which puts the repository on sys.path
+
+DEFAULT = f"merge from {Settings.model_fields['pass_merge_from'].default} (default)"
+MERGE_ALWAYS, FIFO = "merge always", "one at a time (FIFO)"
 WAYS = (DEFAULT, MERGE_ALWAYS, FIFO)
 MERGE_FROM = {DEFAULT: "", MERGE_ALWAYS: "1"}  # SLANT_PASS_MERGE_FROM; empty: the default
 

@@ -28,6 +28,12 @@ class _Waiting:
         return len(self.passes) - self.sent
 
 
+def quota(capacity: int, waiting: int) -> int:
+    """The most passes one request puts into a call of ``capacity`` while ``waiting`` requests
+    (itself included) wait: the whole call alone, a quarter of it otherwise."""
+    return capacity if waiting == 1 else max(1, capacity // 4)
+
+
 def call_shares(left: list[int], capacity: int) -> list[int]:
     """How many passes each waiting request (in arrival order, ``left`` passes to go) puts into a
     merged call of ``capacity`` passes: first come, first served, but while others wait none takes
@@ -37,11 +43,11 @@ def call_shares(left: list[int], capacity: int) -> list[int]:
     ordering starved long requests behind streams of short ones)."""
     shares = [0] * len(left)
     room = capacity
-    quota = capacity if len(left) == 1 else max(1, capacity // 4)
+    most = quota(capacity, len(left))
     for i, n in enumerate(left):
         if room <= 0:
             break
-        shares[i] = min(n, quota, room)
+        shares[i] = min(n, most, room)
         room -= shares[i]
     for i, n in enumerate(left):
         if room <= 0:
@@ -83,7 +89,7 @@ class PassBatcher:
     def __init__(self, call: Callable[[list], Awaitable[list]], max_passes: int, merge_from: int) -> None:
         self._call = call  # async (list[PassIn]) -> list[PassOut]
         self._max = max_passes
-        self.merge_from = merge_from  # waiting requests from which calls merge them (SLANT_PASS_MERGE_FROM)
+        self._merge_from = merge_from  # waiting requests from which calls merge them (SLANT_PASS_MERGE_FROM)
         self._waiting: list[_Waiting] = []  # in turn order: arrival, rotated by round robin
         self._draining: asyncio.Task | None = None
 
@@ -123,10 +129,9 @@ class PassBatcher:
 
     def _next_call(self) -> list[tuple[_Waiting, int]]:
         """(request, passes) that go into the next call, taken from the head of ``_waiting``."""
-        if len(self._waiting) < self.merge_from:
+        if len(self._waiting) < self._merge_from:
             first = self._waiting[0]
-            quota = self._max if len(self._waiting) == 1 else max(1, self._max // 4)
-            n = min(first.left, quota)
+            n = min(first.left, quota(self._max, len(self._waiting)))
             if first.left > n:  # its next quarter waits for the others' turns
                 self._waiting.append(self._waiting.pop(0))
             return [(first, n)]

@@ -22,11 +22,13 @@ What it does, in order (one command, stops by itself, stops the server on any ex
    in-process time, fitted over all the articles), p50/p95/p99 latency, errors, and the server's
    batch sizes from /metrics (``bentoml_service_adaptive_batch_size``: requests merged per dispatch of the
    model worker's batchable ``score`` endpoint). After the highest level of each
-   mode, the same lone article again: its latency right after a burst.
+   mode, the same lone article again: its latency right after a burst. Between the levels, the
+   server idle, an in-process bulk run: each level is compared with the runs just before and after it.
 6. Open-loop Poisson arrivals at half the peak /classify throughput, twice: the cycled articles,
    then the median article alone at the same load in model passes (p99 ÷ p50 without the spread of
    article sizes). Each run is replayed on an ideal one-at-a-time FIFO server with the same arrival
-   times and no-load service times: the floor queueing alone sets, to compare the server with.
+   times and no-load service times: the floor queueing alone sets, to compare the server with. The
+   no-load times are every article's latencies alone, timed right before and right after the two runs.
 7. Stops the server (SIGTERM to its process group, SIGKILL after 20 s), writes ``serve.json``,
    ``serve_throughput.png`` and its RESULTS.md section.
 """
@@ -93,7 +95,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--half-peak-s",
         type=float,
         default=None,
-        help="seconds of each open-loop run at half peak (default 45; --quick 2)",
+        help="seconds of each open-loop run at half peak (default 90: its p99 is the 1 %% tail of some 800 "
+        "requests; --quick 2)",
     )
     ap.add_argument(
         "--runs",
@@ -108,7 +111,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     args.batch_clients = [int(c) for c in (args.batch_clients or ("1,4" if q else "1,4,16")).split(",")]
     args.duration = args.duration or (2.0 if q else 30.0)
     args.max_level_s = args.max_level_s or (5.0 if q else 60.0)
-    args.half_peak_s = args.half_peak_s or (2.0 if q else 45.0)
+    args.half_peak_s = args.half_peak_s or (2.0 if q else 90.0)
     if args.runs < 1:
         ap.error(f"--runs is {args.runs}; give 1 or more")
     return args
@@ -266,17 +269,24 @@ class InProcess:
         if pending:
             flush()
 
+    def time_bulk(self) -> float:
+        """One timed bulk run, kept with the others: its seconds."""
+        t0 = time.perf_counter()
+        self.bulk()
+        self.runs["bulk"].append(time.perf_counter() - t0)
+        return self.runs["bulk"][-1]
+
     def measure(self, order=("bulk", "per_article", "bulk")) -> dict:
         """Makes the runs in ``order`` and returns the reference over all runs so far (the runs before
-        the server starts and after it stopped: this shared machine's speed drifts by 10-20 % from
-        minute to minute, and other work can come and go)."""
+        the server starts, between its levels and after it stopped: this shared machine's speed
+        drifts by 10-20 % from minute to minute, and other work can come and go)."""
         for name in order:
-            t0 = time.perf_counter()
             if name == "bulk":
-                self.bulk()
+                self.time_bulk()
             else:
+                t0 = time.perf_counter()
                 self.runs["per_article_items"].append(self.per_article())
-            self.runs[name].append(time.perf_counter() - t0)
+                self.runs[name].append(time.perf_counter() - t0)
         n = len(self.items)
         out = {
             "articles": n,
@@ -473,6 +483,15 @@ def served_vs_inprocess(level: dict, article_cost_s: list[float]) -> float:
     """In-process seconds of the articles a level served per second of its whole time (as its
     articles/s). 1.0 is the in-process rate on the same articles."""
     return sum(article_cost_s[i] for req in level["_served"] for i in req.workload) / level["total_s"]
+
+
+def bracketed(level: dict, bulk_runs_s: list[float]) -> float:
+    """``served_vs_run_reference`` against the in-process bulk runs right before and after the
+    level instead of the median of all of them: the same work would have taken in process that
+    much longer (or shorter) while the level ran."""
+    return (
+        level["served_vs_run_reference"] * statistics.mean(level["reference_bulk_s"]) / statistics.median(bulk_runs_s)
+    )
 
 
 def long_article(articles: list[dict], paragraphs: int, targets: int = 3) -> dict:
@@ -806,6 +825,10 @@ def run_once(args) -> dict | None:
             )
             for c in levels
         ]
+        # The in-process reference is timed again between the levels, the server idle: each level is
+        # compared with the bulk runs just before and after it, so that the machine's drift over the
+        # run (8-29 % on 2026-12-04) does not decide which level passes.
+        reference.time_bulk()
         for mode, route, reqs, c, levels in plan:
             per_request = sum(r.articles for r in reqs) / len(reqs)
             # Steady state: one round of every client's request as warm-up (a round in in-process
@@ -833,27 +856,34 @@ def run_once(args) -> dict | None:
             level["duration_s"] = duration
             if level["batching"].get("dispatches"):
                 level["model_busy"] = level["batching"]["score_seconds"] / level["total_s"]
-            level["served_vs_inprocess"] = served_vs_inprocess(level, inproc["article_cost_s"])
+            level["served_vs_run_reference"] = served_vs_inprocess(level, inproc["article_cost_s"])
             results["levels"][mode].append(level)
+            if c == max(levels):
+                # Right after the burst (the highest level just finished): the same lone article.
+                time.sleep(0.2)
+                after = asyncio.run(lone(server.url + "/classify", probe, 5, 0.5))
+                results["lone"][f"after_{mode}_burst"] = after
+                print(f"lone article right after the {mode} burst: {[round(x * 1000) for x in after]} ms")
+            level["reference_bulk_s"] = [reference.runs["bulk"][-1], reference.time_bulk()]
+            level["served_vs_inprocess"] = bracketed(level, reference.runs["bulk"])
             print(
                 f"{mode} c={c}: {level['articles_per_s']:.2f} articles/s "
-                f"({level['served_vs_inprocess']:.2f} of in-process), p50 {level['latency_s']['p50'] * 1000:.0f} ms, "
+                f"({level['served_vs_inprocess']:.2f} of in-process before and after it), "
+                f"p50 {level['latency_s']['p50'] * 1000:.0f} ms, "
                 f"p99 {level['latency_s']['p99'] * 1000:.0f} ms, errors {level['errors']}, "
                 f"model calls {level['batching'].get('dispatches')}, "
                 f"passes/call {level['batching'].get('passes_per_dispatch', float('nan')):.0f}, "
                 f"model worker busy {level.get('model_busy', float('nan')):.0%}"
             )
-            if c != max(levels):
-                continue
-            # Right after the burst (the highest level just finished): the same lone article.
-            time.sleep(0.2)
-            after = asyncio.run(lone(server.url + "/classify", probe, 5, 0.5))
-            results["lone"][f"after_{mode}_burst"] = after
-            print(f"lone article right after the {mode} burst: {[round(x * 1000) for x in after]} ms")
         # The peak in work, not in the articles/s of whichever stretch of articles a level drew (those
         # move with their sizes): the best /classify level's share of the in-process rate, as
         # articles/s of the whole cycle, which the open loop sends.
-        peak = max(lv["served_vs_inprocess"] for lv in results["levels"]["classify"]) * inproc["best_articles_per_s"]
+        peak = (
+            max(lv["served_vs_run_reference"] for lv in results["levels"]["classify"]) * inproc["best_articles_per_s"]
+        )
+        # The ideal server's no-load times: every article alone, right before the runs at half the
+        # peak and right after them, for the same reason as the references between the levels.
+        results["alone"] = [asyncio.run(send_each_once(server.url + "/classify", single, 1))]
         half = asyncio.run(open_loop(server.url + "/classify", single, peak / 2, args.half_peak_s, args.seed))
         results["half_peak"] = half
         print(
@@ -869,6 +899,11 @@ def run_once(args) -> dict | None:
             f"half peak, median article only ({rate:.2f} articles/s, Poisson): p50 {same['latency_s']['p50'] * 1000:.0f} ms, "
             f"p99 {same['latency_s']['p99'] * 1000:.0f} ms, p99/p50 {same['p99_over_p50']:.2f}, errors {same['errors']}"
         )
+        before_after = [*results["alone"], asyncio.run(send_each_once(server.url + "/classify", single, 1))]
+        results["alone"] = [
+            (req, [end - start for start, end, ok, _ in timed if ok]) for req, *timed in zip(single, *before_after)
+        ]
+        results["alone_errors"] = sum(not ok for timed in before_after for _, _, ok, _ in timed)
         results["server_cpu_s_total"] = {k: v - cpu0.get(k, 0) for k, v in server.processes().items()}
         ru = resource.getrusage(resource.RUSAGE_SELF)
         results["client_cpu_s_total"] = (ru.ru_utime + ru.ru_stime) - (client_cpu0.ru_utime + client_cpu0.ru_stime)
@@ -892,7 +927,8 @@ def run_once(args) -> dict | None:
     busy_during = sorted(set(results.pop("_busy", [])) | set(monitor.report()))
     for mode in results["levels"].values():
         for lv in mode:
-            lv["served_vs_inprocess"] = served_vs_inprocess(lv, inproc["article_cost_s"])
+            lv["served_vs_run_reference"] = served_vs_inprocess(lv, inproc["article_cost_s"])
+            lv["served_vs_inprocess"] = bracketed(lv, reference.runs["bulk"])
             lv.pop("_served")
     print(
         f"in process (median of {len(reference.runs['bulk'])} bulk runs): {inproc['bulk']['articles_per_s']:.2f} articles/s"
@@ -954,25 +990,25 @@ def summarize(args, results, inproc, where, busy, load_at_start, total_s) -> dic
     first_ratio = max(v[0] for v in bursts.values()) / results["lone"]["fresh"][0]
     classify = results["levels"]["classify"]
     one_client = classify[0] if classify and classify[0]["clients"] == 1 else None
-    no_load = no_load_fit(one_client["_samples"]) if one_client else None
     half, same = results["half_peak"], results["half_peak_one_size"]
+    # Each article's no-load time: the median of its times alone right before and right after the
+    # half-peak runs (a typical time, not the luckiest one).
+    timed_alone = [(req, statistics.median(times)) for req, times in results.pop("alone") if times]
+    alone = {id(req): t for req, t in timed_alone}
+    no_load = no_load_fit([(t, req.passes) for req, t in timed_alone])
     stretch = ideal = ideal_same = None
     if no_load and half["_samples"]:
         a, b = no_load
         # Queueing stretch: each latency over the no-load latency of an article as large.
         q = common.percentiles([t / (a + b * n) for t, n, _, _ in half["_samples"]])
         stretch = {"no_load_s": [round(a, 4), round(b, 5)], **q, "p99_over_p50": q["p99"] / q["p50"]}
-        # The ideal server takes each article in its own one-client latency (the fastest seen), or
-        # the fit's where the one-client level did not reach it.
-        alone: dict[int, float] = {}
-        for t, _, req in one_client["_samples"]:
-            alone[id(req)] = min(t, alone.get(id(req), t))
+        # The ideal server takes each article in its no-load time, or the fit's where a request failed.
         ideal = fifo_replay([(t0, alone.get(id(req), a + b * n)) for _, n, t0, req in half["_samples"]])
         ideal["articles_timed_alone"] = sum(1 for *_, req in half["_samples"] if id(req) in alone) / len(
             half["_samples"]
         )
     if same["_samples"]:
-        ideal_same = fifo_replay([(t0, fresh) for _, _, t0, _ in same["_samples"]])
+        ideal_same = fifo_replay([(t0, alone.get(id(req), fresh)) for _, _, t0, req in same["_samples"]])
     for mode in results["levels"].values():
         for lv in mode:
             lv.pop("_samples", None)
@@ -995,6 +1031,7 @@ def summarize(args, results, inproc, where, busy, load_at_start, total_s) -> dic
         + half["errors"]
         + same["errors"]
         + results["primed"]["errors"]
+        + results["alone_errors"]
     )
     classify = [lv["served_vs_inprocess"] for lv in results["levels"]["classify"]]
     values = {
@@ -1163,9 +1200,12 @@ def render(r: dict) -> str:
         f"score, answer): one article per call **{f(ip['per_article']['articles_per_s'])} articles/s** "
         f"({f(ip['per_article']['paragraphs_per_s'], 1)} paragraphs/s); in bulk, about 256 passes per call, "
         f"**{f(ip['bulk']['articles_per_s'])} articles/s** ({f(ip['bulk']['paragraphs_per_s'], 1)} paragraphs/s; "
-        f"median of runs at {bulk_runs} articles/s, before the server started and after it stopped). ÷ in process "
-        "compares a level with the better of the two on the articles it served: the in-process seconds of those "
-        "articles per second of the level. An article's in-process seconds are its time in the per-article runs as "
+        f"median of runs at {bulk_runs} articles/s, before the server started, between its levels with the server "
+        "idle, and after it stopped). ÷ in process compares a level with the better of the two on the articles it "
+        "served: the in-process seconds of those articles per second of the level, at the speed of the bulk runs "
+        "right before and after that level (their mean over the median of all bulk runs scales it; the run's "
+        "median alone gives the column beside it), so that the machine's drift over the run cancels out instead of "
+        "deciding which level passes. An article's in-process seconds are its time in the per-article runs as "
         "fitted over all the articles (a fixed part, passes, windows, tokens, tokens² per window; non-negative least "
         "squares: one article timed during a slow minute moves its own cost only by its share of the fit), scaled "
         f"to that rate. The same in-process work, timed minutes apart in this run, varied by {spread(ip):.0%} "
@@ -1178,8 +1218,8 @@ def render(r: dict) -> str:
         f"cache), against {ip['bulk']['seconds']:.1f} s for a bulk run of the same articles, and without this the "
         "levels that drew articles not yet read paid it while the later ones did not.",
         "",
-        "| endpoint | clients | articles/s | paragraphs/s | tokens/s | ÷ in process | p50 ms | p95 ms | p99 ms | errors | model calls | HTTP requests / call | passes / call | BentoML jobs / dispatch | model worker busy | CPU s: model · API · client |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| endpoint | clients | articles/s | paragraphs/s | tokens/s | ÷ in process | ÷ run's median | p50 ms | p95 ms | p99 ms | errors | model calls | HTTP requests / call | passes / call | BentoML jobs / dispatch | model worker busy | CPU s: model · API · client |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for mode, levels in r["levels"].items():
         for lv in levels:
@@ -1194,7 +1234,7 @@ def render(r: dict) -> str:
             lines.append(
                 f"| /{mode} | {lv['clients']} | {f(lv['articles_per_s'])} | {f(lv['paragraphs_per_s'], 1)} | "
                 f"{f(lv.get('tokens_per_s', float('nan')), 0)} | "
-                f"{f(lv['served_vs_inprocess'])} | {ms(p['p50'])} | {ms(p['p95'])} | {ms(p['p99'])} | {lv['errors']} | "
+                f"{f(lv['served_vs_inprocess'])} | {f(lv['served_vs_run_reference'])} | {ms(p['p50'])} | {ms(p['p95'])} | {ms(p['p99'])} | {lv['errors']} | "
                 f"{calls} | {cpu.get('model worker', 0):.0f} · {cpu.get('api worker', 0):.0f} · "
                 f"{cpu.get('load generator (this process)', 0):.0f} |"
             )
@@ -1217,18 +1257,19 @@ def render(r: dict) -> str:
         "![served throughput against concurrency](serve_throughput.png)",
         "",
         f"Half the peak /classify load (peak {f(2 * hp['rate_per_s'])} articles/s: the best /classify level's "
-        "÷ in process × the in-process rate over all the articles), Poisson arrivals for "
+        "÷ run's median × the in-process rate over all the articles), Poisson arrivals for "
         f"{hp['duration_s']:.0f} s each: the cycled articles, then the same load in model passes sent as the median "
         "article alone, which leaves out the articles' own spread of sizes. Beside each, an ideal server replayed on "
         "the same arrival times: one request at a time, first come first served, each in its no-load time (the "
-        "one-client latency of each article"
+        "median of the article's latencies alone, every article sent once at one client right before the two runs "
+        "and once right after them, as the machine's speed drifts from minute to minute"
         + (
-            f", timed alone for {r['half_peak_ideal']['articles_timed_alone']:.0%} of the requests and the "
-            "one-client fit for the rest"
+            f"; {r['half_peak_ideal']['articles_timed_alone']:.0%} of the requests were of articles timed alone, "
+            "the rest take a fit of those times over passes"
             if r.get("half_peak_ideal")
             else ""
         )
-        + "; the fresh lone median for the median article); no batching, no overhead.",
+        + "); no batching, no overhead.",
         "",
         "| half-peak run | articles/s | requests | p50 ms | p95 ms | p99 ms | p99 ÷ p50 | errors | ideal server: p50 ms · p99 ms · p99 ÷ p50 · busy |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---|",

@@ -105,7 +105,12 @@ def test_serve_quick(tiny_artifact, tmp_path):
     report = json.loads((tmp_path / "serve.json").read_text())
     for mode in ("classify", "classify_batch"):
         assert [lv["clients"] for lv in report["levels"][mode]] == [1, 4]
-        assert all(lv["requests"] > 0 and lv["served_vs_inprocess"] > 0 for lv in report["levels"][mode])
+        for lv in report["levels"][mode]:
+            assert lv["requests"] > 0 and lv["served_vs_run_reference"] > 0
+            # Each level against the in-process bulk runs just before and after it.
+            assert len(lv["reference_bulk_s"]) == 2 and lv["served_vs_inprocess"] > 0
+        # The runs between the levels count in the reference: one before the first, one after each.
+        assert len(report["in_process"]["bulk"]["runs_s"]) >= 3 + len(report["levels"][mode])
     assert report["targets"]["errors"]["value"] == 0
     # Every article went to the server once before the levels (its names read, as in process).
     assert report["primed"]["requests"] == report["workload"]["articles"] and report["primed"]["errors"] == 0
@@ -113,6 +118,8 @@ def test_serve_quick(tiny_artifact, tmp_path):
     assert report["in_process"]["names_first_read_s"] > 0
     assert report["half_peak"]["requests"] > 0 and report["half_peak_one_size"]["requests"] > 0
     assert report["half_peak_one_size_ideal"]["p99"] >= report["half_peak_one_size_ideal"]["p50"] > 0
+    # The ideal server's no-load times: every article timed alone around the half-peak runs.
+    assert report["half_peak_ideal"]["articles_timed_alone"] == 1.0
     behind_long = report["short_behind_long"]
     assert len(behind_long["short_s"]) == 3 and behind_long["bound_s"] > 0 and behind_long["long_passes"] > 100
     assert (tmp_path / "serve_throughput.png").stat().st_size > 1000
@@ -188,6 +195,15 @@ def test_the_ideal_server_replay_queues_first_come_first_served():
     replay = fifo_replay([(0.5, 1.0), (0.0, 1.0), (3.0, 1.0)])
     assert replay["p50"] == pytest.approx(1.0) and replay["p99"] == pytest.approx(1.49, abs=0.01)
     assert replay["busy_share"] == pytest.approx(3 / 4)
+
+
+def test_a_level_is_compared_with_the_in_process_runs_around_it():
+    from bench.serve import bracketed
+
+    # Served at 0.8 of the run's median speed; in process ran 10 % slower than its median around
+    # the level (11 s and 11 s against 10 s): against those, the server kept 0.88.
+    level = {"served_vs_run_reference": 0.8, "reference_bulk_s": [11.0, 11.0]}
+    assert bracketed(level, [9.0, 10.0, 11.0, 11.0, 10.0]) == pytest.approx(0.88)
 
 
 def test_served_vs_in_process_weighs_each_article_by_its_in_process_cost():

@@ -23,7 +23,8 @@ What it does, in order (one command, stops by itself, stops the server on any ex
    batch sizes from /metrics (``bentoml_service_adaptive_batch_size``: requests merged per dispatch of the
    model worker's batchable ``score`` endpoint). After the highest level of each
    mode, the same lone article again: its latency right after a burst. Between the levels, the
-   server idle, an in-process bulk run: each level is compared with the runs just before and after it.
+   server idle, an in-process bulk and per-article run: each level is compared with the runs just
+   before and after it.
 6. Open-loop Poisson arrivals at half the peak /classify throughput, twice: the cycled articles,
    then the median article alone at the same load in model passes (p99 ÷ p50 without the spread of
    article sizes). Each run is replayed on an ideal one-at-a-time FIFO server with the same arrival
@@ -269,24 +270,26 @@ class InProcess:
         if pending:
             flush()
 
-    def time_bulk(self) -> float:
-        """One timed bulk run, kept with the others: its seconds."""
+    def time_run(self, name: str) -> float:
+        """One timed run of ``name`` (bulk or per_article), kept with the others: its seconds."""
         t0 = time.perf_counter()
-        self.bulk()
-        self.runs["bulk"].append(time.perf_counter() - t0)
-        return self.runs["bulk"][-1]
+        if name == "bulk":
+            self.bulk()
+        else:
+            self.runs["per_article_items"].append(self.per_article())
+        self.runs[name].append(time.perf_counter() - t0)
+        return self.runs[name][-1]
+
+    def time_both(self) -> dict[str, float]:
+        """A bulk and a per-article run: their seconds."""
+        return {name: self.time_run(name) for name in ("bulk", "per_article")}
 
     def measure(self, order=("bulk", "per_article", "bulk")) -> dict:
         """Makes the runs in ``order`` and returns the reference over all runs so far (the runs before
         the server starts, between its levels and after it stopped: this shared machine's speed
         drifts by 10-20 % from minute to minute, and other work can come and go)."""
         for name in order:
-            if name == "bulk":
-                self.time_bulk()
-            else:
-                t0 = time.perf_counter()
-                self.runs["per_article_items"].append(self.per_article())
-                self.runs[name].append(time.perf_counter() - t0)
+            self.time_run(name)
         n = len(self.items)
         out = {
             "articles": n,
@@ -485,13 +488,13 @@ def served_vs_inprocess(level: dict, article_cost_s: list[float]) -> float:
     return sum(article_cost_s[i] for req in level["_served"] for i in req.workload) / level["total_s"]
 
 
-def bracketed(level: dict, bulk_runs_s: list[float]) -> float:
-    """``served_vs_run_reference`` against the in-process bulk runs right before and after the
-    level instead of the median of all of them: the same work would have taken in process that
-    much longer (or shorter) while the level ran."""
-    return (
-        level["served_vs_run_reference"] * statistics.mean(level["reference_bulk_s"]) / statistics.median(bulk_runs_s)
-    )
+def bracketed(level: dict, run_best_s: float) -> float:
+    """``served_vs_run_reference`` (against ``run_best_s``, the run's reference seconds for all the
+    articles) against the in-process runs right before and after the level instead: the better
+    of bulk and per article, each the mean of its two runs. The same work would have taken in
+    process that much longer (or shorter) while the level ran."""
+    local_best_s = min(statistics.mean(times) for times in level["reference_s"].values())
+    return level["served_vs_run_reference"] * local_best_s / run_best_s
 
 
 def long_article(articles: list[dict], paragraphs: int, targets: int = 3) -> dict:
@@ -826,9 +829,9 @@ def run_once(args) -> dict | None:
             for c in levels
         ]
         # The in-process reference is timed again between the levels, the server idle: each level is
-        # compared with the bulk runs just before and after it, so that the machine's drift over the
-        # run (8-29 % on 2026-12-04) does not decide which level passes.
-        reference.time_bulk()
+        # compared with the runs just before and after it, so that the machine's drift over the run
+        # (8-29 % on 2026-12-04) does not decide which level passes.
+        around = [reference.time_both()]
         for mode, route, reqs, c, levels in plan:
             per_request = sum(r.articles for r in reqs) / len(reqs)
             # Steady state: one round of every client's request as warm-up (a round in in-process
@@ -864,8 +867,9 @@ def run_once(args) -> dict | None:
                 after = asyncio.run(lone(server.url + "/classify", probe, 5, 0.5))
                 results["lone"][f"after_{mode}_burst"] = after
                 print(f"lone article right after the {mode} burst: {[round(x * 1000) for x in after]} ms")
-            level["reference_bulk_s"] = [reference.runs["bulk"][-1], reference.time_bulk()]
-            level["served_vs_inprocess"] = bracketed(level, reference.runs["bulk"])
+            around.append(reference.time_both())
+            level["reference_s"] = {name: [around[-2][name], around[-1][name]] for name in around[-1]}
+            level["served_vs_inprocess"] = bracketed(level, inproc["articles"] / inproc["best_articles_per_s"])
             print(
                 f"{mode} c={c}: {level['articles_per_s']:.2f} articles/s "
                 f"({level['served_vs_inprocess']:.2f} of in-process before and after it), "
@@ -928,7 +932,7 @@ def run_once(args) -> dict | None:
     for mode in results["levels"].values():
         for lv in mode:
             lv["served_vs_run_reference"] = served_vs_inprocess(lv, inproc["article_cost_s"])
-            lv["served_vs_inprocess"] = bracketed(lv, reference.runs["bulk"])
+            lv["served_vs_inprocess"] = bracketed(lv, inproc["articles"] / inproc["best_articles_per_s"])
             lv.pop("_served")
     print(
         f"in process (median of {len(reference.runs['bulk'])} bulk runs): {inproc['bulk']['articles_per_s']:.2f} articles/s"
@@ -1202,9 +1206,9 @@ def render(r: dict) -> str:
         f"**{f(ip['bulk']['articles_per_s'])} articles/s** ({f(ip['bulk']['paragraphs_per_s'], 1)} paragraphs/s; "
         f"median of runs at {bulk_runs} articles/s, before the server started, between its levels with the server "
         "idle, and after it stopped). ÷ in process compares a level with the better of the two on the articles it "
-        "served: the in-process seconds of those articles per second of the level, at the speed of the bulk runs "
-        "right before and after that level (their mean over the median of all bulk runs scales it; the run's "
-        "median alone gives the column beside it), so that the machine's drift over the run cancels out instead of "
+        "served: the in-process seconds of those articles per second of the level, at the speed of the runs right "
+        "before and after that level, the server idle (the better of bulk and per article, each the mean of its "
+        "two runs; the medians of all the run's runs give the column beside it), so that the machine's drift over the run cancels out instead of "
         "deciding which level passes. An article's in-process seconds are its time in the per-article runs as "
         "fitted over all the articles (a fixed part, passes, windows, tokens, tokens² per window; non-negative least "
         "squares: one article timed during a slow minute moves its own cost only by its share of the fit), scaled "

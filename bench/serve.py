@@ -830,7 +830,7 @@ def run_once(args) -> dict | None:
         ]
         # The in-process reference is timed again between the levels, the server idle: each level is
         # compared with the runs just before and after it, so that the machine's drift over the run
-        # (8-29 % on 2026-12-04) does not decide which level passes.
+        # (the report's in-process drift) does not decide which level passes.
         around = [reference.time_both()]
         for mode, route, reqs, c, levels in plan:
             per_request = sum(r.articles for r in reqs) / len(reqs)
@@ -887,7 +887,7 @@ def run_once(args) -> dict | None:
         )
         # The ideal server's no-load times: every article alone, right before the runs at half the
         # peak and right after them, for the same reason as the references between the levels.
-        results["alone"] = [asyncio.run(send_each_once(server.url + "/classify", single, 1))]
+        alone_before = asyncio.run(send_each_once(server.url + "/classify", single, 1))
         half = asyncio.run(open_loop(server.url + "/classify", single, peak / 2, args.half_peak_s, args.seed))
         results["half_peak"] = half
         print(
@@ -903,7 +903,7 @@ def run_once(args) -> dict | None:
             f"half peak, median article only ({rate:.2f} articles/s, Poisson): p50 {same['latency_s']['p50'] * 1000:.0f} ms, "
             f"p99 {same['latency_s']['p99'] * 1000:.0f} ms, p99/p50 {same['p99_over_p50']:.2f}, errors {same['errors']}"
         )
-        before_after = [*results["alone"], asyncio.run(send_each_once(server.url + "/classify", single, 1))]
+        before_after = [alone_before, asyncio.run(send_each_once(server.url + "/classify", single, 1))]
         results["alone"] = [
             (req, [end - start for start, end, ok, _ in timed if ok]) for req, *timed in zip(single, *before_after)
         ]

@@ -67,7 +67,7 @@ log = logging.getLogger("slant.serving")
 # we send it: batching here shares the Python work and keeps the cores busy, never moves a score.
 #
 # MAX_BATCH_PASSES = 256: the most passes in one model call. PassBatcher sends one request per call
-#   while fewer than SLANT_PASS_MERGE_FROM (4) wait and merges the passes of more into calls of at
+#   while fewer than SLANT_PASS_MERGE_FROM (8) wait and merges the passes of more into calls of at
 #   most this size, one call in flight, none over a quarter of a call while others wait; BentoML's
 #   batcher gets the same limit. Big enough that several concurrent articles (a 20-paragraph
 #   article with 5 targets is 120 passes) share a call, small enough that a call stays short (about

@@ -89,7 +89,7 @@ class Settings(BaseSettings):
         "worker's PassBatcher in front (bench/batching.py compares the two)",
     )
     pass_merge_from: int = _positive(
-        4,
+        8,
         "waiting requests from which the PassBatcher merges their passes into shared model calls; fewer go "
         "one request per call (1: always merge; bench/call_policy.py compares)",
     )

@@ -9,7 +9,7 @@ import pytest
 
 from serving.pass_batcher import PassBatcher, call_shares
 
-MERGE_FROM = 4  # SLANT_PASS_MERGE_FROM's default
+MERGE_FROM = 8  # SLANT_PASS_MERGE_FROM's default
 
 
 class Model:
@@ -44,13 +44,14 @@ def test_concurrent_requests_share_calls_one_in_flight():
     model = Model()
 
     async def main():
-        batcher = PassBatcher(model, 8, MERGE_FROM)
-        return await asyncio.gather(*(batcher.score([f"{r}.{i}" for i in range(3)]) for r in range(6)))
+        batcher = PassBatcher(model, 16, MERGE_FROM)
+        return await asyncio.gather(*(batcher.score([f"{r}.{i}" for i in range(3)]) for r in range(requests)))
 
+    requests = MERGE_FROM + 2  # enough waiting to merge
     answers = asyncio.run(main())
-    assert answers == [[f"{r}.{i}" for i in range(3)] for r in range(6)]
+    assert answers == [[f"{r}.{i}" for i in range(3)] for r in range(requests)]
     assert model.most_in_flight == 1
-    assert len(model.calls) < 6 and all(len(c) <= 8 for c in model.calls)
+    assert len(model.calls) < requests and all(len(c) <= 16 for c in model.calls)
 
 
 def test_a_large_request_is_cut_into_calls_of_the_limit():
@@ -118,11 +119,11 @@ def test_a_short_request_is_not_held_behind_a_long_one():
 
 
 def arrivals_during_a_call(model: Model, waiting: int, passes: int = 2) -> list[list]:
-    """Request 0 alone, then ``waiting`` more of ``passes`` (a quarter of a call) sent while its
-    call is in flight: each one's answer."""
+    """Request 0 alone, then ``waiting`` more of ``passes`` sent while its call is in flight: each
+    one's answer. A call holds all of them, each at most a quarter of it."""
 
     async def main():
-        batcher = PassBatcher(model, 8, MERGE_FROM)
+        batcher = PassBatcher(model, passes * max(4, waiting), MERGE_FROM)
         first = asyncio.ensure_future(batcher.score([f"0.{i}" for i in range(passes)]))
         await asyncio.sleep(0.005)
         rest = [batcher.score([f"{r}.{i}" for i in range(passes)]) for r in range(1, waiting + 1)]

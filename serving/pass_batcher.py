@@ -65,9 +65,11 @@ class PassBatcher:
 
     While fewer than ``merge_from`` requests wait, a call carries one request's passes, the oldest
     first, a quarter of a call at a time while others wait (round robin): each request is answered
-    as soon as its own passes are scored instead of when everything merged with it is. At half the
-    peak load that gave the lower p99 in 5 of 6 paired rounds, 818 against 966 ms over all of them
-    (bench/call_policy.py, bench/RESULTS.md).
+    as soon as its own passes are scored instead of when everything merged with it is (a merged
+    call makes its oldest request, the one at the tail, wait for the newer ones' passes). At half
+    the peak load merging from 8 gave a lower p99 than from 4 in 4 of 4 paired rounds (445 against
+    521 ms; always merging 555, a real one-at-a-time server 474) and the same peak at 16 clients
+    (bench/call_policy.py, 2026-12-05, bench/RESULTS.md).
     From ``merge_from`` waiting requests on, calls of at most ``max_passes`` passes are filled
     first come, first served, no request taking more than a quarter of a call (``call_shares``),
     so batches grow with the load. Either way a short article is scored within a call or two even

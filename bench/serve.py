@@ -29,7 +29,7 @@ What it does, in order (one command, stops by itself, stops the server on any ex
    then the median article alone at the same load in model passes (p99 ÷ p50 without the spread of
    article sizes). Each run is replayed on an ideal one-at-a-time FIFO server with the same arrival
    times and no-load service times: the floor queueing alone sets, to compare the server with. The
-   no-load times are every article's latencies alone, timed right before and right after the two runs.
+   no-load times are every article's latencies alone, timed right before and right after each run.
 7. Stops the server (SIGTERM to its process group, SIGKILL after 20 s), writes ``serve.json``,
    ``serve_throughput.png`` and its RESULTS.md section.
 """
@@ -885,9 +885,10 @@ def run_once(args) -> dict | None:
         peak = (
             max(lv["served_vs_run_reference"] for lv in results["levels"]["classify"]) * inproc["best_articles_per_s"]
         )
-        # The ideal server's no-load times: every article alone, right before the runs at half the
-        # peak and right after them, for the same reason as the references between the levels.
-        alone_before = asyncio.run(send_each_once(server.url + "/classify", single, 1))
+        # The ideal server's no-load times: every article alone, right before each run at half the
+        # peak and right after it, for the same reason as the references between the levels (timed
+        # only around both runs, the cycled run's ideal took times from 100 s after it).
+        alone_around = [asyncio.run(send_each_once(server.url + "/classify", single, 1))]
         half = asyncio.run(open_loop(server.url + "/classify", single, peak / 2, args.half_peak_s, args.seed))
         results["half_peak"] = half
         print(
@@ -896,6 +897,7 @@ def run_once(args) -> dict | None:
         )
         # The same load in model passes, all of it the median article: the tail without the articles'
         # own spread of sizes, i.e. what queueing alone adds.
+        alone_around.append(asyncio.run(send_each_once(server.url + "/classify", single, 1)))
         rate = peak / 2 * (inproc["passes"] / inproc["articles"]) / probe.passes
         same = asyncio.run(open_loop(server.url + "/classify", [probe], rate, args.half_peak_s, args.seed + 1))
         results["half_peak_one_size"] = same
@@ -903,11 +905,20 @@ def run_once(args) -> dict | None:
             f"half peak, median article only ({rate:.2f} articles/s, Poisson): p50 {same['latency_s']['p50'] * 1000:.0f} ms, "
             f"p99 {same['latency_s']['p99'] * 1000:.0f} ms, p99/p50 {same['p99_over_p50']:.2f}, errors {same['errors']}"
         )
-        before_after = [alone_before, asyncio.run(send_each_once(server.url + "/classify", single, 1))]
+        alone_around.append(asyncio.run(send_each_once(server.url + "/classify", single, 1)))
+        # Per article: its times alone before and after the cycled run; the median article's before
+        # and after its own run.
         results["alone"] = [
-            (req, [end - start for start, end, ok, _ in timed if ok]) for req, *timed in zip(single, *before_after)
+            (req, [end - start for start, end, ok, _ in timed if ok]) for req, *timed in zip(single, *alone_around[:2])
         ]
-        results["alone_errors"] = sum(not ok for timed in before_after for _, _, ok, _ in timed)
+        results["probe_alone_s"] = [
+            end - start
+            for req, *timed in zip(single, *alone_around[1:])
+            if req is probe
+            for start, end, ok, _ in timed
+            if ok
+        ]
+        results["alone_errors"] = sum(not ok for timed in alone_around for _, _, ok, _ in timed)
         results["server_cpu_s_total"] = {k: v - cpu0.get(k, 0) for k, v in server.processes().items()}
         ru = resource.getrusage(resource.RUSAGE_SELF)
         results["client_cpu_s_total"] = (ru.ru_utime + ru.ru_stime) - (client_cpu0.ru_utime + client_cpu0.ru_stime)
@@ -995,8 +1006,8 @@ def summarize(args, results, inproc, where, busy, load_at_start, total_s) -> dic
     classify = results["levels"]["classify"]
     one_client = classify[0] if classify and classify[0]["clients"] == 1 else None
     half, same = results["half_peak"], results["half_peak_one_size"]
-    # Each article's no-load time: the median of its times alone right before and right after the
-    # half-peak runs (a typical time, not the luckiest one).
+    # Each article's no-load time: the median of its times alone right before and right after its
+    # half-peak run (a typical time, not the luckiest one).
     timed_alone = [(req, statistics.median(times)) for req, times in results.pop("alone") if times]
     alone = {id(req): t for req, t in timed_alone}
     no_load = no_load_fit([(t, req.passes) for req, t in timed_alone])
@@ -1012,7 +1023,8 @@ def summarize(args, results, inproc, where, busy, load_at_start, total_s) -> dic
             half["_samples"]
         )
     if same["_samples"]:
-        ideal_same = fifo_replay([(t0, alone.get(id(req), fresh)) for _, _, t0, req in same["_samples"]])
+        probe_s = statistics.median(results.pop("probe_alone_s") or [fresh])
+        ideal_same = fifo_replay([(t0, probe_s) for *_, t0, _ in same["_samples"]])
     for mode in results["levels"].values():
         for lv in mode:
             lv.pop("_samples", None)
@@ -1265,8 +1277,8 @@ def render(r: dict) -> str:
         f"{hp['duration_s']:.0f} s each: the cycled articles, then the same load in model passes sent as the median "
         "article alone, which leaves out the articles' own spread of sizes. Beside each, an ideal server replayed on "
         "the same arrival times: one request at a time, first come first served, each in its no-load time (the "
-        "median of the article's latencies alone, every article sent once at one client right before the two runs "
-        "and once right after them, as the machine's speed drifts from minute to minute"
+        "median of the article's latencies alone, every article sent once at one client right before each run "
+        "and once right after it, as the machine's speed drifts from minute to minute"
         + (
             f"; {r['half_peak_ideal']['articles_timed_alone']:.0%} of the requests were of articles timed alone, "
             "the rest take a fit of those times over passes"

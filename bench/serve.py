@@ -768,7 +768,8 @@ def run_once(args) -> dict | None:
     if not bulk:
         raise SystemExit(f"--batch-articles {args.batch_articles} is more than the {len(articles)} articles")
     sizes = sorted(range(len(articles)), key=lambda i: inproc["shapes"][i][1])
-    probe = single[sizes[len(sizes) // 2]]  # the median article by passes
+    probe_at = sizes[len(sizes) // 2]
+    probe = single[probe_at]  # the median article by passes
     long_doc = long_article(articles, 48 if args.quick else 480)
     from slant.settings import settings
 
@@ -912,11 +913,7 @@ def run_once(args) -> dict | None:
             (req, [end - start for start, end, ok, _ in timed if ok]) for req, *timed in zip(single, *alone_around[:2])
         ]
         results["probe_alone_s"] = [
-            end - start
-            for req, *timed in zip(single, *alone_around[1:])
-            if req is probe
-            for start, end, ok, _ in timed
-            if ok
+            end - start for start, end, ok, _ in (timed[probe_at] for timed in alone_around[1:]) if ok
         ]
         results["alone_errors"] = sum(not ok for timed in alone_around for _, _, ok, _ in timed)
         results["server_cpu_s_total"] = {k: v - cpu0.get(k, 0) for k, v in server.processes().items()}

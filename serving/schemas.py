@@ -127,9 +127,12 @@ class PassOut(BaseModel):
     def of(cls, scores: PassScores, loaded_threshold: float) -> PassOut:
         # Only tokens at or above the loaded-word threshold can become spans; dropping the rest
         # here changes no answer and keeps the worker-to-worker payload small.
-        tokens = [t for t in scores.tokens if t[2] >= loaded_threshold]
         return cls(
-            stance=scores.stance, frames=scores.frames, techniques=scores.techniques, bias=scores.bias, tokens=tokens
+            stance=scores.stance,
+            frames=scores.frames,
+            techniques=scores.techniques,
+            bias=scores.bias,
+            tokens=scores.loaded_tokens(loaded_threshold),
         )
 
 
@@ -142,5 +145,6 @@ def pass_scores(out: PassOut | dict) -> PassScores:
         frames=out.frames,
         techniques=out.techniques,
         bias=out.bias,
-        tokens=[(start, end, p) for start, end, p in out.tokens],
+        token_spans=tuple((start, end) for start, end, _ in out.tokens),
+        token_probs=[p for _, _, p in out.tokens],
     )

@@ -40,7 +40,7 @@ def build_answer(artifact: Artifact, article: Article, targets: list[str], score
         raise ValueError(f"expected {n + n * k} pass scores, got {len(scores)}")
     # Names are looked up only in paragraphs with a candidate loaded word (NER costs time).
     loaded = artifact.calibration.thresholds[BIAS_TOKENS]["loaded"]
-    candidates = [i for i in range(n) if any(p >= loaded for _, _, p in scores[i].tokens)]
+    candidates = [i for i in range(n) if any(p >= loaded for p in scores[i].token_probs)]
     names = dict(zip(candidates, name_spans([article.paragraphs[i].text for i in candidates])))
     paragraphs = []
     for i, p in enumerate(article.paragraphs):

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import functools
 import logging
+import operator
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from itertools import islice
+from dataclasses import dataclass
 from typing import cast
 
 import numpy as np
@@ -39,15 +39,27 @@ class Pass:
 class PassScores:
     """Calibrated probabilities for one pass, its windows merged.
 
-    Pair passes fill ``stance``; single passes fill the rest. ``tokens`` holds, per paragraph
-    token, ``(start, end, p_loaded)`` with character offsets into the pass's text.
+    Pair passes fill ``stance``; single passes fill the rest, with, per paragraph token, its
+    ``(start, end)`` character span in the pass's text (``token_spans``) and ``p_loaded``
+    (``token_probs``). Kept as two sequences, not a tuple per token: a bulk call scores hundreds
+    of thousands of tokens, and only the few over the loaded-word threshold are ever read one by one.
     """
 
     stance: list[float] | None = None
     frames: list[float] | None = None
     techniques: list[float] | None = None
     bias: float | None = None
-    tokens: list[tuple[int, int, float]] = field(default_factory=list)
+    token_spans: Sequence[tuple[int, int]] = ()
+    token_probs: Sequence[float] = ()
+
+    @property
+    def tokens(self) -> list[tuple[int, int, float]]:
+        """``(start, end, p_loaded)`` per paragraph token, in order."""
+        return [(start, end, p) for (start, end), p in zip(self.token_spans, self.token_probs)]
+
+    def loaded_tokens(self, threshold: float) -> list[tuple[int, int, float]]:
+        """The tokens at or above ``threshold``, in order: the only ones that can become loaded spans."""
+        return [(*self.token_spans[i], p) for i, p in enumerate(self.token_probs) if p >= threshold]
 
 
 log = logging.getLogger(__name__)
@@ -280,61 +292,66 @@ class Predictor:
         counts = np.array([len(windows) for windows in encoded])
         starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
         paired = [bool(p.target) for p in passes]
-        merged: dict[str, np.ndarray] = {}
+        # Each head's merged probabilities as Python lists in one conversion, not one per pass.
+        merged: dict[str, list] = {}
         if any(paired):
             # Mean over windows: the stance of the whole paragraph, not its loudest part.
             stance = softmax(np.stack(logits["stance"]) / temps["stance"])
-            merged["stance"] = np.stack([stance[s : s + n].mean(axis=0) for s, n in zip(starts, counts)])
+            merged["stance"] = (np.add.reduceat(stance, starts) / counts[:, None].astype(stance.dtype)).tolist()
         if not all(paired):
             # Max over windows: a frame, technique or biased sentence anywhere in the paragraph counts.
             for head in ("frames", "techniques", "bias"):
                 if head in logits:
-                    merged[head] = np.maximum.reduceat(sigmoid(np.stack(logits[head]) / temps[head]), starts)
+                    merged[head] = np.maximum.reduceat(sigmoid(np.stack(logits[head]) / temps[head]), starts).tolist()
             tokens = self._token_scores(encoded, paired, logits[BIAS_TOKENS], temps[BIAS_TOKENS])
         results = []
         for k in range(len(passes)):
             scores = PassScores()
             if paired[k]:
-                scores.stance = merged["stance"][k].tolist()
+                scores.stance = merged["stance"][k]
             else:
                 for name in ("frames", "techniques"):
                     if name in merged:
-                        setattr(scores, name, merged[name][k].tolist())
-                scores.bias = float(merged["bias"][k].max())
-                scores.tokens = next(tokens)
+                        setattr(scores, name, merged[name][k])
+                scores.bias = max(merged["bias"][k])
+                scores.token_spans, scores.token_probs = next(tokens)
             results.append(scores)
         return results
 
     def _token_scores(
         self, encoded: list[list[Window]], paired: list[bool], token_logits: list[np.ndarray], temperature: float
-    ) -> Iterator[list[tuple[int, int, float]]]:
-        """Each unpaired pass's ``(start, end, p_loaded)`` per paragraph token, in order: the highest
-        probability a span got in any of the pass's windows."""
+    ) -> Iterator[tuple[tuple[tuple[int, int], ...], list[float]]]:
+        """Each unpaired pass's paragraph tokens, in order: their ``(start, end)`` spans, and the
+        highest probability each span got in any of the pass's windows."""
         z, row = [], 0
         for pass_windows, pair in zip(encoded, paired):
             for window in pass_windows:
                 if not pair:
-                    z.append(np.asarray(token_logits[row][: len(window)]).reshape(-1))
+                    z.append(token_logits[row][: len(window)])
                 row += 1
-        probs = iter(sigmoid(np.concatenate(z) / temperature).tolist())
+        probs = sigmoid(np.concatenate(z).reshape(-1) / temperature).tolist()
         head, tail = len(self.encoder.single.prefix), len(self.encoder.single.suffix)
+        at = 0  # where the next window's tokens start in ``probs``
         for pass_windows, pair in zip(encoded, paired):
             if pair:
                 continue
-            window_probs = [list(islice(probs, len(window))) for window in pass_windows]
-            body = pass_windows[0].offsets[head : len(pass_windows[0]) - tail]
-            if len(pass_windows) == 1 and list(body) == sorted(set(body)):
-                # One window whose paragraph tokens cover distinct spans in order, as nearly every
-                # paragraph's do: its tokens as they are, built at C speed.
-                yield list(zip(*zip(*body), window_probs[0][head : head + len(body)])) if body else []
+            first = pass_windows[0]
+            body = first.offsets[head : len(first) - tail]
+            if len(pass_windows) == 1 and all(map(operator.lt, body, body[1:])):
+                # One window whose paragraph tokens cover distinct spans in order (strictly
+                # increasing), as nearly every paragraph's do: its tokens as they are.
+                yield body, probs[at + head : at + head + len(body)]
+                at += len(first)
                 continue
             best: dict[tuple[int, int], float] = {}
-            for window, p_window in zip(pass_windows, window_probs):
-                for offset, p in zip(window.offsets, p_window):
+            for window in pass_windows:
+                for offset, p in zip(window.offsets, probs[at : at + len(window)]):
                     if p > best.get(offset, -1.0):
                         best[offset] = p
+                at += len(window)
             best.pop(NO_OFFSET, None)
-            yield [(s, e, p) for (s, e), p in sorted(best.items())]
+            spans = tuple(sorted(best))
+            yield spans, [best[span] for span in spans]
 
 
 def loaded_spans(
@@ -396,10 +413,11 @@ def build_paragraph(
             "scores": {l: round(p, 4) for l, p in scored},
         }
     biased = tasks["bias"].labels[1]
+    loaded = thresholds[BIAS_TOKENS]["loaded"]
     assert single.bias is not None  # a single pass always has a bias score
     entry["bias"] = {
         "label": biased if single.bias >= thresholds["bias"][biased] else tasks["bias"].labels[0],
         "score": round(single.bias, 4),
-        "spans": loaded_spans(text, single.tokens, thresholds[BIAS_TOKENS]["loaded"], names),
+        "spans": loaded_spans(text, single.loaded_tokens(loaded), loaded, names),
     }
     return entry

@@ -287,7 +287,8 @@ class Predictor:
         Each head's probabilities are computed for every window in one numpy call; a pass's windows
         are consecutive rows, merged by ``reduceat``; elementwise, so a pass's scores are the same
         whatever else is merged with it. On a GPU this host-side step is a large part of ``score``
-        (about a third on the H200, bench/h200/RESULTS.md).
+        (a third on the H200, bench/h200/RESULTS.md), so it converts each head to Python lists in
+        one call and makes no per-token tuples.
         """
         counts = np.array([len(windows) for windows in encoded])
         starts = np.concatenate(([0], np.cumsum(counts)[:-1]))

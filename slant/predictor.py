@@ -293,7 +293,6 @@ class Predictor:
         counts = np.array([len(windows) for windows in encoded])
         starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
         paired = [bool(p.target) for p in passes]
-        # Each head's merged probabilities as Python lists in one conversion, not one per pass.
         merged: dict[str, list] = {}
         if any(paired):
             # Mean over windows: the stance of the whole paragraph, not its loudest part.

@@ -55,18 +55,21 @@ def score_chunks(predictor, passes, chunk: int) -> list:
 
 def timed_steps(predictor, passes, chunk: int) -> dict[str, float]:
     """The steps of ``Predictor.score``, each timed, over ``passes`` in chunks: seconds per step
-    summed over the chunks."""
+    summed over the chunks, each chunk's steps with the garbage collector paused, as in ``score``."""
+    from slant.predictor import gc_paused
+
     steps = {"encode": 0.0, "run_windows": 0.0, "merge": 0.0}
     temps = predictor.artifact.calibration.temperatures
     for i in range(0, len(passes), chunk):
         part = passes[i : i + chunk]
-        t0 = time.perf_counter()
-        encoded = predictor.encoder.encode_batch([p.text for p in part], [p.target for p in part])
-        t1 = time.perf_counter()
-        logits = predictor.run_windows([w for windows in encoded for w in windows])
-        t2 = time.perf_counter()
-        predictor.merge(part, encoded, logits, temps)
-        t3 = time.perf_counter()
+        with gc_paused():
+            t0 = time.perf_counter()
+            encoded = predictor.encoder.encode_batch([p.text for p in part], [p.target for p in part])
+            t1 = time.perf_counter()
+            logits = predictor.run_windows([w for windows in encoded for w in windows])
+            t2 = time.perf_counter()
+            predictor.merge(part, encoded, logits, temps)
+            t3 = time.perf_counter()
         steps["encode"] += t1 - t0
         steps["run_windows"] += t2 - t1
         steps["merge"] += t3 - t2
@@ -76,10 +79,13 @@ def timed_steps(predictor, passes, chunk: int) -> dict[str, float]:
 def tokenizer_floor(encoder, texts: list[str], repeats: int) -> dict[str, float]:
     """Seconds, best of ``repeats``: the Rust tokenizer alone on ``texts`` (batched, its own threads),
     reading every encoding's ids and offsets into Python, and ``Encoder.encode_batch`` (both, plus
-    cutting windows): the part of ``encode`` that no Slant code can make faster."""
+    cutting windows): the part of ``encode`` that no Slant code can make faster. The garbage
+    collector is paused, as in ``Predictor.score``."""
+    from slant.predictor import gc_paused
 
     def best(fn) -> float:
-        return min(common._time(fn) for _ in range(repeats))
+        with gc_paused():
+            return min(common._time(fn) for _ in range(repeats))
 
     encodings = encoder.tokenizer.encode_batch(texts, add_special_tokens=False)
     return {

@@ -1,3 +1,4 @@
+import gc
 import random
 from pathlib import Path
 
@@ -5,7 +6,7 @@ import numpy as np
 import pytest
 
 from slant import artifact as art
-from slant.predictor import Pass, Predictor, plan_batches
+from slant.predictor import Pass, Predictor, gc_paused, plan_batches
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -89,6 +90,25 @@ def test_io_binding_gives_the_outputs_of_a_plain_call(tiny_artifact):
     bound = predictor.run_bound(predictor.session, feeds, "cpu")
     for a, b in zip(bound, predictor.session.run(predictor.output_names, feeds)):
         assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
+def test_score_pauses_the_garbage_collector_and_gives_back_the_state_it_found(tiny_artifact, monkeypatch):
+    predictor = Predictor(art.load(tiny_artifact), device="cpu")
+    seen = []
+    run_windows = predictor.run_windows
+    monkeypatch.setattr(predictor, "run_windows", lambda windows: seen.append(gc.isenabled()) or run_windows(windows))
+    assert gc.isenabled()
+    predictor.score([Pass(SENTENCES[0])])
+    assert seen == [False] and gc.isenabled()
+    gc.disable()  # someone else's choice: left as it was
+    try:
+        predictor.score([Pass(SENTENCES[0])])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with pytest.raises(RuntimeError, match="boom"), gc_paused():
+        raise RuntimeError("boom")
+    assert gc.isenabled()
 
 
 def test_graph_is_int8_on_cpu_unless_asked_and_refuses_unknown_names(tiny_artifact):

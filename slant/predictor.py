@@ -113,10 +113,10 @@ def gc_paused() -> Iterator[None]:
     Scoring makes hundreds of thousands of short-lived tuples and lists (the tokenizer's offsets,
     windows, merged scores), none of them in a reference cycle: reference counting frees them all.
     The collector still scans young objects every 700 allocations and, now and then, everything
-    alive. On 9,600 paragraphs (2 cores) it took 14 % of tokenizing and cutting windows and 40 % of
-    merging (0.70 s against 0.60 s, 0.28 s against 0.17 s); on a GPU these host steps are most of
-    ``score`` (bench/h200/RESULTS.md). Another thread may find it off meanwhile: it only skips
-    collections for that long.
+    alive. Paused, tokenizing and cutting windows took 0.61-0.64 s against 0.82-0.86 s and merging
+    0.17-0.18 s against 0.21-0.24 s (bench/gpu.py --device cpu, 9,600 paragraphs, 2 cores,
+    2026-12-05); on a GPU these host steps are most of ``score`` (bench/h200/RESULTS.md). Another
+    thread may find it off meanwhile: it only skips collections for that long.
     """
     if not gc.isenabled():
         yield

@@ -98,6 +98,27 @@ def plan_model_workers(
     return ModelWorkers(len(found), per_gpu=True, gpus=tuple(found))
 
 
+def idle_workers_warning(plan: ModelWorkers, api_workers: int) -> str | None:
+    """What to tell the operator when some of ``plan``'s model workers will get few or no calls.
+
+    BentoML's model workers share one listening socket, so each takes whole connections (BentoML
+    issue 5426), and each API worker keeps ONE model call in flight on a keep-alive connection
+    (serving/pass_batcher.py). Measured on 2 cores with ``SLANT_MODEL_WORKERS=2`` and the default
+    single API worker: the second model worker got 0 of 222 calls, and the service ran at 13
+    articles/s against 18-20 with one model worker on both cores; with two API workers the split
+    was 330 calls to 45 (2026-12-05, a patched copy of the service logging its calls).
+    """
+    if plan.count == 1:
+        return None
+    what = "one per GPU" if plan.per_gpu else f"SLANT_MODEL_WORKERS={plan.count}"
+    return (
+        f"{plan.count} model workers ({what}) with {api_workers} API worker(s): each API worker keeps one "
+        "model call in flight on one connection, and BentoML hands a model worker whole connections, so at "
+        f"most {min(plan.count, api_workers)} of them get calls at a time, often fewer (docs/deployment.md, "
+        "Model workers per machine). For more throughput run more replicas with one model worker each"
+    )
+
+
 def place_model_worker(plan: ModelWorkers, index: int | None, threads: int) -> str:
     """In model worker ``index`` (BentoML's ``server_context.worker_index``, from 1), before its
     model loads: per-gpu, only its own GPU stays visible; N CPU workers with ``threads`` unset (0),

@@ -44,7 +44,7 @@ from serving.feedback_endpoints import FeedbackIntake, FeedbackStatsRoute
 from serving.health import Readiness, ReadyRoute
 from serving.intake import ParsePool, ParseUnavailable
 from serving.model_reload import LiveModel, follow_store, keep_following_store, load_if_changed, reload_interval_s
-from serving.model_workers import place_model_worker, plan_model_workers
+from serving.model_workers import idle_workers_warning, place_model_worker, plan_model_workers
 from serving.openapi import OpenAPIRoute
 from serving.pass_batcher import PassBatcher
 from serving.reader_routes import ReaderRoutes
@@ -191,6 +191,9 @@ class Slant:
         # In the `bentoml serve` process, before any worker of either service starts: a model that
         # cannot be served stops the server here, at once, instead of crash-looping its workers.
         check_served_model()
+        warning = idle_workers_warning(MODEL_WORKERS, API_WORKERS)
+        if warning:
+            log.warning("%s", warning)
 
     def __init__(self) -> None:
         self.limits = Limits.from_env()

@@ -16,7 +16,7 @@ import tomllib
 import yaml
 
 from serving.launcher import ServeProcess
-from serving.model_workers import ModelWorkers, place_model_worker, plan_model_workers
+from serving.model_workers import ModelWorkers, idle_workers_warning, place_model_worker, plan_model_workers
 from slant.settings import SettingsError, settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -92,6 +92,15 @@ def test_a_number_of_workers_declares_that_many(monkeypatch):
     plan = plan_model_workers(settings(), gpus=lambda: pytest.fail("a number needs no GPU count"))
     assert plan == ModelWorkers(3, per_gpu=False)
     assert plan.service_options() == {"workers": 3}
+
+
+def test_model_workers_that_cannot_all_get_calls_are_named_at_startup():
+    assert idle_workers_warning(ModelWorkers(1, per_gpu=False), api_workers=1) is None
+    message = idle_workers_warning(ModelWorkers(4, per_gpu=False), api_workers=1)
+    assert message is not None
+    assert "SLANT_MODEL_WORKERS=4" in message and "at most 1 of them" in message and "replicas" in message
+    per_gpu = idle_workers_warning(ModelWorkers(2, per_gpu=True, gpus=("0", "1")), api_workers=3)
+    assert per_gpu is not None and "one per GPU" in per_gpu and "at most 2 of them" in per_gpu
 
 
 def test_per_gpu_declares_one_worker_and_one_gpu_per_visible_gpu(monkeypatch):

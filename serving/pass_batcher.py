@@ -102,10 +102,7 @@ class PassBatcher:
         loop = asyncio.get_running_loop()
         waiting = _Waiting(passes, loop.create_future())
         self._waiting.append(waiting)
-        for worker, task in enumerate(self._draining):
-            if task is None or task.done():  # a free worker takes it; the busy ones take the rest later
-                self._draining[worker] = loop.create_task(self._drain(self._calls[worker]))
-                break
+        self._start_free_worker()  # if all are busy, the first to finish its call takes it
         return await waiting.future
 
     async def _drain(self, call: Callable[[list], Awaitable[list]]) -> None:
@@ -138,7 +135,7 @@ class PassBatcher:
                     w.future.set_result(w.outs)
 
     def _start_free_worker(self) -> None:
-        """Passes are still waiting while this call goes out: a free model worker takes them."""
+        """A model worker with no call in flight, if there is one, starts sending the waiting passes."""
         for worker, task in enumerate(self._draining):
             if task is None or task.done():
                 self._draining[worker] = asyncio.get_running_loop().create_task(self._drain(self._calls[worker]))

@@ -1,12 +1,12 @@
 """The live model, its warm-up, and switching it without a restart.
 
-In the model worker, ``LiveModel`` is everything ``ModelWorker.score`` uses (the artifact, its
+In the model worker, ``LiveModel`` is everything ``SlantModel.score`` uses (the artifact, its
 warmed-up Predictor and its loaded-word threshold) as ONE immutable value. The worker holds one
 reference to it; a reload loads and warms up the new model in a thread while batches keep running
 on the old one, then replaces that reference in one assignment, so a batch runs entirely on the
 old model or entirely on the new one.
 
-In the API worker, ``follow_store`` makes every model worker serve what the BentoML store names now
+In the API worker, ``follow_store`` makes the model worker serve what the BentoML store names now
 (after `slant models promote` / `rollback`) and hands back the artifact to build answers with;
 ``keep_following_store`` does that every SLANT_RELOAD_INTERVAL_S seconds (POST /admin/reload does
 it at once).
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -72,16 +71,15 @@ async def load_if_changed(live: LiveModel, path: str) -> LiveModel | None:
     return await anyio.to_thread.run_sync(LiveModel.load, target)
 
 
-async def follow_store(models: Sequence[Any], artifact: Artifact) -> tuple[Artifact | None, dict]:
-    """Make every model worker (``models``, their BentoML clients) serve what the store names now,
-    one after the other. Returns the artifact to build answers with from now on (None:
-    ``artifact`` stays) and ``{"changed", "previous", "current"}``."""
+async def follow_store(model: Any, artifact: Artifact) -> tuple[Artifact | None, dict]:
+    """Make the model worker (``model``, its BentoML client) serve what the store names now.
+    Returns the artifact to build answers with from now on (None: ``artifact`` stays) and
+    ``{"changed", "previous", "current"}``."""
     target = await anyio.to_thread.run_sync(store.current_model_dir)
     before = {"name": artifact.name, "version": artifact.version}
     if Path(target).resolve() == Path(artifact.path).resolve():
         return None, {"changed": False, "previous": before, "current": before}
-    for model in models:
-        info = await model.to_async.reload(path=str(target))
+    info = await model.to_async.reload(path=str(target))
     switched = await anyio.to_thread.run_sync(load, info["path"])
     now = {"name": switched.name, "version": switched.version}
     log.info("serving %s %s from %s (was %s)", switched.name, switched.version, switched.path, before["version"])

@@ -1,23 +1,16 @@
 """How many model workers one machine runs, and which GPU or CPU cores each of them uses.
 
 ``SLANT_MODEL_WORKERS`` (slant/settings.py) is read once, when serving/service.py declares the
-model services (BentoML takes ``workers`` and ``resources`` at class definition):
+``SlantModel`` service (BentoML takes ``workers`` and ``resources`` at class definition):
 
 - a number N: N model workers, each with its own onnxruntime session. On CPU, with
   ``SLANT_THREADS`` unset, each worker is pinned to its own share of the cores this process may
   use (``place_model_worker``), so N sessions never fight over the same cores; with
   ``SLANT_THREADS`` set, each worker takes that many threads and the operator does the arithmetic.
 - ``per-gpu``: one model worker per visible NVIDIA GPU (``CUDA_VISIBLE_DEVICES`` when it is set,
-  else what NVML counts), each declared to BentoML with ``resources={"gpu": 1}`` and narrowed to
-  its own GPU. It needs onnxruntime with CUDA (onnxruntime-gpu) and a GPU, and says so when
+  else what NVML counts), declared to BentoML as ``resources={"gpu": n}``; each worker then sees
+  only its own GPU. It needs onnxruntime with CUDA (onnxruntime-gpu) and a GPU, and says so when
   either is missing, at startup, before any worker exists.
-
-Each model worker is a BentoML service of its own (``names``), not one service with N workers:
-N workers of one service share its listening socket and BentoML hands each of them whole
-connections, so the API worker's calls, one in flight on one keep-alive connection, all reached
-one worker (BentoML issue 5426; measured with 2 workers: 0 of 222 calls to the second). As
-services, the API worker calls each worker by name and keeps one call in flight on each
-(serving/pass_batcher.py).
 
 Kept apart from the service so that a test can check the planning without starting a server, and
 free of torch: the GPUs are counted with NVML (nvidia-ml-py, a BentoML dependency).
@@ -43,17 +36,11 @@ class ModelWorkers:
     per_gpu: bool
     gpus: tuple[str, ...] = ()  # per-gpu: the GPU ids the workers share out, one each
 
-    def names(self) -> list[str]:
-        """The BentoML service name of each model worker, in index order (from 1)."""
-        if self.count == 1:
-            return ["slant_model"]
-        return [f"slant_model_{i}" for i in range(1, self.count + 1)]
-
     def service_options(self) -> dict:
-        """``workers`` (and for per-gpu ``resources``) for each model worker's ``@bentoml.service``."""
+        """``workers`` (and for per-gpu ``resources``) for ``@bentoml.service``."""
         if self.per_gpu:
-            return {"workers": 1, "resources": {"gpu": 1}}
-        return {"workers": 1}
+            return {"workers": self.count, "resources": {"gpu": self.count}}
+        return {"workers": self.count}
 
 
 def visible_gpus() -> list[str]:
@@ -111,10 +98,32 @@ def plan_model_workers(
     return ModelWorkers(len(found), per_gpu=True, gpus=tuple(found))
 
 
-def place_model_worker(plan: ModelWorkers, index: int, threads: int) -> str:
-    """In model worker ``index`` (its place in ``plan.names()``, from 1), before its model loads: per-gpu, only its own GPU stays visible; N CPU workers with ``threads`` unset (0),
+def idle_workers_warning(plan: ModelWorkers, api_workers: int) -> str | None:
+    """What to tell the operator when some of ``plan``'s model workers will get few or no calls.
+
+    BentoML's model workers share one listening socket, so each takes whole connections (BentoML
+    issue 5426), and each API worker keeps ONE model call in flight on a keep-alive connection
+    (serving/pass_batcher.py). Measured on 2 cores with ``SLANT_MODEL_WORKERS=2`` and the default
+    single API worker: the second model worker got 0 of 222 calls, and the service ran at 13
+    articles/s against 18-20 with one model worker on both cores; with two API workers the split
+    was 330 calls to 45 (2026-12-05, a patched copy of the service logging its calls).
+    """
+    if plan.count == 1:
+        return None
+    what = "one per GPU" if plan.per_gpu else f"SLANT_MODEL_WORKERS={plan.count}"
+    return (
+        f"{plan.count} model workers ({what}) with {api_workers} API worker(s): each API worker keeps one "
+        "model call in flight on one connection, and BentoML hands a model worker whole connections, so at "
+        f"most {min(plan.count, api_workers)} of them get calls at a time, often fewer (docs/deployment.md, "
+        "Model workers per machine). For more throughput run more replicas with one model worker each"
+    )
+
+
+def place_model_worker(plan: ModelWorkers, index: int | None, threads: int) -> str:
+    """In model worker ``index`` (BentoML's ``server_context.worker_index``, from 1), before its
+    model loads: per-gpu, only its own GPU stays visible; N CPU workers with ``threads`` unset (0),
     the process is pinned to its share of the cores. Returns what was done, for the log."""
-    i = index - 1
+    i = (index or 1) - 1
     if plan.per_gpu:
         gpu = plan.gpus[i % len(plan.gpus)]
         os.environ["CUDA_VISIBLE_DEVICES"] = gpu  # before onnxruntime creates its CUDA context

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 
@@ -15,13 +15,12 @@ log = logging.getLogger("slant.serving")
 class _Waiting:
     """One request's passes: how many have gone into calls so far, and the outs that came back."""
 
-    __slots__ = ("passes", "sent", "scored", "outs", "future")
+    __slots__ = ("passes", "sent", "outs", "future")
 
     def __init__(self, passes: list, future: asyncio.Future[list]) -> None:
         self.passes = passes
         self.sent = 0
-        self.scored = 0
-        self.outs: list = [None] * len(passes)  # by position: slices may come back from two workers out of order
+        self.outs: list = []
         self.future = future
 
     @property
@@ -60,9 +59,9 @@ def call_shares(left: list[int], capacity: int) -> list[int]:
 
 
 class PassBatcher:
-    """Sends the model passes of concurrent requests to the model workers, with ONE call in flight
-    per model worker (``calls``: one async callable each), merged into shared calls as the load
-    grows; a lone request is sent at once, to whichever worker is free, never held back.
+    """Sends the model passes of concurrent requests to the model worker, with ONE call in flight
+    per API worker, merged into shared calls as the load grows; a lone request is sent at once,
+    never held back.
 
     While fewer than ``merge_from`` requests wait, a call carries one request's passes, the oldest
     first, a quarter of a call at a time while others wait (round robin): each request is answered
@@ -80,7 +79,7 @@ class PassBatcher:
     Why not BentoML's adaptive batching alone (bench/batching.py measures both; bench/RESULTS.md):
     its cork learns how long to hold a batch open from the queueing delays it saw under load and
     keeps applying that after the load is gone: a lone article right after a burst took 3-10x as
-    long as on a fresh server, for minutes. With one call in flight per model worker, its queue never
+    long as on a fresh server, for minutes. With one call in flight the model worker's queue never
     holds more than one job, BentoML dispatches it at once, and batching happens here: whatever
     queued while a call ran goes into the next call, so batches still grow with the load.
 
@@ -89,12 +88,12 @@ class PassBatcher:
 
     RETRIES = 2
 
-    def __init__(self, calls: Sequence[Callable[[list], Awaitable[list]]], max_passes: int, merge_from: int) -> None:
-        self._calls = list(calls)  # per model worker: async (list[PassIn]) -> list[PassOut]
+    def __init__(self, call: Callable[[list], Awaitable[list]], max_passes: int, merge_from: int) -> None:
+        self._call = call  # async (list[PassIn]) -> list[PassOut]
         self._max = max_passes
         self._merge_from = merge_from  # waiting requests from which calls merge them (SLANT_PASS_MERGE_FROM)
         self._waiting: list[_Waiting] = []  # in turn order: arrival, rotated by round robin
-        self._draining: list[asyncio.Task | None] = [None] * len(self._calls)  # per model worker
+        self._draining: asyncio.Task | None = None
 
     async def score(self, passes: list) -> list:
         if not passes:
@@ -102,61 +101,49 @@ class PassBatcher:
         loop = asyncio.get_running_loop()
         waiting = _Waiting(passes, loop.create_future())
         self._waiting.append(waiting)
-        self._start_free_worker()  # if all are busy, the first to finish its call takes it
+        if self._draining is None or self._draining.done():
+            self._draining = loop.create_task(self._drain())
         return await waiting.future
 
-    async def _drain(self, call: Callable[[list], Awaitable[list]]) -> None:
-        """One model worker's calls, one after the other, while any request has passes to send."""
+    async def _drain(self) -> None:
         while True:
             # A done future here was cancelled: the client went away; its passes are not sent.
             self._waiting = [w for w in self._waiting if not w.future.done()]
-            unsent = [w for w in self._waiting if w.left > 0]  # the rest are in another worker's call
-            if not unsent:
+            if not self._waiting:
                 return
-            jobs = [(w, w.sent, n) for w, n in self._next_call(unsent)]
-            batch = [p for w, start, n in jobs for p in w.passes[start : start + n]]
-            for w, _, n in jobs:
+            jobs = self._next_call()
+            batch = [p for w, n in jobs for p in w.passes[w.sent : w.sent + n]]
+            for w, n in jobs:
                 w.sent += n
-            if any(w.left > 0 for w in self._waiting):
-                self._start_free_worker()
             try:
-                outs = await self._call_with_retry(call, batch)
+                outs = await self._call_with_retry(batch)
             except Exception as e:  # noqa: BLE001 - the requests in this call get the error
-                for w, _, _ in jobs:
+                for w, _ in jobs:
                     if not w.future.done():
                         w.future.set_exception(e)
                 continue
             at = 0
-            for w, start, n in jobs:
-                w.outs[start : start + n] = outs[at : at + n]
+            for w, n in jobs:
+                w.outs.extend(outs[at : at + n])
                 at += n
-                w.scored += n
-                if w.scored == len(w.passes) and not w.future.done():
+                if w.left == 0 and not w.future.done():
                     w.future.set_result(w.outs)
 
-    def _start_free_worker(self) -> None:
-        """A model worker with no call in flight, if there is one, starts sending the waiting passes."""
-        for worker, task in enumerate(self._draining):
-            if task is None or task.done():
-                self._draining[worker] = asyncio.get_running_loop().create_task(self._drain(self._calls[worker]))
-                return
-
-    def _next_call(self, unsent: list[_Waiting]) -> list[tuple[_Waiting, int]]:
-        """(request, passes) that go into the next call, taken from the head of ``unsent``."""
-        if len(unsent) < self._merge_from:
-            first = unsent[0]
-            n = min(first.left, quota(self._max, len(unsent)))
+    def _next_call(self) -> list[tuple[_Waiting, int]]:
+        """(request, passes) that go into the next call, taken from the head of ``_waiting``."""
+        if len(self._waiting) < self._merge_from:
+            first = self._waiting[0]
+            n = min(first.left, quota(self._max, len(self._waiting)))
             if first.left > n:  # its next quarter waits for the others' turns
-                self._waiting.remove(first)
-                self._waiting.append(first)
+                self._waiting.append(self._waiting.pop(0))
             return [(first, n)]
-        shares = call_shares([w.left for w in unsent], self._max)
-        return [(w, n) for w, n in zip(unsent, shares) if n > 0]
+        shares = call_shares([w.left for w in self._waiting], self._max)
+        return [(w, n) for w, n in zip(self._waiting, shares) if n > 0]
 
-    async def _call_with_retry(self, call: Callable[[list], Awaitable[list]], batch: list) -> list:
+    async def _call_with_retry(self, batch: list) -> list:
         for attempt in range(self.RETRIES + 1):
             try:
-                return await call(batch)
+                return await self._call(batch)
             except aiohttp.ClientConnectionError as e:
                 if attempt == self.RETRIES:
                     raise

@@ -1,14 +1,12 @@
 """The Slant HTTP service (BentoML >= 1.4 new-style services): two services, two kinds of worker.
 
-- ``ModelWorker`` holds the model (serving/model_reload.py) and has ONE batchable endpoint, ``score``,
+- ``SlantModel`` holds the model (serving/model_reload.py) and has ONE batchable endpoint, ``score``,
   over model passes (a paragraph alone, or a (target, paragraph) pair). Passes from concurrent
   requests, single articles and bulk batches alike, meet in the same batches. Tokenization happens
-  here, inside ``Predictor.score``, so the API worker never tokenizes. Each of the machine's model
-  workers (SLANT_MODEL_WORKERS) is a service of its own: ``SlantModel`` (``slant_model``) when
-  there is one, ``slant_model_1``, ``slant_model_2``, ... otherwise (serving/model_workers.py).
+  here, inside ``Predictor.score``, so the API worker never tokenizes.
 - ``Slant`` is the HTTP face: ``/classify`` and ``/classify_batch``. It parses articles (text /
-  HTML / paragraphs), finds targets (spaCy NER), sends the passes to the model workers' ``score``
-  and builds the answer with ``slant.answer``, exactly as `slant classify` / `slant score` do.
+  HTML / paragraphs), finds targets (spaCy NER), sends the passes to ``SlantModel.score`` and builds
+  the answer with ``slant.answer``, exactly as `slant classify` / `slant score` do.
 
 The model is checked once, before any worker starts (serving/served_model.py). In front
 of the API methods, as ASGI middleware: keys, origins and quotas (serving/access.py), the request
@@ -25,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any, cast
@@ -47,7 +44,7 @@ from serving.feedback_endpoints import FeedbackIntake, FeedbackStatsRoute
 from serving.health import Readiness, ReadyRoute
 from serving.intake import ParsePool, ParseUnavailable
 from serving.model_reload import LiveModel, follow_store, keep_following_store, load_if_changed, reload_interval_s
-from serving.model_workers import place_model_worker, plan_model_workers
+from serving.model_workers import idle_workers_warning, place_model_worker, plan_model_workers
 from serving.openapi import OpenAPIRoute
 from serving.pass_batcher import PassBatcher
 from serving.reader_routes import ReaderRoutes
@@ -71,8 +68,8 @@ log = logging.getLogger("slant.serving")
 #
 # MAX_BATCH_PASSES = 256: the most passes in one model call. PassBatcher sends one request per call
 #   while fewer than SLANT_PASS_MERGE_FROM (8) wait and merges the passes of more into calls of at
-#   most this size, one call in flight per model worker, none over a quarter of a call while others
-#   wait; BentoML's batcher gets the same limit. Big enough that several concurrent articles (a 20-paragraph
+#   most this size, one call in flight, none over a quarter of a call while others wait; BentoML's
+#   batcher gets the same limit. Big enough that several concurrent articles (a 20-paragraph
 #   article with 5 targets is 120 passes) share a call, small enough that a call stays short (about
 #   2 s on 2 CPU cores for MiniLM-L6 int8), which bounds how long a new request can wait behind the
 #   call that is running.
@@ -93,14 +90,23 @@ except SettingsError as e:
 configure_logging()  # one line per refused request, no BentoML traceback for a 4xx
 
 
-class ModelWorker:
-    """One model worker: the body of each model service below (``model_service``)."""
-
-    index = 1  # its place among the machine's model workers (MODEL_WORKERS.names()), from 1
+@bentoml.service(
+    name="slant_model",
+    # SLANT_MODEL_WORKERS, default 1: one onnxruntime session per machine, which already uses every
+    # core (or the GPU); N sessions, each on its share of the cores; or per-gpu, one per GPU.
+    **MODEL_WORKERS.service_options(),
+    threads=1,  # one batch at a time per worker; the next batch forms while this one runs
+    traffic={"timeout": REQUEST_TIMEOUT_S},
+    # BentoML's client to this worker otherwise replaces its connection pool every 100 calls or
+    # 5 minutes and closes the calls in flight on the old pool: each one a 503 for its request
+    # (or a failed /readyz ping). The pool talks to local workers only; it never needs renewing.
+    runner_connection={"max_requests": 2**31 - 1, "max_age": 1e9},
+)
+class SlantModel:
     live: LiveModel  # the one reference to the model this worker serves; reload() replaces it whole
 
     def __init__(self) -> None:
-        placed = place_model_worker(MODEL_WORKERS, self.index, SETTINGS.threads)
+        placed = place_model_worker(MODEL_WORKERS, bentoml.server_context.worker_index, SETTINGS.threads)
         self.live = LiveModel.load(store.current_model_dir())
         self._reload_lock = anyio.Lock()
         log.info(
@@ -111,6 +117,24 @@ class ModelWorker:
             self.live.predictor.providers,
             placed,
         )
+
+    @bentoml.on_startup
+    async def _follow_store_here_too(self) -> None:
+        # The API worker's reload call reaches ONE model worker: with several, each also looks at
+        # the store itself every SLANT_RELOAD_INTERVAL_S (docs/deployment.md).
+        interval = reload_interval_s()
+        if MODEL_WORKERS.count > 1 and interval > 0:
+            self._watch_task = asyncio.get_running_loop().create_task(self._keep_following_store(interval))
+
+    async def _keep_following_store(self, interval_s: float) -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await self._switch("")
+            except Exception as e:  # noqa: BLE001 - keep serving the old model, try again later
+                log.warning(
+                    "model check failed, still serving %s: %s: %s", self.live.artifact.version, type(e).__name__, e
+                )
 
     @bentoml.api
     def info(self) -> dict:
@@ -152,39 +176,14 @@ class ModelWorker:
             return {**switched.describe(), "changed": True, "previous": previous.artifact.version}
 
 
-def model_service(index: int, name: str) -> bentoml.Service:
-    """Model worker ``index`` as a BentoML service of its own: the API worker calls each by name
-    (serving/model_workers.py says why not N workers of one service)."""
-    worker = type(f"ModelWorker{index}", (ModelWorker,), {"index": index})
-    return bentoml.service(
-        name=name,
-        # SLANT_MODEL_WORKERS, default 1: one onnxruntime session per machine, which already uses
-        # every core (or the GPU); N sessions, each on its share of the cores; or one per GPU.
-        **MODEL_WORKERS.service_options(),
-        threads=1,  # one batch at a time per worker; the next batch forms while this one runs
-        traffic={"timeout": REQUEST_TIMEOUT_S},
-        # BentoML's client to this worker otherwise replaces its connection pool every 100 calls or
-        # 5 minutes and closes the calls in flight on the old pool: each one a 503 for its request
-        # (or a failed /readyz ping). The pool talks to local workers only; it never needs renewing.
-        runner_connection={"max_requests": 2**31 - 1, "max_age": 1e9},
-    )(worker)
-
-
-MODEL_SERVICES = [model_service(i, name) for i, name in enumerate(MODEL_WORKERS.names(), 1)]
-SlantModel = MODEL_SERVICES[0]  # the first model worker; with SLANT_MODEL_WORKERS=1, the only one
-
-
-def score_call(model: Any) -> Callable[[list], Awaitable[list]]:
-    """A model worker's ``score``, looked up at each call: a client has its methods only once its
-    worker is up."""
-    return lambda batch: model.to_async.score(batch)
-
-
-class SlantAPI:
-    """The HTTP face; declared as the BentoML service ``Slant`` below, once every model worker it
-    calls is one of its dependencies."""
-
-    model = bentoml.depends(SlantModel)  # the first model worker; the others are model_2, model_3, ...
+@bentoml.service(
+    name="slant",
+    workers=API_WORKERS,
+    traffic={"timeout": REQUEST_TIMEOUT_S},
+    http={"cors": {"enabled": False}},
+)
+class Slant:
+    model = bentoml.depends(SlantModel)
     artifact: Artifact  # answers are built with it: the model worker's (warm-up and sync_model see to it)
 
     @bentoml.on_deployment
@@ -192,26 +191,24 @@ class SlantAPI:
         # In the `bentoml serve` process, before any worker of either service starts: a model that
         # cannot be served stops the server here, at once, instead of crash-looping its workers.
         check_served_model()
+        warning = idle_workers_warning(MODEL_WORKERS, API_WORKERS)
+        if warning:
+            log.warning("%s", warning)
 
     def __init__(self) -> None:
         self.limits = Limits.from_env()
         self.max_batch = max_batch_articles()
         self.artifact = load(store.current_model_dir())
         self._work = WorkThread()  # parsing text, NER, building answers: one at a time, preparations first
-        self.models = [self.model, *(getattr(self, f"model_{i}") for i in range(2, len(MODEL_SERVICES) + 1))]
         self._batcher = (
-            PassBatcher(
-                [score_call(model) for model in self.models],
-                MAX_BATCH_PASSES,
-                SETTINGS.pass_merge_from,
-            )
+            PassBatcher(lambda batch: self.model.to_async.score(batch), MAX_BATCH_PASSES, SETTINGS.pass_merge_from)
             if SETTINGS.pass_batcher
             else None
         )
         self._parse_pool: ParsePool | None = ParsePool()  # HTML is parsed in child processes
         self._parse_limiter = anyio.CapacityLimiter(max(4, 4 * self._parse_pool.size))
         self._feedback = FeedbackIntake()
-        self.readiness = Readiness(self._ping_models, self._parse_pool)
+        self.readiness = Readiness(lambda: self.model.to_async.ping(), self._parse_pool)
 
     # ---- readiness ------------------------------------------------------------------------
 
@@ -224,9 +221,6 @@ class SlantAPI:
         if interval > 0:
             self._watch_task = loop.create_task(keep_following_store(self, interval))
 
-    async def _ping_models(self) -> list[dict]:
-        return list(await asyncio.gather(*(model.to_async.ping() for model in self.models)))
-
     async def _warm_up(self) -> None:
         """A real sample article through the whole path (parse, NER, model, answer)."""
         info = await self.model.to_async.info()
@@ -235,11 +229,10 @@ class SlantAPI:
             self.artifact = load(info["path"])
         await self._classify_one(ArticleIn.model_validate(SAMPLE_ARTICLE), Options())
         await self._classify_one(ArticleIn(text=SAMPLE_TEXT), Options())
-        # A few small calls to each model worker take BentoML's adaptive batcher through its
-        # training phase, so the first user requests are not slowed by its conservative guesses.
-        for model in self.models:
-            for _ in range(12):
-                await model.to_async.score([PassIn(text="Warm-up.")])
+        # A few small calls take BentoML's adaptive batcher through its training phase,
+        # so the first user requests are not slowed by its conservative initial guesses.
+        for _ in range(12):
+            await self.model.to_async.score([PassIn(text="Warm-up.")])
         log.info("Slant is ready (model %s %s)", self.artifact.name, self.artifact.version)
 
     async def __is_ready__(self) -> bool:
@@ -274,10 +267,9 @@ class SlantAPI:
         ins = [PassIn.of(p) for p in passes]
         if self._batcher is not None:
             outs = await self._batcher.score(ins)
-        else:  # BentoML's batching alone: one job per chunk of at most its batch size, round the workers
+        else:  # BentoML's batching alone: one job per chunk of at most its batch size
             chunks = [ins[i : i + MAX_BATCH_PASSES] for i in range(0, len(ins), MAX_BATCH_PASSES)]
-            calls = (self.models[k % len(self.models)].to_async.score(chunk) for k, chunk in enumerate(chunks))
-            outs = [o for chunk in await asyncio.gather(*calls) for o in chunk]
+            outs = [o for chunk in await asyncio.gather(*map(self.model.to_async.score, chunks)) for o in chunk]
         return [pass_scores(o) for o in outs]
 
     async def _answers(
@@ -391,21 +383,14 @@ class SlantAPI:
     async def sync_model(self) -> dict:
         """Serve what the store names now, in the model worker and here: ``{"changed", "previous",
         "current"}``."""
-        switched, change = await follow_store(self.models, self.artifact)
+        switched, change = await follow_store(self.model, self.artifact)
         if switched is not None:
             self.artifact = switched  # answers are built with the model worker's artifact from now on
         return change
 
 
-for index, service in enumerate(MODEL_SERVICES[1:], 2):
-    setattr(SlantAPI, f"model_{index}", bentoml.depends(service))
-Slant = bentoml.service(
-    name="slant",
-    workers=API_WORKERS,
-    traffic={"timeout": REQUEST_TIMEOUT_S},
-    http={"cors": {"enabled": False}},
-)(SlantAPI)
-slant_service = cast("bentoml.Service[SlantAPI]", Slant)
+# @bentoml.service made Slant a bentoml Service; mypy keeps a decorated class's own type.
+slant_service = cast("bentoml.Service[Slant]", Slant)
 slant_service.add_asgi_middleware(AccessGuard)  # outermost: keys, origins; nothing is read for a refused request
 slant_service.add_asgi_middleware(RequestGuard)  # content type, body size and time, JSON shape, 4xx bodies
 slant_service.add_asgi_middleware(ReadyRoute)  # /readyz: warmed up, parse pool moving, model worker answering

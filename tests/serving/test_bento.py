@@ -16,7 +16,7 @@ import tomllib
 import yaml
 
 from serving.launcher import ServeProcess
-from serving.model_workers import ModelWorkers, place_model_worker, plan_model_workers
+from serving.model_workers import ModelWorkers, idle_workers_warning, place_model_worker, plan_model_workers
 from slant.settings import SettingsError, settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -87,21 +87,27 @@ def test_a_bad_model_workers_value_says_what_is_accepted(monkeypatch, value):
     assert f"SLANT_MODEL_WORKERS={value!r}" in message and "whole number" in message and "per-gpu" in message
 
 
-def test_a_number_of_workers_declares_that_many_services_of_one_worker(monkeypatch):
+def test_a_number_of_workers_declares_that_many(monkeypatch):
     monkeypatch.setenv("SLANT_MODEL_WORKERS", "3")
     plan = plan_model_workers(settings(), gpus=lambda: pytest.fail("a number needs no GPU count"))
     assert plan == ModelWorkers(3, per_gpu=False)
-    assert plan.names() == ["slant_model_1", "slant_model_2", "slant_model_3"]
-    assert plan.service_options() == {"workers": 1}
-    assert ModelWorkers(1, per_gpu=False).names() == ["slant_model"]
+    assert plan.service_options() == {"workers": 3}
+
+
+def test_model_workers_that_cannot_all_get_calls_are_named_at_startup():
+    assert idle_workers_warning(ModelWorkers(1, per_gpu=False), api_workers=1) is None
+    message = idle_workers_warning(ModelWorkers(4, per_gpu=False), api_workers=1)
+    assert message is not None
+    assert "SLANT_MODEL_WORKERS=4" in message and "at most 1 of them" in message and "replicas" in message
+    per_gpu = idle_workers_warning(ModelWorkers(2, per_gpu=True, gpus=("0", "1")), api_workers=3)
+    assert per_gpu is not None and "one per GPU" in per_gpu and "at most 2 of them" in per_gpu
 
 
 def test_per_gpu_declares_one_worker_and_one_gpu_per_visible_gpu(monkeypatch):
     monkeypatch.setenv("SLANT_MODEL_WORKERS", "per-gpu")
     plan = plan_model_workers(settings(), gpus=lambda: ["2", "3"], has_cuda=lambda: True)
     assert plan == ModelWorkers(2, per_gpu=True, gpus=("2", "3"))
-    assert plan.names() == ["slant_model_1", "slant_model_2"]
-    assert plan.service_options() == {"workers": 1, "resources": {"gpu": 1}}
+    assert plan.service_options() == {"workers": 2, "resources": {"gpu": 2}}
 
 
 @pytest.mark.parametrize(
@@ -145,11 +151,7 @@ def test_cpu_workers_take_their_share_of_the_cores(monkeypatch, cores, workers, 
 
 
 def _import_service(extra_env: dict[str, str]) -> subprocess.CompletedProcess:
-    code = (
-        "import serving.service as s; "
-        "print(*[m.name for m in s.MODEL_SERVICES], s.SlantModel.config['workers'], s.SlantModel.config.get('resources'), "
-        "sorted(s.Slant.dependencies))"
-    )
+    code = "import serving.service as s; print(s.SlantModel.config['workers'], s.SlantModel.config.get('resources'))"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "BENTOML_DO_NOT_TRACK": "true", **extra_env}
     return subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
 
@@ -157,16 +159,7 @@ def _import_service(extra_env: dict[str, str]) -> subprocess.CompletedProcess:
 def test_the_model_service_is_declared_with_the_setting():  # two imports, about a second of CPU each
     declared = _import_service({"SLANT_MODEL_WORKERS": "3"})
     assert declared.returncode == 0, declared.stderr[-2000:]
-    assert declared.stdout.split() == [
-        "slant_model_1",
-        "slant_model_2",
-        "slant_model_3",
-        "1",
-        "None",
-        "['model',",
-        "'model_2',",
-        "'model_3']",
-    ]
+    assert declared.stdout.split() == ["3", "None"]
     refused = _import_service({"SLANT_MODEL_WORKERS": "per-gpu", "CUDA_VISIBLE_DEVICES": ""})
     assert refused.returncode == 1
     assert refused.stderr.strip().splitlines()[-1].startswith("slant: SLANT_MODEL_WORKERS=per-gpu, but this machine")

@@ -1,5 +1,4 @@
-"""serving/pass_batcher.py: concurrent requests share model calls, one call in flight per model worker, no
-request hogging a call."""
+"""serving/pass_batcher.py: concurrent requests share model calls, one call in flight, no request hogging a call."""
 
 from __future__ import annotations
 
@@ -16,19 +15,18 @@ MERGE_FROM = 8  # SLANT_PASS_MERGE_FROM's default
 class Model:
     """A fake model worker: records every call; each answer is the pass itself."""
 
-    def __init__(self, fail: list[Exception] | None = None, seconds: float = 0.01) -> None:
+    def __init__(self, fail: list[Exception] | None = None) -> None:
         self.calls: list[list] = []
         self.in_flight = 0
         self.most_in_flight = 0
         self.fail = list(fail or [])
-        self.seconds = seconds
 
     async def __call__(self, batch: list) -> list:
         self.calls.append(list(batch))
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:
-            await asyncio.sleep(self.seconds)
+            await asyncio.sleep(0.01)
             if self.fail:
                 raise self.fail.pop(0)
             return list(batch)
@@ -38,7 +36,7 @@ class Model:
 
 def test_a_lone_request_is_one_call():
     model = Model()
-    assert asyncio.run(PassBatcher([model], 8, MERGE_FROM).score([1, 2, 3])) == [1, 2, 3]
+    assert asyncio.run(PassBatcher(model, 8, MERGE_FROM).score([1, 2, 3])) == [1, 2, 3]
     assert model.calls == [[1, 2, 3]]
 
 
@@ -46,7 +44,7 @@ def test_concurrent_requests_share_calls_one_in_flight():
     model = Model()
 
     async def main():
-        batcher = PassBatcher([model], 16, MERGE_FROM)
+        batcher = PassBatcher(model, 16, MERGE_FROM)
         return await asyncio.gather(*(batcher.score([f"{r}.{i}" for i in range(3)]) for r in range(requests)))
 
     requests = MERGE_FROM + 2  # enough waiting to merge
@@ -58,20 +56,20 @@ def test_concurrent_requests_share_calls_one_in_flight():
 
 def test_a_large_request_is_cut_into_calls_of_the_limit():
     model = Model()
-    assert asyncio.run(PassBatcher([model], 4, MERGE_FROM).score(list(range(10)))) == list(range(10))
+    assert asyncio.run(PassBatcher(model, 4, MERGE_FROM).score(list(range(10)))) == list(range(10))
     assert [len(c) for c in model.calls] == [4, 4, 2]
 
 
 def test_a_lost_connection_is_sent_again():
     model = Model(fail=[aiohttp.ServerDisconnectedError()])
-    assert asyncio.run(PassBatcher([model], 8, MERGE_FROM).score([1])) == [1]
+    assert asyncio.run(PassBatcher(model, 8, MERGE_FROM).score([1])) == [1]
     assert len(model.calls) == 2
 
 
 def test_other_errors_reach_the_request():
     model = Model(fail=[RuntimeError("worker failed")])
     with pytest.raises(RuntimeError, match="worker failed"):
-        asyncio.run(PassBatcher([model], 8, MERGE_FROM).score([1]))
+        asyncio.run(PassBatcher(model, 8, MERGE_FROM).score([1]))
     assert len(model.calls) == 1
 
 
@@ -104,7 +102,7 @@ def test_a_short_request_is_not_held_behind_a_long_one():
     model = Model()
 
     async def main():
-        batcher = PassBatcher([model], 12, MERGE_FROM)
+        batcher = PassBatcher(model, 12, MERGE_FROM)
         long = asyncio.ensure_future(batcher.score([f"L{i}" for i in range(40)]))
         await asyncio.sleep(0.005)  # the long one's first call is in flight
         short = await batcher.score(["S0", "S1", "S2"])
@@ -120,36 +118,12 @@ def test_a_short_request_is_not_held_behind_a_long_one():
     assert model.most_in_flight == 1
 
 
-def test_each_model_worker_has_one_call_in_flight_and_requests_go_to_the_free_one():
-    workers = [Model(), Model()]
-
-    async def main():
-        batcher = PassBatcher(workers, 12, MERGE_FROM)  # a quarter of a call: a whole request
-        return await asyncio.gather(*(batcher.score([f"{r}.{i}" for i in range(3)]) for r in range(4)))
-
-    answers = asyncio.run(main())
-    assert answers == [[f"{r}.{i}" for i in range(3)] for r in range(4)]
-    assert all(w.most_in_flight == 1 for w in workers)
-    assert [len(w.calls) for w in workers] == [2, 2]  # four requests, two calls each, side by side
-
-
-def test_a_request_cut_across_model_workers_gets_its_answers_in_order():
-    """The slow worker's slice of a long request comes back after the fast one's next slices."""
-    workers = [Model(seconds=0.05), Model(seconds=0.001)]
-    passes = [f"L{i}" for i in range(40)]
-
-    answer = asyncio.run(PassBatcher(workers, 4, MERGE_FROM).score(passes))
-    assert answer == passes
-    assert workers[0].calls[0] == passes[:4] and len(workers[1].calls) > len(workers[0].calls)
-    assert all(w.most_in_flight == 1 for w in workers)
-
-
 def arrivals_during_a_call(model: Model, waiting: int, passes: int = 2) -> list[list]:
     """Request 0 alone, then ``waiting`` more of ``passes`` sent while its call is in flight: each
     one's answer. A call holds all of them, each at most a quarter of it."""
 
     async def main():
-        batcher = PassBatcher([model], passes * max(4, waiting), MERGE_FROM)
+        batcher = PassBatcher(model, passes * max(4, waiting), MERGE_FROM)
         first = asyncio.ensure_future(batcher.score([f"0.{i}" for i in range(passes)]))
         await asyncio.sleep(0.005)
         rest = [batcher.score([f"{r}.{i}" for i in range(passes)]) for r in range(1, waiting + 1)]
@@ -178,7 +152,7 @@ def test_a_cancelled_request_sends_no_more_passes():
     model = Model()
 
     async def main():
-        batcher = PassBatcher([model], 4, MERGE_FROM)
+        batcher = PassBatcher(model, 4, MERGE_FROM)
         gone = asyncio.ensure_future(batcher.score([f"G{i}" for i in range(40)]))
         await asyncio.sleep(0.005)
         gone.cancel()

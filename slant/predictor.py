@@ -177,11 +177,10 @@ class Predictor:
         self.encoder = artifact.encoder()
         options = session_options()
         current = settings()
-        # Default: the cores this process may use, not onnxruntime's count of the machine's cores:
-        # a model worker pinned to one core of two ran two threads on it, at half the speed.
-        threads = threads or current.threads or _cpu_count()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
+        threads = threads or current.threads or None
+        if threads:
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
         requested = device or current.device
         self.providers = choose_providers(requested)
         model, self.session = self._open(graph, options)
@@ -211,7 +210,7 @@ class Predictor:
         # session: lower latency, and the same scores (its kernels split rows, not sums).
         # On CUDA the GPU needs batches: length-sorted ones of <= `batch_tokens` padded tokens.
         self.cpu = cpu
-        self.workers = threads if cpu else 1
+        self.workers = (threads or _cpu_count()) if cpu else 1
         self.batch_tokens = batch_tokens or CUDA_BATCH_TOKENS
         self._pool = self._session1 = None
         if self.workers > 1:

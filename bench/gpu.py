@@ -27,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import common  # noqa: E402
+from slant.predictor import gc_paused  # noqa: E402
 
 TARGET_PARAGRAPHS_PER_S = 10_000  # in process, end to end with tokenization, on a lent H200 (#13)
 
@@ -56,8 +57,6 @@ def score_chunks(predictor, passes, chunk: int) -> list:
 def timed_steps(predictor, passes, chunk: int) -> dict[str, float]:
     """The steps of ``Predictor.score``, each timed, over ``passes`` in chunks: seconds per step
     summed over the chunks, each chunk's steps with the garbage collector paused, as in ``score``."""
-    from slant.predictor import gc_paused
-
     steps = {"encode": 0.0, "run_windows": 0.0, "merge": 0.0}
     temps = predictor.artifact.calibration.temperatures
     for i in range(0, len(passes), chunk):
@@ -81,7 +80,6 @@ def tokenizer_floor(encoder, texts: list[str], repeats: int) -> dict[str, float]
     reading every encoding's ids and offsets into Python, and ``Encoder.encode_batch`` (both, plus
     cutting windows): the part of ``encode`` that no Slant code can make faster. The garbage
     collector is paused, as in ``Predictor.score``."""
-    from slant.predictor import gc_paused
 
     def best(fn) -> float:
         with gc_paused():

@@ -103,13 +103,8 @@ def idle_workers_warning(plan: ModelWorkers, api_workers: int) -> str | None:
 
     BentoML's model workers share one listening socket, so each takes whole connections (BentoML
     issue 5426), and each API worker keeps ONE model call in flight on a keep-alive connection
-    (serving/pass_batcher.py). Measured on 2 cores with ``SLANT_MODEL_WORKERS=2``,
-    ``SLANT_THREADS=1`` and the default single API worker: the second model worker got 0 of 226
-    calls, and the service ran at 10.0 articles/s against 20-21 with one model worker on both
-    cores; with two API workers the split was 330 calls to 45 (2026-12-05, a patched copy of the
-    service logging its calls). Routing each call to a worker of its own needs one BentoML service
-    per worker, and a built Bento records its services, so it would then serve only the layout it
-    was built with.
+    (serving/pass_batcher.py). docs/deployment.md gives the measurement: with two model workers
+    and one API worker, the second got no calls.
     """
     if plan.count == 1:
         return None

@@ -42,6 +42,7 @@ from serving.access import AccessGuard  # noqa: E402 - after the settings check,
 from serving.error_answers import ModelUnavailable, error, status_of, unavailable
 from serving.feedback_endpoints import FeedbackIntake, FeedbackStatsRoute
 from serving.health import Readiness, ReadyRoute
+from serving.heap import freeze_loaded
 from serving.intake import ParsePool, ParseUnavailable
 from serving.model_reload import LiveModel, follow_store, keep_following_store, load_if_changed, reload_interval_s
 from serving.model_workers import idle_workers_warning, place_model_worker, plan_model_workers
@@ -117,6 +118,7 @@ class SlantModel:
             self.live.predictor.providers,
             placed,
         )
+        freeze_loaded()
 
     @bentoml.on_startup
     async def _follow_store_here_too(self) -> None:
@@ -165,15 +167,17 @@ class SlantModel:
             switched = await load_if_changed(self.live, path)
             if switched is None:
                 return {**self.live.describe(), "changed": False}
-            previous, self.live = self.live, switched  # the switch
+            previous_version = self.live.artifact.version
+            self.live = switched  # the switch
             log.info(
                 "Slant model switched from %s to %s %s (%s)",
-                previous.artifact.version,
+                previous_version,
                 switched.artifact.name,
                 switched.artifact.version,
                 switched.path,
             )
-            return {**switched.describe(), "changed": True, "previous": previous.artifact.version}
+            freeze_loaded()  # the new model frozen, the one it replaced collected
+            return {**switched.describe(), "changed": True, "previous": previous_version}
 
 
 @bentoml.service(
@@ -233,6 +237,7 @@ class Slant:
         # so the first user requests are not slowed by its conservative initial guesses.
         for _ in range(12):
             await self.model.to_async.score([PassIn(text="Warm-up.")])
+        freeze_loaded()  # spaCy's pipeline among it, loaded by the first article
         log.info("Slant is ready (model %s %s)", self.artifact.name, self.artifact.version)
 
     async def __is_ready__(self) -> bool:

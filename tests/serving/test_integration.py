@@ -109,28 +109,9 @@ def test_batch_order_and_same_answers_as_single(client):
     answers = r.json()
     assert len(answers) == len(articles)
     for article, answer in zip(articles, answers):
-        single = client.post("/classify", json={"article": article}).json()
-        assert_close(answer, single)
-
-
-def assert_close(a: dict, b: dict, tol: float = 0.03) -> None:
-    """Same model, title, targets, paragraphs (texts, offsets); probabilities within ``tol``.
-
-    The int8 model quantizes activations per batch, so a paragraph's scores move in the third
-    (or second) decimal with what else shares its batch; decisions right at a threshold (labels, spans, the
-    summary's counts) may then differ, so only the probabilities are compared.
-    """
-    assert (a["model"], a["title"], a["targets"]) == (b["model"], b["title"], b["targets"])
-    assert len(a["paragraphs"]) == len(b["paragraphs"])
-    for p, q in zip(a["paragraphs"], b["paragraphs"]):
-        assert (p["index"], p["text"], p["start"], p["end"]) == (q["index"], q["text"], q["start"], q["end"])
-        pairs = [(s["scores"], t["scores"]) for s, t in zip(p["stance"], q["stance"])]
-        pairs += [(p[k]["scores"], q[k]["scores"]) for k in ("frames", "techniques")]
-        for x, y in pairs:
-            assert set(x) == set(y)
-            worst = max(abs(x[k] - y[k]) for k in x)
-            assert worst <= tol, f"scores differ by {worst:.4f} between batch and single answers"
-        assert abs(p["bias"]["score"] - q["bias"]["score"]) <= tol
+        # Every window is its own onnxruntime call on CPU, so a paragraph's scores do not depend on
+        # what it was sent with: the whole answer is the same, labels and summary included.
+        assert answer == client.post("/classify", json={"article": article}).json()
 
 
 def test_concurrent_requests_share_batches(client):
@@ -171,8 +152,7 @@ def test_http_and_cli_give_the_same_answer(client, serving_artifact, tmp_path):
     cli = CliRunner().invoke(main, args)
     assert cli.exit_code == 0, cli.output
     http = client.post("/classify", json={"article": article}).json()
-    # The service batches this article with whatever else is queued: equal within the int8 tolerance.
-    assert_close(json.loads(cli.stdout), http)
+    assert json.loads(cli.stdout) == http  # one model, one preprocessing, one answer builder
 
 
 @pytest.mark.skipif(not RELEASED.is_dir(), reason="models/slant-base not released yet")

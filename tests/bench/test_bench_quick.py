@@ -143,6 +143,18 @@ def test_batching_quick(tiny_artifact, tmp_path):
     assert "<!-- BEGIN batching -->" in (tmp_path / "RESULTS.md").read_text()
 
 
+def test_gc_pauses_quick(tiny_artifact, tmp_path):
+    _run("gc_pauses.py", tiny_artifact, tmp_path, 600, "--rounds", "1", "--clients", "4")
+    report = json.loads((tmp_path / "gc_pauses.json").read_text())
+    assert [r["mode"] for r in report["runs"]] == ["frozen", "not frozen"]
+    frozen, not_frozen = report["runs"]
+    for worker in ("API worker", "model worker"):  # the served workers froze what they loaded, once warm
+        assert frozen[f"{worker} objects frozen"] > 10_000 and not_frozen[f"{worker} objects frozen"] == 0
+    for run in report["runs"]:
+        assert run["errors"] == 0 and run["classify_articles_per_s"] > 0 and run["half_peak_p99_s"] > 0
+    assert "<!-- BEGIN gc_pauses -->" in (tmp_path / "RESULTS.md").read_text()
+
+
 def test_call_policy_quick(tiny_artifact, tmp_path):
     _run("call_policy.py", tiny_artifact, tmp_path, 600, "--clients", "4")
     report = json.loads((tmp_path / "call_policy.json").read_text())

@@ -22,11 +22,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 import common
 from serve import Server, closed_loop, make_requests, open_loop, send_each_once, start_served_benchmark
@@ -68,14 +70,13 @@ def read_logs(log_dir: Path, since: float) -> dict[str, dict]:
 
 def one_server(mode: str, model_dir: Path, args, single, rate: float | None) -> dict:
     log_dir = Path(tempfile.mkdtemp(prefix="slant-bench-gc-"))
-    os.environ.update(  # Server passes this process's environment on
-        {
-            "SLANT_BENCH_GC_LOG": str(log_dir),
-            "SLANT_BENCH_GC_FREEZE": MODES[mode],
-            "PYTHONPATH": os.pathsep.join(p for p in (str(HOOK), os.environ.get("PYTHONPATH", "")) if p),
-        }
-    )
-    server = Server(model_dir, args.threads, Path(tempfile.gettempdir()) / f"slant-bench-gc-{os.getpid()}.log")
+    hooked = {  # Server passes this process's environment on
+        "SLANT_BENCH_GC_LOG": str(log_dir),
+        "SLANT_BENCH_GC_FREEZE": MODES[mode],
+        "PYTHONPATH": os.pathsep.join(p for p in (str(HOOK), os.environ.get("PYTHONPATH", "")) if p),
+    }
+    with mock.patch.dict(os.environ, hooked):
+        server = Server(model_dir, args.threads, Path(tempfile.gettempdir()) / f"slant-bench-gc-{os.getpid()}.log")
     try:
         server.wait_ready(args.startup_timeout)
         # Every article once, unmeasured: spaCy's entity cache filled as in the measured phases.
@@ -88,10 +89,8 @@ def one_server(mode: str, model_dir: Path, args, single, rate: float | None) -> 
         measured_s = time.time() - since
     finally:
         server.stop()
-        for key in ("SLANT_BENCH_GC_LOG", "SLANT_BENCH_GC_FREEZE"):
-            os.environ.pop(key)
-        os.environ["PYTHONPATH"] = os.environ["PYTHONPATH"].removeprefix(str(HOOK)).lstrip(os.pathsep)
     logs = read_logs(log_dir, since)
+    shutil.rmtree(log_dir)
     result: dict = {
         "mode": mode,
         "measured_s": measured_s,

@@ -113,12 +113,9 @@ def main(argv=None) -> int:
     single, bulk = make_requests(articles, shapes, 4)
     probe = single[sorted(range(len(articles)), key=lambda i: shapes[i][1])[len(articles) // 2]]
     peak = common.sgemm_peak(args.threads, args.quick)
-    order = [m for r in range(args.rounds) for m in (list(MODES) if r % 2 == 0 else list(reversed(MODES)))]
+    order = common.paired_order(MODES, args.rounds)
     runs = [one_server(mode, model_dir, args, single, bulk, probe) for mode in order]
-    summary = {
-        mode: {key: statistics.median(r[key] for r in runs if r["mode"] == mode) for key, _ in MEASURES}
-        for mode in MODES
-    }
+    summary = common.medians_by_mode(runs, MODES, [key for key, _ in MEASURES])
     (out_dir / "batching.json").write_text(json.dumps({"runs": runs, "summary": summary}, indent=1) + "\n")
     path = common.update_results(out_dir, "batching", render(args, runs, summary, where, peak))
     print(f"wrote {path}")

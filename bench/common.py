@@ -15,6 +15,7 @@ import os
 import platform
 import random
 import re
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -555,6 +556,17 @@ def parse_served(ap, argv=None):
     args.articles = args.articles or (12 if args.quick else args.default_articles)
     args.threads = args.threads or usable_cores()
     return args
+
+
+def paired_order(modes, rounds: int) -> list[str]:
+    """The modes' servers in A B, B A, A B, ... order over ``rounds``, so that a shared machine's
+    drift hits every mode alike."""
+    return [m for r in range(rounds) for m in (list(modes) if r % 2 == 0 else list(reversed(modes)))]
+
+
+def medians_by_mode(runs: list[dict], modes, keys) -> dict[str, dict[str, float]]:
+    """Per mode, each key's median over that mode's runs (each run a dict with its "mode")."""
+    return {mode: {key: statistics.median(r[key] for r in runs if r["mode"] == mode) for key in keys} for mode in modes}
 
 
 def fmt(x: float, digits: int = 2) -> str:

@@ -150,14 +150,11 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     out_dir, model_dir, articles, where, shapes = start_served_benchmark(args)
     single, _ = make_requests(articles, shapes, 4)
-    order = [m for r in range(args.rounds) for m in (list(MODES) if r % 2 == 0 else list(reversed(MODES)))]
+    order = common.paired_order(MODES, args.rounds)
     runs = [one_server(order[0], model_dir, args, single, None)]
     rate = runs[0]["half_peak_rate_per_s"]  # the same arrivals for every server
     runs += [one_server(mode, model_dir, args, single, rate) for mode in order[1:]]
-    summary = {
-        mode: {key: statistics.median(r[key] for r in runs if r["mode"] == mode) for key, _, _ in MEASURES}
-        for mode in MODES
-    }
+    summary = common.medians_by_mode(runs, MODES, [key for key, _, _ in MEASURES])
     (out_dir / "gc_pauses.json").write_text(json.dumps({"runs": runs, "summary": summary}, indent=1) + "\n")
     path = common.update_results(out_dir, "gc_pauses", render(args, summary, where, rate))
     print(f"wrote {path}")

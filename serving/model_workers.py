@@ -98,22 +98,25 @@ def plan_model_workers(
     return ModelWorkers(len(found), per_gpu=True, gpus=tuple(found))
 
 
-def idle_workers_warning(plan: ModelWorkers, api_workers: int) -> str | None:
+def idle_workers_warning(plan: ModelWorkers, api_workers: int, calls_in_flight: int) -> str | None:
     """What to tell the operator when some of ``plan``'s model workers will get few or no calls.
 
     BentoML's model workers share one listening socket, so each takes whole connections (BentoML
-    issue 5426), and each API worker keeps ONE model call in flight on a keep-alive connection
-    (serving/pass_batcher.py). docs/deployment.md gives the measurement: with two model workers
-    and one API worker, the second got no calls.
+    issue 5426), and each API worker keeps at most ``calls_in_flight`` model calls in flight, each
+    on a keep-alive connection of its own (serving/pass_batcher.py). docs/deployment.md gives the
+    measurements: with two model workers and one API worker, one call in flight left the second
+    with no calls, two calls in flight split the work unevenly.
     """
     if plan.count == 1:
         return None
     what = "one per GPU" if plan.per_gpu else f"SLANT_MODEL_WORKERS={plan.count}"
+    connections = api_workers * calls_in_flight
     return (
-        f"{plan.count} model workers ({what}) with {api_workers} API worker(s): each API worker keeps one "
-        "model call in flight on one connection, and BentoML hands a model worker whole connections, so at "
-        f"most {min(plan.count, api_workers)} of them get calls at a time, often fewer (docs/deployment.md, "
-        "Model workers per machine). For more throughput run more replicas with one model worker each"
+        f"{plan.count} model workers ({what}) with {api_workers} API worker(s) of {calls_in_flight} model call(s) "
+        "in flight each: each call in flight holds a connection, and BentoML hands a model worker whole "
+        f"connections, so at most {min(plan.count, connections)} of them get calls at a time, unevenly "
+        "(docs/deployment.md, Model workers per machine). For more throughput run more replicas with one "
+        "model worker each"
     )
 
 

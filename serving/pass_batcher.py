@@ -15,12 +15,13 @@ log = logging.getLogger("slant.serving")
 class _Waiting:
     """One request's passes: how many have gone into calls so far, and the outs that came back."""
 
-    __slots__ = ("passes", "sent", "outs", "future")
+    __slots__ = ("passes", "sent", "outs", "scored", "future")
 
     def __init__(self, passes: list, future: asyncio.Future[list]) -> None:
         self.passes = passes
         self.sent = 0
-        self.outs: list = []
+        self.outs: list = [None] * len(passes)  # filled by position: its calls may come back in any order
+        self.scored = 0
         self.future = future
 
     @property
@@ -59,9 +60,18 @@ def call_shares(left: list[int], capacity: int) -> list[int]:
 
 
 class PassBatcher:
-    """Sends the model passes of concurrent requests to the model worker, with ONE call in flight
-    per API worker, merged into shared calls as the load grows; a lone request is sent at once,
+    """Sends the model passes of concurrent requests to the model worker, with at most
+    ``calls_in_flight`` calls in flight per API worker (2 by default) holding at most ``max_passes``
+    passes together, merged into shared calls as the load grows; a lone request is sent at once,
     never held back.
+
+    Two calls in flight: a request that arrives while a call runs goes out at once, and the model
+    worker reads and tokenizes it while the running call's windows keep the cores busy (its windows
+    queue behind that call's on the Predictor's onnxruntime workers), instead of leaving them idle
+    between calls while answers travel and the next call is read. With one call in flight the model
+    worker used 1.7 of 2 cores at 4 clients (bench/serve.py, 2026-12-05 10:29). The budget of passes in flight keeps what a new request
+    can find ahead of it at one call's worth, as with one call in flight: a long article alone fills
+    a call and nothing goes beside it.
 
     While fewer than ``merge_from`` requests wait, a call carries one request's passes, the oldest
     first, a quarter of a call at a time while others wait (round robin): each request is answered
@@ -79,65 +89,80 @@ class PassBatcher:
     Why not BentoML's adaptive batching alone (bench/batching.py measures both; bench/RESULTS.md):
     its cork learns how long to hold a batch open from the queueing delays it saw under load and
     keeps applying that after the load is gone: a lone article right after a burst took 3-10x as
-    long as on a fresh server, for minutes. With one call in flight the model worker's queue never
-    holds more than one job, BentoML dispatches it at once, and batching happens here: whatever
-    queued while a call ran goes into the next call, so batches still grow with the load.
+    long as on a fresh server, for minutes. The calls go to the model worker's ``score_call``
+    endpoint, which BentoML runs at once, without its batching, and batching happens here: whatever
+    queued while the calls ran goes into the next call, so batches still grow with the load.
 
     A call that loses its connection (a keep-alive race) is sent again: scoring is idempotent.
     """
 
     RETRIES = 2
 
-    def __init__(self, call: Callable[[list], Awaitable[list]], max_passes: int, merge_from: int) -> None:
+    def __init__(
+        self, call: Callable[[list], Awaitable[list]], max_passes: int, merge_from: int, calls_in_flight: int
+    ) -> None:
         self._call = call  # async (list[PassIn]) -> list[PassOut]
-        self._max = max_passes
+        self._max = max_passes  # passes in one call, and in all the calls in flight together
         self._merge_from = merge_from  # waiting requests from which calls merge them (SLANT_PASS_MERGE_FROM)
-        self._waiting: list[_Waiting] = []  # in turn order: arrival, rotated by round robin
-        self._draining: asyncio.Task | None = None
+        self._most_calls = calls_in_flight  # SLANT_PASS_CALLS_IN_FLIGHT
+        self._waiting: list[_Waiting] = []  # passes still to send, in turn order: arrival, rotated by round robin
+        self._calls: set[asyncio.Task] = set()
+        self._passes_in_flight = 0
 
     async def score(self, passes: list) -> list:
         if not passes:
             return []
-        loop = asyncio.get_running_loop()
-        waiting = _Waiting(passes, loop.create_future())
+        waiting = _Waiting(passes, asyncio.get_running_loop().create_future())
         self._waiting.append(waiting)
-        if self._draining is None or self._draining.done():
-            self._draining = loop.create_task(self._drain())
+        self._send_calls()
         return await waiting.future
 
-    async def _drain(self) -> None:
-        while True:
+    def _send_calls(self) -> None:
+        """Starts calls while fewer than ``calls_in_flight`` are in flight and their passes leave room."""
+        while len(self._calls) < self._most_calls:
             # A done future here was cancelled: the client went away; its passes are not sent.
-            self._waiting = [w for w in self._waiting if not w.future.done()]
-            if not self._waiting:
+            self._waiting = [w for w in self._waiting if w.left > 0 and not w.future.done()]
+            room = self._max - self._passes_in_flight
+            if not self._waiting or room <= 0:
                 return
-            jobs = self._next_call()
-            batch = [p for w, n in jobs for p in w.passes[w.sent : w.sent + n]]
-            for w, n in jobs:
+            jobs = [(w, w.sent, n) for w, n in self._next_call(room)]
+            for w, _, n in jobs:
                 w.sent += n
-            try:
-                outs = await self._call_with_retry(batch)
-            except Exception as e:  # noqa: BLE001 - the requests in this call get the error
-                for w, _ in jobs:
-                    if not w.future.done():
-                        w.future.set_exception(e)
-                continue
-            at = 0
-            for w, n in jobs:
-                w.outs.extend(outs[at : at + n])
-                at += n
-                if w.left == 0 and not w.future.done():
-                    w.future.set_result(w.outs)
+            batch = [p for w, at, n in jobs for p in w.passes[at : at + n]]
+            self._passes_in_flight += len(batch)
+            task = asyncio.get_running_loop().create_task(self._send(jobs, batch))
+            self._calls.add(task)
 
-    def _next_call(self) -> list[tuple[_Waiting, int]]:
-        """(request, passes) that go into the next call, taken from the head of ``_waiting``."""
+    async def _send(self, jobs: list[tuple[_Waiting, int, int]], batch: list) -> None:
+        try:
+            outs = await self._call_with_retry(batch)
+        except Exception as e:  # noqa: BLE001 - the requests in this call get the error
+            for w, _, _ in jobs:
+                if not w.future.done():
+                    w.future.set_exception(e)
+        else:
+            i = 0
+            for w, at, n in jobs:
+                w.outs[at : at + n] = outs[i : i + n]
+                w.scored += n
+                i += n
+                if w.scored == len(w.passes) and not w.future.done():
+                    w.future.set_result(w.outs)
+        finally:
+            self._passes_in_flight -= len(batch)
+            self._calls.discard(asyncio.current_task())  # type: ignore[arg-type]
+            self._send_calls()
+
+    def _next_call(self, room: int) -> list[tuple[_Waiting, int]]:
+        """(request, passes) that go into the next call, at most ``room`` passes, taken from the head
+        of ``_waiting``."""
         if len(self._waiting) < self._merge_from:
             first = self._waiting[0]
-            n = min(first.left, quota(self._max, len(self._waiting)))
-            if first.left > n:  # its next quarter waits for the others' turns
+            n = min(first.left, quota(self._max, len(self._waiting)), room)
+            if first.left > n:  # its next part waits for the others' turns
                 self._waiting.append(self._waiting.pop(0))
             return [(first, n)]
-        shares = call_shares([w.left for w in self._waiting], self._max)
+        shares = call_shares([w.left for w in self._waiting], room)
         return [(w, n) for w, n in zip(self._waiting, shares) if n > 0]
 
     async def _call_with_retry(self, batch: list) -> list:

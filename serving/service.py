@@ -69,11 +69,11 @@ log = logging.getLogger("slant.serving")
 #
 # MAX_BATCH_PASSES = 256: the most passes in one model call. PassBatcher sends one request per call
 #   while fewer than SLANT_PASS_MERGE_FROM (8) wait and merges the passes of more into calls of at
-#   most this size, one call in flight, none over a quarter of a call while others wait; BentoML's
-#   batcher gets the same limit. Big enough that several concurrent articles (a 20-paragraph
-#   article with 5 targets is 120 passes) share a call, small enough that a call stays short (about
-#   2 s on 2 CPU cores for MiniLM-L6 int8), which bounds how long a new request can wait behind the
-#   call that is running.
+#   most this size, none over a quarter of a call while others wait, and keeps at most this many
+#   passes in flight (in up to SLANT_PASS_CALLS_IN_FLIGHT calls); BentoML's batcher gets the same
+#   limit. Big enough that several concurrent articles (a 20-paragraph article with 5 targets is
+#   120 passes) share a call, small enough that a call stays short (about 2 s on 2 CPU cores for
+#   MiniLM-L6 int8), which bounds how long a new request can wait behind the calls in flight.
 # MAX_LATENCY_MS = 60000: in BentoML this is not a target but the point where a queued job is
 #   *rejected* with 503. It must exceed the time the largest allowed article (500 paragraphs x 10
 #   targets, ~5,500 passes) takes on CPU, or valid input would fail; past it, we shed load rather
@@ -96,7 +96,10 @@ configure_logging()  # one line per refused request, no BentoML traceback for a 
     # SLANT_MODEL_WORKERS, default 1: one onnxruntime session per machine, which already uses every
     # core (or the GPU); N sessions, each on its share of the cores; or per-gpu, one per GPU.
     **MODEL_WORKERS.service_options(),
-    threads=1,  # one batch at a time per worker; the next batch forms while this one runs
+    # Two calls at a time: the PassBatcher's next call is read and tokenized while this one's model
+    # windows run (they queue behind its windows on the Predictor's onnxruntime workers). BentoML's
+    # adaptive batching still runs one batch at a time.
+    threads=2,
     traffic={"timeout": REQUEST_TIMEOUT_S},
     # BentoML's client to this worker otherwise replaces its connection pool every 100 calls or
     # 5 minutes and closes the calls in flight on the old pool: each one a 503 for its request
@@ -148,12 +151,20 @@ class SlantModel:
         """Liveness of this worker for the API worker's /readyz (async: answered between batches)."""
         return {"version": self.live.artifact.version}
 
-    @bentoml.api(batchable=True, max_batch_size=MAX_BATCH_PASSES, max_latency_ms=MAX_LATENCY_MS)
-    def score(self, passes: list[PassIn]) -> list[PassOut]:
-        """Scores for model passes from any number of requests, in order."""
-        live = self.live  # the whole batch on one model, whatever a reload does meanwhile
+    @bentoml.api
+    def score_call(self, passes: list[PassIn]) -> list[PassOut]:
+        """Scores for one PassBatcher call's passes, in order, scored at once: its next call runs
+        beside it, so that one call's decoding, tokenizing and merging overlap the other's model
+        windows instead of leaving cores idle between calls."""
+        live = self.live  # the whole call on one model, whatever a reload does meanwhile
         results = live.predictor.score([Pass(p.text, p.target) for p in passes])
         return [PassOut.of(r, live.loaded_threshold) for r in results]
+
+    @bentoml.api(batchable=True, max_batch_size=MAX_BATCH_PASSES, max_latency_ms=MAX_LATENCY_MS)
+    def score(self, passes: list[PassIn]) -> list[PassOut]:
+        """The same through BentoML's adaptive batching (SLANT_PASS_BATCHER=0): passes from any
+        number of requests, in order."""
+        return self.score_call(passes)
 
     @bentoml.api
     async def reload(self, path: str = "") -> dict:
@@ -195,7 +206,7 @@ class Slant:
         # In the `bentoml serve` process, before any worker of either service starts: a model that
         # cannot be served stops the server here, at once, instead of crash-looping its workers.
         check_served_model()
-        warning = idle_workers_warning(MODEL_WORKERS, API_WORKERS)
+        warning = idle_workers_warning(MODEL_WORKERS, API_WORKERS, SETTINGS.pass_calls_in_flight)
         if warning:
             log.warning("%s", warning)
 
@@ -205,7 +216,12 @@ class Slant:
         self.artifact = load(store.current_model_dir())
         self._work = WorkThread()  # parsing text, NER, building answers: one at a time, preparations first
         self._batcher = (
-            PassBatcher(lambda batch: self.model.to_async.score(batch), MAX_BATCH_PASSES, SETTINGS.pass_merge_from)
+            PassBatcher(
+                lambda batch: self.model.to_async.score_call(batch),
+                MAX_BATCH_PASSES,
+                SETTINGS.pass_merge_from,
+                SETTINGS.pass_calls_in_flight,
+            )
             if SETTINGS.pass_batcher
             else None
         )

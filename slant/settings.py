@@ -93,6 +93,11 @@ class Settings(BaseSettings):
         "waiting requests from which the PassBatcher merges their passes into shared model calls; fewer go "
         "one request per call (1: always merge; bench/call_policy.py compares)",
     )
+    pass_calls_in_flight: int = _positive(
+        2,
+        "model calls the PassBatcher keeps in flight at once, their passes together at most "
+        "SLANT_MAX_BATCH_PASSES (1: one at a time; bench/call_policy.py compares)",
+    )
     max_latency_ms: int = _positive(60_000, "how long a pass may wait in the batch queue before a 503")
     request_timeout_s: int = _positive(120, "request timeout")
     api_workers: int = _positive(1, "HTTP worker processes")

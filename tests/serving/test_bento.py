@@ -95,11 +95,13 @@ def test_a_number_of_workers_declares_that_many(monkeypatch):
 
 
 def test_model_workers_that_cannot_all_get_calls_are_named_at_startup():
-    assert idle_workers_warning(ModelWorkers(1, per_gpu=False), api_workers=1) is None
-    message = idle_workers_warning(ModelWorkers(4, per_gpu=False), api_workers=1)
+    assert idle_workers_warning(ModelWorkers(1, per_gpu=False), api_workers=1, calls_in_flight=2) is None
+    message = idle_workers_warning(ModelWorkers(4, per_gpu=False), api_workers=1, calls_in_flight=2)
     assert message is not None
-    assert "SLANT_MODEL_WORKERS=4" in message and "at most 1 of them" in message and "replicas" in message
-    per_gpu = idle_workers_warning(ModelWorkers(2, per_gpu=True, gpus=("0", "1")), api_workers=3)
+    assert "SLANT_MODEL_WORKERS=4" in message and "at most 2 of them" in message and "replicas" in message
+    one_call = idle_workers_warning(ModelWorkers(4, per_gpu=False), api_workers=1, calls_in_flight=1)
+    assert one_call is not None and "at most 1 of them" in one_call
+    per_gpu = idle_workers_warning(ModelWorkers(2, per_gpu=True, gpus=("0", "1")), api_workers=3, calls_in_flight=2)
     assert per_gpu is not None and "one per GPU" in per_gpu and "at most 2 of them" in per_gpu
 
 

@@ -20,8 +20,8 @@ What it does, in order (one command, stops by itself, stops the server on any ex
    ``--batch-clients`` level bulk batches of ``--batch-articles`` (POST /classify_batch): throughput
    (also as a share of the in-process rate on the very articles served: each article weighs its
    in-process time, fitted over all the articles), p50/p95/p99 latency, errors, and the server's
-   batch sizes from /metrics (``bentoml_service_adaptive_batch_size``: requests merged per dispatch of the
-   model worker's batchable ``score`` endpoint). After the highest level of each
+   model calls from /metrics (the PassBatcher's calls to ``score_call``, or BentoML's dispatches of
+   ``score``, with the jobs merged per dispatch). After the highest level of each
    mode, the same lone article again: its latency right after a burst. Between the levels, the
    server idle, an in-process bulk and per-article run: each level is compared with the runs just
    before and after it.
@@ -387,30 +387,39 @@ class Server(ServeProcess):
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+([-+0-9.eEinfNa]+)$")
 
 
+MODEL_ENDPOINTS = ('endpoint="/score_call"', 'endpoint="/score"')  # the PassBatcher's calls, BentoML's batching
+
+
 def scrape(client, url: str) -> dict:
-    """The adaptive batch size histogram of the ``score`` endpoint: {le: count}, sum, count."""
+    """The model worker's calls from /metrics: the PassBatcher's (``score_call``: one HTTP request
+    each) and BentoML's dispatches of its batchable ``score`` endpoint (the adaptive batch size
+    histogram: {le: count}, sum, count), and the seconds both endpoints' requests took."""
     try:
         text = client.get(url + "/metrics").text
     except Exception:  # noqa: BLE001 - metrics are a diagnostic; a failed scrape is reported as missing
         return {}
-    hist = {"buckets": {}, "sum": 0.0, "count": 0.0, "score_seconds": 0.0}
+    hist = {"buckets": {}, "sum": 0.0, "count": 0.0, "direct_calls": 0.0, "call_seconds": 0.0}
     found = False
     for line in text.splitlines():
         m = _SAMPLE.match(line.strip())
-        if (
-            m
-            and m.group(1) == "bentoml_service_request_duration_seconds_sum"
-            and 'endpoint="/score"' in (m.group(2) or "")
+        if not m:
+            continue
+        name, labels_text, value = m.group(1), m.group(2) or "", float(m.group(3))
+        if name.startswith("bentoml_service_request_duration_seconds_") and any(
+            e in labels_text for e in MODEL_ENDPOINTS
         ):
-            hist["score_seconds"] += float(m.group(3))  # time the model worker spent in /score calls
+            found = True
+            if name.endswith("_sum"):
+                hist["call_seconds"] += value  # time the model worker's requests took, overlapping ones each
+            elif name.endswith("_count") and MODEL_ENDPOINTS[0] in labels_text:
+                hist["direct_calls"] += value
             continue
-        if not m or "adaptive_batch_size" not in m.group(1):
+        if "adaptive_batch_size" not in name:
             continue
-        labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(2) or ""))
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', labels_text))
         if labels.get("method_name", "score") != "score":
             continue
         found = True
-        name, value = m.group(1), float(m.group(3))
         if name.endswith("_bucket"):
             le = float(labels["le"]) if labels.get("le") not in (None, "+Inf") else float("inf")
             hist["buckets"][le] = hist["buckets"].get(le, 0.0) + value
@@ -424,26 +433,27 @@ def scrape(client, url: str) -> dict:
 def batch_delta(before: dict, after: dict, passes_sent: int, requests_sent: int) -> dict:
     if not before or not after:
         return {"dispatches": None}
-    n = after["count"] - before["count"]
+    dispatched = after["count"] - before["count"]
+    n = after["direct_calls"] - before["direct_calls"] + dispatched
     if n <= 0:
         return {"dispatches": 0}
-    s = after["sum"] - before["sum"]
     buckets = sorted((le, after["buckets"].get(le, 0) - before["buckets"].get(le, 0)) for le in after["buckets"])
 
     def quantile(q):
         for le, c in buckets:
-            if c >= q * n:
+            if c >= q * dispatched:
                 return le
         return float("inf")
 
+    jobs = (after["sum"] - before["sum"]) / dispatched if dispatched > 0 else None
     return {
-        "dispatches": int(n),
-        "requests_per_dispatch": s / n,
-        "requests_per_dispatch_p50_le": quantile(0.5),
-        "requests_per_dispatch_max_le": quantile(1.0),
+        "dispatches": int(n),  # model calls, either endpoint
+        "requests_per_dispatch": jobs,  # BentoML jobs merged per dispatch of `score`; None: no dispatch
+        "requests_per_dispatch_p50_le": quantile(0.5) if jobs else None,
+        "requests_per_dispatch_max_le": quantile(1.0) if jobs else None,
         "passes_per_dispatch": passes_sent / n,
         "http_requests_per_dispatch": requests_sent / n,
-        "score_seconds": after.get("score_seconds", 0.0) - before.get("score_seconds", 0.0),
+        "call_seconds": after["call_seconds"] - before["call_seconds"],
     }
 
 
@@ -792,7 +802,7 @@ def run_once(args) -> dict | None:
         results["lone"]["fresh"] = fresh
         print(f"lone article on the fresh server: {[round(x * 1000) for x in fresh]} ms")
         # A short article sent while a long one is being scored: at 20, 40 and 60 % of the long
-        # one's estimated time (model calls run one at a time, each of up to SLANT_MAX_BATCH_PASSES).
+        # one's estimated time (the model calls in flight hold at most SLANT_MAX_BATCH_PASSES passes together).
         long_est = long_req.passes / (inproc["passes"] / inproc["bulk"]["seconds"])
         offsets = [round(f * long_est, 2) for f in (0.2, 0.4, 0.6)]
         sbl = asyncio.run(short_behind_long(server.url + "/classify", long_req, probe, offsets))
@@ -859,7 +869,7 @@ def run_once(args) -> dict | None:
             level["warmup_s"] = warmup
             level["duration_s"] = duration
             if level["batching"].get("dispatches"):
-                level["model_busy"] = level["batching"]["score_seconds"] / level["total_s"]
+                level["model_calls_in_flight"] = level["batching"]["call_seconds"] / level["total_s"]
             level["served_vs_run_reference"] = served_vs_inprocess(level, inproc["article_cost_s"])
             results["levels"][mode].append(level)
             if c == max(levels):
@@ -878,7 +888,7 @@ def run_once(args) -> dict | None:
                 f"p99 {level['latency_s']['p99'] * 1000:.0f} ms, errors {level['errors']}, "
                 f"model calls {level['batching'].get('dispatches')}, "
                 f"passes/call {level['batching'].get('passes_per_dispatch', float('nan')):.0f}, "
-                f"model worker busy {level.get('model_busy', float('nan')):.0%}"
+                f"model calls in flight {level.get('model_calls_in_flight', float('nan')):.2f}"
             )
         # The peak in work, not in the articles/s of whichever stretch of articles a level drew (those
         # move with their sizes): the best /classify level's share of the in-process rate, as
@@ -1231,7 +1241,7 @@ def render(r: dict) -> str:
         f"cache), against {ip['bulk']['seconds']:.1f} s for a bulk run of the same articles, and without this the "
         "levels that drew articles not yet read paid it while the later ones did not.",
         "",
-        "| endpoint | clients | articles/s | paragraphs/s | tokens/s | ÷ in process | ÷ run's median | p50 ms | p95 ms | p99 ms | errors | model calls | HTTP requests / call | passes / call | BentoML jobs / dispatch | model worker busy | CPU s: model · API · client |",
+        "| endpoint | clients | articles/s | paragraphs/s | tokens/s | ÷ in process | ÷ run's median | p50 ms | p95 ms | p99 ms | errors | model calls | HTTP requests / call | passes / call | BentoML jobs / dispatch | model calls in flight | CPU s: model · API · client |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for mode, levels in r["levels"].items():
@@ -1240,7 +1250,8 @@ def render(r: dict) -> str:
             if b.get("dispatches"):
                 calls = (
                     f"{b['dispatches']:,} | {f(b['http_requests_per_dispatch'], 1)} | {f(b['passes_per_dispatch'], 0)} | "
-                    f"{f(b['requests_per_dispatch'], 2)} | {lv.get('model_busy', float('nan')):.0%}"
+                    f"{f(b['requests_per_dispatch'], 2) if b['requests_per_dispatch'] else 'n/a'} | "
+                    f"{f(lv.get('model_calls_in_flight', float('nan')), 2)}"
                 )
             else:
                 calls = "n/a | n/a | n/a | n/a | n/a"
@@ -1384,14 +1395,15 @@ def render(r: dict) -> str:
         "place of its articles: each level scores another stretch of the cycled "
         "articles, and on a saturated server their sizes move articles/s and even tokens/s (attention grows with "
         "the square of a window's length), so levels are compared in in-process seconds of work per second.",
-        "- Server batch sizes: BentoML's `bentoml_service_adaptive_batch_size` histogram (jobs merged into one "
-        "dispatch of the model worker's batchable `score` endpoint), scraped from /metrics before and after each "
-        "level: its count is the number of model calls, its mean the BentoML jobs per dispatch. The API worker's "
-        "`PassBatcher` merges the passes of concurrent requests before they reach BentoML and keeps one model call "
-        "in flight, so BentoML sees one job per dispatch by design; the merging shows in HTTP requests / call and "
-        "passes / call (sent during the level ÷ model calls).",
-        "- Model worker busy: the model worker's time inside /score calls (`bentoml_service_request_duration_seconds` "
-        "of /score) over the level's whole run. CPU seconds per process come from /proc (psutil) over each level; "
+        "- Model calls: the model worker's requests from /metrics before and after each level: the PassBatcher's "
+        "calls to `score_call` (`bentoml_service_request_duration_seconds` count), or with `SLANT_PASS_BATCHER=0` "
+        "BentoML's dispatches of its batchable `score` endpoint (`bentoml_service_adaptive_batch_size` count; its "
+        "mean, the jobs BentoML merged into one dispatch). The API worker's `PassBatcher` merges the passes of "
+        "concurrent requests itself, so the merging shows in HTTP requests / call and passes / call (sent during "
+        "the level ÷ model calls).",
+        "- Model calls in flight: the seconds the model worker's calls took, summed, over the level's whole run "
+        "(the mean number in flight; the PassBatcher keeps up to `SLANT_PASS_CALLS_IN_FLIGHT`). CPU seconds per "
+        "process come from /proc (psutil) over each level; "
         "the client is this process. All of it shares the machine's cores with the model.",
     ]
     return "\n".join(lines)

@@ -2,16 +2,20 @@
 it cost at the peak? Paired rounds, one run.
 
     python bench/call_policy.py                 # released model, PerSenT articles, writes bench/RESULTS.md
+    python bench/call_policy.py --merge-from 1,4 --calls-in-flight 1,3   # more ways, more rounds' time
     python bench/call_policy.py --quick --synthetic --model <artifact> --out /tmp/x    # smoke test
 
 One server per policy runs side by side, each idle but for the round being measured: the default
-``SLANT_PASS_MERGE_FROM`` (one request per model call while fewer than that many wait, merged
-calls from there on) and each value of ``--merge-from`` (1: every waiting request merged into the
-next call, the policy before #13; 4: the default before 2026-12-05).
+PassBatcher (``SLANT_PASS_MERGE_FROM``: one request per model call while fewer than that many
+wait, merged calls from there on; ``SLANT_PASS_CALLS_IN_FLIGHT``: how many calls it keeps in
+flight) and, for each value of ``--merge-from`` and of ``--calls-in-flight``, a server with that
+one setting changed (merge from 1: every waiting request merged into the next call, the policy
+before #13; 4: the default before 2026-12-05; one call in flight: the policy before ``SLANT_PASS_CALLS_IN_FLIGHT``).
 
-1. The peak: a closed loop of ``--clients`` clients on /classify of each server, twice, in an
-   order reversed the second time; its articles/s per server, ÷ the default's. The default's is
-   the peak the arrivals below are drawn at.
+1. The peak: a closed loop of ``--clients`` clients on /classify of each server,
+   ``--peak-rounds`` times (2), in an order reversed every round; its articles/s per server, ÷ the
+   default's. The default's is the peak the arrivals below are drawn at. The same at each of
+   ``--fewer-clients`` (4), where fewer requests wait for each call.
 2. Each round draws Poisson arrivals at ``--load`` of that peak for ``--segment-s`` seconds and
    sends the same arrivals to every server as they arrive, and to the default server one at a
    time, first come first served, from a queue in this process: a real one-at-a-time FIFO server
@@ -19,8 +23,8 @@ next call, the policy before #13; 4: the default before 2026-12-05).
    is in it), the baseline. The order rotates from round to round so that a slow spell of a shared
    machine hits each way alike.
 
-The table gives each way's latency percentiles over all rounds, p99 ÷ the FIFO's p99, per round,
-and the peak.
+The tables give each way's latency percentiles over all rounds, p99 ÷ the FIFO's p99, per round,
+and its closed loops' articles/s.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import statistics
 import sys
 import tempfile
 from pathlib import Path
+from unittest import mock
 
 import common
 from serve import (
@@ -46,45 +51,80 @@ from serve import (
 
 from slant.settings import Settings  # after serve, which puts the repository on sys.path
 
-DEFAULT_MERGE_FROM = Settings.model_fields["pass_merge_from"].default
+MERGE_FROM = "SLANT_PASS_MERGE_FROM"
+CALLS_IN_FLIGHT = "SLANT_PASS_CALLS_IN_FLIGHT"
+DEFAULTS = {
+    MERGE_FROM: Settings.model_fields["pass_merge_from"].default,
+    CALLS_IN_FLIGHT: Settings.model_fields["pass_calls_in_flight"].default,
+}
+DEFAULT = f"merge from {DEFAULTS[MERGE_FROM]}, {DEFAULTS[CALLS_IN_FLIGHT]} calls in flight (default)"
 FIFO = "one at a time (FIFO)"
 
 
-def policy_name(merge_from: int) -> str:
-    """A server's way in the tables: its SLANT_PASS_MERGE_FROM."""
-    if merge_from == DEFAULT_MERGE_FROM:
-        return f"merge from {merge_from} (default)"
-    return "merge always" if merge_from == 1 else f"merge from {merge_from}"
+def way_name(variable: str, value: int) -> str:
+    """A server's way in the tables: the one setting it changes from the default."""
+    if variable == MERGE_FROM:
+        return "merge always" if value == 1 else f"merge from {value}"
+    return f"{value} call{'s' if value > 1 else ''} in flight"
 
 
-DEFAULT = policy_name(DEFAULT_MERGE_FROM)
+def _values(ap, flag: str, text: str, variable: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v]
+    except ValueError:
+        ap.error(f"{flag} is {text!r}; give whole numbers, e.g. 1,4")
+    if any(v < 1 for v in values) or DEFAULTS[variable] in values:
+        ap.error(f"{flag} is {text!r}; give values of 1 or more other than the default {DEFAULTS[variable]}")
+    return list(dict.fromkeys(values))
 
 
 def parse_args(argv=None):
     ap = common.served_parser(__doc__, outputs="RESULTS.md and call_policy.json", articles=160)
     ap.add_argument("--clients", type=int, default=16, help="clients of the closed loop that finds the peak")
+    ap.add_argument(
+        "--fewer-clients",
+        default="4",
+        help="client counts below --clients whose closed loops are timed too, comma-separated (default 4; '' none)",
+    )
     ap.add_argument("--load", type=float, default=0.5, help="arrival rate as a share of the peak (default 0.5)")
     ap.add_argument(
         "--merge-from",
-        default="1,4",
-        help=f"SLANT_PASS_MERGE_FROM values compared with the default ({DEFAULT_MERGE_FROM}), comma-separated "
-        "(default 1,4)",
+        default="4",
+        help=f"{MERGE_FROM} values compared with the default ({DEFAULTS[MERGE_FROM]}), comma-separated (default 4)",
+    )
+    ap.add_argument(
+        "--calls-in-flight",
+        default="1",
+        help=f"{CALLS_IN_FLIGHT} values compared with the default ({DEFAULTS[CALLS_IN_FLIGHT]}), comma-separated "
+        "(default 1)",
     )
     ap.add_argument("--rounds", type=int, default=None, help="rounds of all the ways (default 4; --quick 1)")
     ap.add_argument("--segment-s", type=float, default=None, help="seconds of arrivals per way and round (default 40)")
     ap.add_argument(
         "--peak-s", type=float, default=None, help="seconds of each closed loop at the peak (default 20; --quick 2)"
     )
+    ap.add_argument(
+        "--peak-rounds",
+        type=int,
+        default=2,
+        help="closed loops per server and client count, the order of the servers reversed every round (default 2)",
+    )
     args = common.parse_served(ap, argv)
+    args.ways = {DEFAULT: {}}  # way: the settings its server changes
+    for flag, text, variable in (
+        ("--merge-from", args.merge_from, MERGE_FROM),
+        ("--calls-in-flight", args.calls_in_flight, CALLS_IN_FLIGHT),
+    ):
+        for value in _values(ap, flag, text, variable):
+            args.ways[way_name(variable, value)] = {variable: str(value)}
     try:
-        compared = [int(v) for v in args.merge_from.split(",") if v]
+        args.fewer_clients = sorted({int(v) for v in args.fewer_clients.split(",") if v})
     except ValueError:
-        ap.error(f"--merge-from is {args.merge_from!r}; give whole numbers, e.g. 1,4")
-    if any(v < 1 for v in compared) or DEFAULT_MERGE_FROM in compared:
-        ap.error(
-            f"--merge-from is {args.merge_from!r}; give values of 1 or more other than the default {DEFAULT_MERGE_FROM}"
-        )
-    args.merge_from = [DEFAULT_MERGE_FROM, *dict.fromkeys(compared)]
+        ap.error(f"--fewer-clients is {args.fewer_clients!r}; give whole numbers, e.g. 4")
+    if args.peak_rounds < 1:
+        ap.error(f"--peak-rounds is {args.peak_rounds}; give 1 or more")
+    if any(not 0 < c < args.clients for c in args.fewer_clients):
+        ap.error(f"--fewer-clients is {args.fewer_clients!r}; give counts from 1 to --clients ({args.clients}) less 1")
     args.rounds = args.rounds or (1 if args.quick else 4)
     args.segment_s = args.segment_s or (2.0 if args.quick else 40.0)
     args.peak_s = args.peak_s or (2.0 if args.quick else 20.0)
@@ -131,24 +171,24 @@ def main(argv=None) -> int:
     single, _ = make_requests(articles, shapes, 4)
     servers: dict[str, Server] = {}
     try:
-        for merge_from in args.merge_from:
-            os.environ["SLANT_PASS_MERGE_FROM"] = str(merge_from)  # Server passes this process's environment on
-            log = Path(tempfile.gettempdir()) / f"slant-bench-call-policy-{os.getpid()}-{merge_from}.log"
-            servers[policy_name(merge_from)] = Server(model_dir, args.threads, log)
-        os.environ.pop("SLANT_PASS_MERGE_FROM")
+        for i, (way, changed) in enumerate(args.ways.items()):
+            log = Path(tempfile.gettempdir()) / f"slant-bench-call-policy-{os.getpid()}-{i}.log"
+            with mock.patch.dict(os.environ, changed):  # Server passes this process's environment on
+                servers[way] = Server(model_dir, args.threads, log)
         for server in servers.values():
             server.wait_ready(args.startup_timeout)
         urls = {way: server.url + "/classify" for way, server in servers.items()}
         urls[FIFO] = urls[DEFAULT]
         for way in servers:  # every article once: names read, as in the rounds
             asyncio.run(send_each_once(urls[way], single, 4))
-        at_peak: dict[str, list[float]] = {way: [] for way in servers}
-        for order in (list(servers), list(servers)[::-1]):
-            for way in order:
-                level = asyncio.run(closed_loop(urls[way], single, args.clients, 1.0, args.peak_s))
-                at_peak[way].append(level["articles_per_s"])
-                print(f"{way}: {level['articles_per_s']:.2f} articles/s at {args.clients} clients", flush=True)
-        peak = statistics.fmean(at_peak[DEFAULT])
+        closed: dict[str, dict[int, list[float]]] = {way: {} for way in servers}  # way: clients: articles/s
+        for clients in [*args.fewer_clients, args.clients]:
+            for k in range(args.peak_rounds):
+                for way in list(servers)[:: -1 if k % 2 else 1]:
+                    level = asyncio.run(closed_loop(urls[way], single, clients, 1.0, args.peak_s))
+                    closed[way].setdefault(clients, []).append(level["articles_per_s"])
+                    print(f"{way}: {level['articles_per_s']:.2f} articles/s at {clients} clients", flush=True)
+        peak = statistics.fmean(closed[DEFAULT][args.clients])
         rate = args.load * peak
         print(f"peak {peak:.2f} articles/s ({args.clients} clients, default); arrivals at {rate:.2f}/s")
         ways = [*servers, FIFO]
@@ -162,7 +202,7 @@ def main(argv=None) -> int:
     finally:
         for server in servers.values():
             server.stop()
-    report = summarize(args, where, at_peak, rate, rounds)
+    report = summarize(args, where, closed, rate, rounds)
     common.write_report(out_dir, "call_policy", report, render(report))
     return 0
 
@@ -171,7 +211,8 @@ def p99(records: list[tuple[float, bool]]) -> float:
     return common.percentiles([t for t, ok in records if ok])["p99"]
 
 
-def summarize(args, where: str, at_peak: dict[str, list[float]], rate: float, rounds: list[dict]) -> dict:
+def summarize(args, where: str, closed: dict[str, dict[int, list[float]]], rate: float, rounds: list[dict]) -> dict:
+    at_peak = {way: by_clients[args.clients] for way, by_clients in closed.items()}
     ways = {}
     for way in [*at_peak, FIFO]:
         records = [rec for rnd in rounds for rec in rnd["latency_s"][way]]
@@ -186,6 +227,13 @@ def summarize(args, where: str, at_peak: dict[str, list[float]], rate: float, ro
         if way in at_peak:
             row["peak_articles_per_s"] = at_peak[way]
             row["peak_over_default"] = statistics.fmean(at_peak[way]) / statistics.fmean(at_peak[DEFAULT])
+            row["fewer_clients"] = {
+                str(c): {
+                    "articles_per_s": closed[way][c],
+                    "over_default": statistics.fmean(closed[way][c]) / statistics.fmean(closed[DEFAULT][c]),
+                }
+                for c in args.fewer_clients
+            }
         if way not in (DEFAULT, FIFO):
             row["default_lower_p99_rounds"] = sum(
                 d < o for d, o in zip(ways[DEFAULT]["p99_per_round"], row["p99_per_round"])
@@ -198,7 +246,9 @@ def summarize(args, where: str, at_peak: dict[str, list[float]], rate: float, ro
         "workload": {"articles": args.articles, "where": where},
         "peak_articles_per_s": statistics.fmean(at_peak[DEFAULT]),
         "clients_for_peak": args.clients,
+        "fewer_clients": args.fewer_clients,
         "peak_s": args.peak_s,
+        "peak_rounds": args.peak_rounds,
         "load": args.load,
         "rate_per_s": rate,
         "rounds": len(rounds),
@@ -218,10 +268,12 @@ def render(r: dict) -> str:
         "",
         common.machine_table(r["machine"]),
         "",
-        f"{r['workload']['articles']} articles ({r['workload']['where']}). One server per policy "
-        "(`SLANT_PASS_MERGE_FROM`: from how many waiting requests the PassBatcher merges their passes into one "
-        f"model call; 1: always). Peak: a closed loop of {r['clients_for_peak']} clients on /classify, "
-        f"{r['peak_s']:.0f} s per server, twice, the order reversed the second time; the default's, "
+        f"{r['workload']['articles']} articles ({r['workload']['where']}). One server per way: the default "
+        "and the default with one setting changed (`SLANT_PASS_MERGE_FROM`: from how many waiting requests the "
+        "PassBatcher merges their passes into one model call, 1: always; `SLANT_PASS_CALLS_IN_FLIGHT`: how many "
+        f"model calls it keeps in flight). Peak: a closed loop of {r['clients_for_peak']} clients on /classify, "
+        f"{r['peak_s']:.0f} s per server, {r['peak_rounds']} times, the order reversed every time (and the same at "
+        f"{', '.join(map(str, r['fewer_clients'])) or 'no other'} clients, below); the default's, "
         f"{r['peak_articles_per_s']:.2f} articles/s, sets the load. Poisson arrivals at {r['load']:.0%} of it, "
         f"{r['rate_per_s']:.2f} articles/s, {r['rounds']} rounds of {r['segment_s']:.0f} s, each round's "
         "arrivals sent to every server as they arrive and to the default server one at a time, first come "
@@ -250,6 +302,22 @@ def render(r: dict) -> str:
             for way in others
         ),
     ]
+    if r["fewer_clients"]:
+        lines += [
+            "",
+            "Closed loops below the peak (as at the peak):",
+            "",
+            "| way | " + " | ".join(f"articles/s at {c} clients | ÷ default's" for c in r["fewer_clients"]) + " |",
+            "|---|" + "---|---:|" * len(r["fewer_clients"]),
+        ]
+        for way, v in w.items():
+            if "fewer_clients" in v:
+                cells = [
+                    f"{', '.join(f'{x:.2f}' for x in v['fewer_clients'][str(c)]['articles_per_s'])} | "
+                    f"{v['fewer_clients'][str(c)]['over_default']:.3f}"
+                    for c in r["fewer_clients"]
+                ]
+                lines.append(f"| {way} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

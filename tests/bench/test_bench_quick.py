@@ -156,16 +156,20 @@ def test_gc_pauses_quick(tiny_artifact, tmp_path):
 
 
 def test_call_policy_quick(tiny_artifact, tmp_path):
-    _run("call_policy.py", tiny_artifact, tmp_path, 600, "--clients", "4")
+    _run("call_policy.py", tiny_artifact, tmp_path, 600, "--clients", "4", "--fewer-clients", "2")
     report = json.loads((tmp_path / "call_policy.json").read_text())
     ways = report["ways"]
-    assert list(ways) == ["merge from 8 (default)", "merge always", "merge from 4", "one at a time (FIFO)"]
+    default = "merge from 8, 2 calls in flight (default)"
+    assert list(ways) == [default, "merge from 4", "1 call in flight", "one at a time (FIFO)"]
     for way in ways.values():  # each way answers every arrival of the round
         assert way["requests"] > 0 and way["errors"] == 0 and way["p99"] >= way["p50"] > 0
     assert ways["one at a time (FIFO)"]["p99_over_fifo"] == 1.0
     for way in list(ways)[:3]:  # each server's peak, measured twice
         assert len(ways[way]["peak_articles_per_s"]) == 2 and all(x > 0 for x in ways[way]["peak_articles_per_s"])
-    assert ways["merge from 8 (default)"]["peak_over_default"] == 1.0
+    assert ways[default]["peak_over_default"] == 1.0
+    for way in list(ways)[:3]:  # and at 2 clients
+        assert len(ways[way]["fewer_clients"]["2"]["articles_per_s"]) == 2
+    assert ways[default]["fewer_clients"]["2"]["over_default"] == 1.0
     assert "<!-- BEGIN call_policy -->" in (tmp_path / "RESULTS.md").read_text()
 
 

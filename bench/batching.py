@@ -4,7 +4,7 @@
     python bench/batching.py --quick --synthetic --model <artifact> --out /tmp/x    # smoke test
 
 The API worker's ``PassBatcher`` (serving/pass_batcher.py) merges concurrent requests' passes and
-keeps one call in flight to the model worker; with ``SLANT_PASS_BATCHER=0`` each request's passes
+keeps up to two calls in flight to the model worker's ``score_call``; with ``SLANT_PASS_BATCHER=0`` each request's passes
 go straight to BentoML's batchable ``score`` endpoint. Each mode gets a fresh ``bentoml serve``, in
 the order on, off, off, on (``--rounds 2``), so that the drift of a shared machine hits both alike.
 On each server:

@@ -70,8 +70,8 @@ class PassBatcher:
     queue behind that call's on the Predictor's onnxruntime workers), instead of leaving them idle
     between calls while answers travel and the next call is read. With one call in flight the model
     worker used 1.7 of 2 cores at 4 clients (bench/serve.py, 2026-12-05 10:29); two gave 2.5 % more
-    articles/s at 4 clients, 1 % at 16, and the same half-peak p99 (bench/call_policy.py,
-    2026-12-05, docs/benchmarks.md). The budget of passes in flight keeps what a new request can
+    articles/s at 4 clients, 1-5 % at 16, 3 % less at 64 (merged calls half as large), and the same
+    or a lower half-peak p99 (bench/call_policy.py, 2026-12-05, docs/benchmarks.md). The budget of passes in flight keeps what a new request can
     find ahead of it at one call's worth, as with one call in flight: a long article alone fills a
     call and nothing goes beside it.
 

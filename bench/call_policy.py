@@ -110,13 +110,15 @@ def parse_args(argv=None):
         help="closed loops per server and client count, the order of the servers reversed every round (default 2)",
     )
     args = common.parse_served(ap, argv)
-    args.ways = {DEFAULT: {}}  # way: the settings its server changes
+    # way: its server's settings, set in full so that a value in this shell's environment changes no way
+    defaults = {variable: str(value) for variable, value in DEFAULTS.items()}
+    args.ways = {DEFAULT: defaults}
     for flag, text, variable in (
         ("--merge-from", args.merge_from, MERGE_FROM),
         ("--calls-in-flight", args.calls_in_flight, CALLS_IN_FLIGHT),
     ):
         for value in _values(ap, flag, text, variable):
-            args.ways[way_name(variable, value)] = {variable: str(value)}
+            args.ways[way_name(variable, value)] = {**defaults, variable: str(value)}
     try:
         args.fewer_clients = sorted({int(v) for v in args.fewer_clients.split(",") if v})
     except ValueError:

@@ -68,14 +68,19 @@ def way_name(variable: str, value: int) -> str:
     return f"{value} call{'s' if value > 1 else ''} in flight"
 
 
-def _values(ap, flag: str, text: str, variable: str) -> list[int]:
+def _whole_numbers(ap, flag: str, text: str) -> list[int]:
+    """The comma-separated whole numbers of ``flag``, each once, in order; an argparse error otherwise."""
     try:
-        values = [int(v) for v in text.split(",") if v]
+        return list(dict.fromkeys(int(v) for v in text.split(",") if v))
     except ValueError:
         ap.error(f"{flag} is {text!r}; give whole numbers, e.g. 1,4")
+
+
+def _values(ap, flag: str, text: str, variable: str) -> list[int]:
+    values = _whole_numbers(ap, flag, text)
     if any(v < 1 for v in values) or DEFAULTS[variable] in values:
         ap.error(f"{flag} is {text!r}; give values of 1 or more other than the default {DEFAULTS[variable]}")
-    return list(dict.fromkeys(values))
+    return values
 
 
 def parse_args(argv=None):
@@ -119,10 +124,7 @@ def parse_args(argv=None):
     ):
         for value in _values(ap, flag, text, variable):
             args.ways[way_name(variable, value)] = {**defaults, variable: str(value)}
-    try:
-        args.fewer_clients = sorted({int(v) for v in args.fewer_clients.split(",") if v})
-    except ValueError:
-        ap.error(f"--fewer-clients is {args.fewer_clients!r}; give whole numbers, e.g. 4")
+    args.fewer_clients = sorted(_whole_numbers(ap, "--fewer-clients", args.fewer_clients))
     if args.peak_rounds < 1:
         ap.error(f"--peak-rounds is {args.peak_rounds}; give 1 or more")
     if any(not 0 < c < args.clients for c in args.fewer_clients):
